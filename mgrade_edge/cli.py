@@ -1,0 +1,154 @@
+"""The `mgrade-edge` command line: a thin click group.
+
+Heavy modules (torch, tensorflow, onnxruntime) are imported inside the commands, so `--help` of the
+group and of every subcommand stays instant. A `UserError` becomes one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import UserError
+
+EXIT_USER_ERROR = 2
+
+
+def user_errors(fn):
+    """Turn UserError into `error: <message>` and exit code 2 (no traceback)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except UserError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(EXIT_USER_ERROR)
+
+    return wrapper
+
+
+def positive(ctx, param, value):
+    if value is not None and value <= 0:
+        raise click.BadParameter(f"must be > 0, got {value}")
+    return value
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="mgrade-edge")
+def cli():
+    """Take trained mGRADE sequence models to microcontrollers."""
+
+
+# ---- train ------------------------------------------------------------------------------------
+
+TASK_DEFAULTS = {"digits": {"epochs": 40}, "flipflop": {"epochs": 20}, "lorenz": {"epochs": 20}}
+
+
+@cli.command()
+@click.option("--task", type=click.Choice(["digits", "flipflop", "lorenz"]), default="digits", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Checkpoint to write.")
+@click.option("--epochs", type=int, callback=positive, help="Default: 40 for digits, 20 otherwise.")
+@click.option("--d-model", type=int, default=48, show_default=True, callback=positive)
+@click.option("--layers", type=int, default=2, show_default=True, callback=positive)
+@click.option("--kernel-size", type=int, default=16, show_default=True, help="Delay window Γ.")
+@click.option("--taps", type=int, default=4, show_default=True, help="Learnable taps per channel M.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--lr", type=float, default=3e-3, show_default=True, callback=positive)
+@click.option("--batch-size", type=int, default=32, show_default=True, callback=positive)
+@click.option("--force", is_flag=True, help="Overwrite an existing checkpoint.")
+@user_errors
+def train(task, out, epochs, d_model, layers, kernel_size, taps, seed, lr, batch_size, force):
+    """Train an mGRADE model on a bundled or generated task and write a checkpoint.
+
+    Example: mgrade-edge train --task digits --out model.pt
+    """
+    from .config import MGRADEConfig
+    from .errors import UserError as _UE
+
+    if out.exists() and not force:
+        raise _UE(f"{out} already exists; pass --force to overwrite it or choose another --out")
+    from .checkpoint import save_checkpoint
+    from .data import load_task
+    from .train import TrainOptions, train_model
+
+    data = load_task(task, seed)
+    cfg = MGRADEConfig(d_in=data.d_in, d_model=d_model, n_layers=layers, n_classes=data.n_outputs,
+                       kernel_size=kernel_size, n_taps=taps)
+    opts = TrainOptions(epochs=epochs or TASK_DEFAULTS[task]["epochs"], lr=lr, batch_size=batch_size, seed=seed)
+    model, metadata = train_model(data, cfg, opts)
+    save_checkpoint(out, model, metadata)
+    result = {k: v for k, v in metadata.items() if k.startswith("test_")}
+    click.echo(f"wrote {out}: {metadata['params']} parameters, {metadata['train_seconds']:.1f} s, "
+               + ", ".join(f"{k} {v:.4f}" for k, v in result.items()))
+
+
+# ---- info -------------------------------------------------------------------------------------
+
+@cli.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@user_errors
+def info(path, as_json):
+    """Print a checkpoint's config, parameter count, metadata and paper-accounting footprint.
+
+    Example: mgrade-edge info examples/digits.pt --json
+    """
+    from .checkpoint import load_checkpoint, paper_footprint
+    from .model import count_parameters
+
+    ckpt = load_checkpoint(path)
+    params = count_parameters(ckpt.model)
+    metadata = {k: v for k, v in ckpt.metadata.items() if k != "val_history"}
+    if "test_accuracy" in metadata:
+        metadata.setdefault("accuracy", metadata["test_accuracy"])
+    report = {"path": str(path), "config": ckpt.config.to_dict(), "params": params, "metadata": metadata,
+              "paper_footprint": paper_footprint(ckpt.config, params)}
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+        return
+    click.echo(f"checkpoint  {path}")
+    click.echo("config      " + ", ".join(f"{k}={v}" for k, v in report["config"].items()))
+    click.echo(f"parameters  {params:,}")
+    for key, value in metadata.items():
+        click.echo(f"  {key:<14} {value}")
+    fp = report["paper_footprint"]
+    click.echo(f"paper footprint: {fp['total_values']:,} values = {params:,} params + {fp['delay_line_values']:,} "
+               f"delay-line + {fp['hidden_state_values']:,} hidden (current sample not stored)")
+
+
+# ---- evaluate ---------------------------------------------------------------------------------
+
+@cli.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@user_errors
+def evaluate(path, as_json):
+    """Score a checkpoint on its task's test set, parallel and streamed step by step (torch).
+
+    Example: mgrade-edge evaluate examples/digits.pt
+    """
+    from .evaluate import evaluate_checkpoint
+
+    report = evaluate_checkpoint(path)
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+        return
+    name = report["metric"]
+    click.echo(f"{report['task']} test set, {report['sequences']} sequences x {report['steps_per_sequence']} steps")
+    click.echo(f"  parallel   {name} {report['parallel'][name]:.4f}")
+    click.echo(f"  streaming  {name} {report['streaming'][name]:.4f}   "
+               f"(max |streaming - parallel| per step {report['max_abs_err']:.2e})")
+
+
+def main() -> None:
+    cli(prog_name="mgrade-edge")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,230 @@
+"""The reference (parallel, trainable) mGRADE model, following spec sections 1-3.
+
+Shapes: B batch, T time, d = d_model, Γ = kernel_size, M = n_taps.
+Kernels are stored *window-ordered*: row i of a [Γ, d] kernel multiplies the sample at lag Γ-1-i,
+so row Γ-1 is "now". This equals the DCLS position axis (a tap at position p lands on row p), and
+it is exactly the order of the time-major delay window the streaming step keeps (streaming.py).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .config import MGRADEConfig
+
+# Above this Γ the causal conv runs through the FFT (O(T log T) instead of O(T Γ)).
+FFT_KERNEL_THRESHOLD = 256
+
+
+# ---- section 2: delay convolution with learnable spacings -------------------------------------
+
+def gaussian_kernel(weights: torch.Tensor, positions: torch.Tensor, sigma: float, kernel_size: int) -> torch.Tensor:
+    """Dense kernel [Γ, d]: K[i, c] = Σ_m w[m, c] · exp(-(p[m, c] - i)² / (2σ²)), not normalised."""
+    grid = torch.arange(kernel_size, dtype=weights.dtype, device=weights.device)  # [Γ]
+    diff = positions.unsqueeze(1) - grid.view(1, -1, 1)  # [M, Γ, d]
+    return (weights.unsqueeze(1) * torch.exp(-diff.square() / (2.0 * sigma * sigma))).sum(0)
+
+
+def causal_depthwise_conv(x: torch.Tensor, kernel: torch.Tensor, use_fft: bool | None = None) -> torch.Tensor:
+    """v_t[c] = Σ_i K[i, c] · x_{t-(Γ-1-i)}[c] with zeros before t = 0.  x [B, T, d], K [Γ, d]."""
+    gamma, d = kernel.shape
+    if use_fft is None:
+        use_fft = gamma > FFT_KERNEL_THRESHOLD
+    if use_fft:
+        t = x.shape[1]
+        n = 1 << (t + gamma - 1).bit_length()
+        lag_kernel = kernel.flip(0)  # row j = lag j
+        spec = torch.fft.rfft(x, n=n, dim=1) * torch.fft.rfft(lag_kernel, n=n, dim=0).unsqueeze(0)
+        return torch.fft.irfft(spec, n=n, dim=1)[:, :t]
+    # conv1d is a cross-correlation, so the window-ordered kernel is used as is after Γ-1 left padding.
+    padded = F.pad(x.transpose(1, 2), (gamma - 1, 0))  # [B, d, T + Γ - 1]
+    return F.conv1d(padded, kernel.t().unsqueeze(1), groups=d).transpose(1, 2)
+
+
+class DelayConv(nn.Module):
+    """Depthwise causal convolution whose M taps per channel sit at learnable (real) positions."""
+
+    def __init__(self, d: int, kernel_size: int, n_taps: int, sigma: float):
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.sigma = sigma
+        # Taps start evenly spread over the window with the last one at "now" (position Γ-1),
+        # plus jitter so channels differ; weights are scaled so the kernel starts near unit gain.
+        base = torch.linspace(0.0, kernel_size - 1, n_taps).unsqueeze(1).expand(n_taps, d)
+        jitter = (torch.rand(n_taps, d) - 0.5) * (kernel_size / max(n_taps, 1))
+        self.positions = nn.Parameter((base + jitter).clamp(0, kernel_size - 1).contiguous())
+        self.weights = nn.Parameter(torch.randn(n_taps, d) / math.sqrt(n_taps))
+
+    def kernel(self) -> torch.Tensor:
+        return gaussian_kernel(self.weights, self.positions, self.sigma, self.kernel_size)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return causal_depthwise_conv(x, self.kernel())
+
+    @torch.no_grad()
+    def clamp_positions(self) -> None:
+        self.positions.clamp_(0.0, self.kernel_size - 1)
+
+
+class FrozenDelayConv(nn.Module):
+    """A DelayConv whose kernel has been fixed (see streaming.freeze_delays)."""
+
+    def __init__(self, kernel: torch.Tensor):
+        super().__init__()
+        self.kernel_size = kernel.shape[0]
+        self.register_buffer("frozen_kernel", kernel.detach().clone())
+
+    def kernel(self) -> torch.Tensor:
+        return self.frozen_kernel
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return causal_depthwise_conv(x, self.frozen_kernel)
+
+    def clamp_positions(self) -> None:  # nothing to clamp once frozen
+        pass
+
+
+# ---- section 3: minimal GRU --------------------------------------------------------------------
+
+def g_activation(a: torch.Tensor) -> torch.Tensor:
+    """g(a) = a + 0.5 for a >= 0, sigmoid(a) otherwise (continuous, positive)."""
+    return torch.where(a >= 0, a + 0.5, torch.sigmoid(a))
+
+
+def log_g(a: torch.Tensor) -> torch.Tensor:
+    return torch.where(a >= 0, torch.log(F.relu(a) + 0.5), -F.softplus(-a))
+
+
+def min_gru_scan(k: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+    """Parallel minGRU with h_0 = 0 by the log-space (Heinsen) scan.  k, a: [B, T, d] -> h [B, T, d]."""
+    log_one_minus_z = -F.softplus(k)
+    log_z = -F.softplus(-k)
+    a_star = torch.cumsum(log_one_minus_z, dim=1)
+    log_h = a_star + torch.logcumsumexp(log_z + log_g(a) - a_star, dim=1)
+    return torch.exp(log_h)
+
+
+def min_gru_step(k: torch.Tensor, a: torch.Tensor, h_prev: torch.Tensor) -> torch.Tensor:
+    """h_t = (1 - z) h_{t-1} + z g(a), z = sigmoid(k)."""
+    z = torch.sigmoid(k)
+    return (1.0 - z) * h_prev + z * g_activation(a)
+
+
+class MinGRU(nn.Module):
+    def __init__(self, d: int):
+        super().__init__()
+        self.to_gates = nn.Linear(d, 2 * d)  # [W_z; W_h] in one matmul
+
+    def gates(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        k, a = self.to_gates(x).chunk(2, dim=-1)
+        return k, a
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return min_gru_scan(*self.gates(x))
+
+    def step(self, x_t: torch.Tensor, h_prev: torch.Tensor) -> torch.Tensor:
+        return min_gru_step(*self.gates(x_t), h_prev)
+
+
+# ---- section 1: the network -------------------------------------------------------------------
+
+def rec_activation(name: str, h: torch.Tensor) -> torch.Tensor:
+    if name == "identity":
+        return h
+    if name == "relu":
+        return F.relu(h - 1.0)
+    if name == "gelu":
+        return F.gelu(h - 1.0, approximate="tanh")
+    if name == "sigmoid":
+        return torch.sigmoid(10.0 * (h - 0.5))
+    raise ValueError(name)
+
+
+def mlp_activation(name: str, x: torch.Tensor) -> torch.Tensor:
+    return F.gelu(x, approximate="tanh") if name == "gelu" else F.relu(x)
+
+
+def _maybe_ln(enabled: bool, d: int, eps: float) -> nn.Module | None:
+    return nn.LayerNorm(d, eps=eps) if enabled else None
+
+
+class MGRADEBlock(nn.Module):
+    """Delay block, recurrent block, channel-mixing block (spec section 1)."""
+
+    def __init__(self, cfg: MGRADEConfig):
+        super().__init__()
+        d, eps = cfg.d_model, cfg.ln_eps
+        self.cfg = cfg
+        self.delay: nn.Module = DelayConv(d, cfg.kernel_size, cfg.n_taps, cfg.sigma)
+        self.conv_ln = _maybe_ln(cfg.conv_ln, d, eps)
+        self.gru = MinGRU(d)
+        self.rec_out = nn.Linear(d, d) if cfg.rec_dense_out else None
+        self.rec_ln = _maybe_ln(cfg.rec_ln, d, eps)
+        self.mlp_ln = nn.LayerNorm(d, eps=eps)
+        self.mlp_in = nn.Linear(d, cfg.mlp_hidden)
+        self.mlp_out = nn.Linear(cfg.mlp_hidden, d)
+        self.cm_ln = _maybe_ln(cfg.cm_ln, d, eps)
+        self.post_ln = nn.LayerNorm(d, eps=eps)
+
+    def delay_residual(self, x: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """x + LN_conv(v): shared by the parallel forward and the streaming step."""
+        return x + (self.conv_ln(v) if self.conv_ln is not None else v)
+
+    def after_recurrence(self, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        """Everything after the minGRU: rec_act, dense out, LN_rec, residual, channel-mixing MLP."""
+        o = rec_activation(self.cfg.rec_act, h)
+        if self.rec_out is not None:
+            o = self.rec_out(o)
+        if self.rec_ln is not None:
+            o = self.rec_ln(o)
+        x = x + o
+        m = self.mlp_out(mlp_activation(self.cfg.mlp_act, self.mlp_in(self.mlp_ln(x))))
+        if self.cm_ln is not None:
+            m = self.cm_ln(m)
+        return self.post_ln(x + m)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # [B, T, d]
+        x = self.delay_residual(x, self.delay(x))
+        return self.after_recurrence(x, self.gru(x))
+
+
+class MGRADE(nn.Module):
+    """Encoder -> L blocks -> per-step decoder.  forward(u [B, T, d_in]) -> logits [B, T, C]."""
+
+    def __init__(self, cfg: MGRADEConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.encoder = nn.Linear(cfg.d_in, cfg.d_model, bias=cfg.encoder_bias)
+        self.layers = nn.ModuleList(MGRADEBlock(cfg) for _ in range(cfg.n_layers))
+        self.decoder = nn.Linear(cfg.d_model, cfg.n_classes)
+
+    def forward(self, u: torch.Tensor) -> torch.Tensor:
+        x = self.encoder(u)
+        for layer in self.layers:
+            x = layer(x)
+        return self.decoder(x)
+
+    def readout(self, per_step_logits: torch.Tensor) -> torch.Tensor:
+        """Sequence logits [B, C] from per-step logits [B, T, C] (mean over time or last step)."""
+        if self.cfg.readout == "mean":
+            return per_step_logits.mean(dim=1)
+        return per_step_logits[:, -1]
+
+    def classify(self, u: torch.Tensor) -> torch.Tensor:
+        return self.readout(self(u))
+
+    def clamp_positions(self) -> None:
+        """Keep every tap inside the window; called after each optimiser step."""
+        for layer in self.layers:
+            layer.delay.clamp_positions()
+
+    def delay_parameters(self) -> list[nn.Parameter]:
+        return [layer.delay.positions for layer in self.layers if isinstance(layer.delay, DelayConv)]
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

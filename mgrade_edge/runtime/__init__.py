@@ -1,0 +1,34 @@
+"""One Runner per engine; `open_runner` picks the right one for an artifact directory.
+
+Engines: torch (reference step), onnxruntime, litert (ai-edge-litert), tflm (TFLite Micro
+interpreter). Each runner's constructor takes (directory, manifest) and imports its engine lazily.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+from ..errors import UserError
+
+ENGINES = {
+    "onnxruntime": "ort_runner:OrtRunner",
+    "litert": "litert_runner:LiteRTRunner",
+    "tflm": "tflm_runner:TFLMRunner",
+}
+
+
+def open_runner(directory: str | Path, engine: str | None = None, **kwargs):
+    """A Runner for the artifact in `directory` (engine defaults to the target's own engine)."""
+    from ..export import get_target
+    from ..export.artifact import read_manifest
+
+    manifest = read_manifest(directory)
+    engine = engine or get_target(manifest["target"]).engine
+    if engine not in ENGINES:
+        raise UserError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    if engine in ("litert", "tflm") and not manifest["model_file"].endswith(".tflite"):
+        raise UserError(f"engine {engine} runs .tflite artifacts only, {directory} holds {manifest['model_file']}")
+    module, cls = ENGINES[engine].split(":")
+    runner_cls = getattr(importlib.import_module(f"{__name__}.{module}"), cls)
+    return runner_cls(Path(directory), manifest, **kwargs)
