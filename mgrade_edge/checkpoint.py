@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import pickle
 import tempfile
+import warnings
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,21 +66,29 @@ def _read_payload(path: Path) -> dict:
     if path.stat().st_size == 0:
         raise CheckpointError(f"checkpoint {path} is empty (0 bytes); {FIX}")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about foreign pickle protocols; our error says it all
+            warnings.simplefilter("ignore")
+            payload = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         if "weights only" in str(exc).lower() or "weights_only" in str(exc).lower():
             raise CheckpointError(
                 f"checkpoint {path} was refused: it holds pickled Python objects that could run code when "
                 f"loaded; only tensors and plain values are accepted ({FIX})") from None
         raise CheckpointError(f"checkpoint {path} is not a PyTorch checkpoint (unpickling failed); {FIX}") from None
-    except (RuntimeError, EOFError, OSError, ValueError, KeyError, IndexError, AttributeError, TypeError) as exc:
-        reason = "truncated or corrupt" if ("zip" in str(exc).lower() or isinstance(exc, EOFError)
-                                            or "stream" in str(exc).lower()) else "unreadable"
-        raise CheckpointError(f"checkpoint {path} is {reason} and cannot be read as a PyTorch file; {FIX}") from None
+    except Exception:  # noqa: BLE001 - whatever torch raises, the file is unusable for the same reason
+        raise CheckpointError(f"checkpoint {path} is {_damage(path)} and cannot be read as a PyTorch file; "
+                              f"{FIX}") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"{path} is a PyTorch file but not an mgrade-edge checkpoint (no format={FORMAT!r}); "
                               f"{FIX}, or save {{format, format_version, config, state_dict, metadata}}")
     return payload
+
+
+def _damage(path: Path) -> str:
+    """'truncated or corrupt' for a zip container (torch.save's format) that no longer parses."""
+    with open(path, "rb") as f:
+        head = f.read(4)
+    return "truncated or corrupt" if head == b"PK\x03\x04" and not zipfile.is_zipfile(path) else "unreadable"
 
 
 def _check_structure(path: Path, payload: dict) -> None:
