@@ -146,8 +146,105 @@ def evaluate(path, as_json):
                f"(max |streaming - parallel| per step {report['max_abs_err']:.2e})")
 
 
+# ---- export -----------------------------------------------------------------------------------
+
+@cli.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--target", required=True,
+              help="onnx | onnx-int8 | tflite | tflite-int8 | tflite-int16x8 | tflm")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="Artifact directory to create.")
+@click.option("--state", type=str, default=None,
+              help="external (state tensors are model I/O; default) or internal (resource variables; "
+                   "default for tflm).")
+@click.option("--quant", type=str, default="int8", show_default=True, help="tflm only: int8 or int16x8.")
+@click.option("--calib", type=click.Path(path_type=Path), default=None,
+              help="Calibration inputs, a .npy of shape [N, T, d_in]; default: the checkpoint's task data.")
+@click.option("--calib-sequences", type=int, default=8, show_default=True,
+              help="Long calibration streams to record (each ~1024 steps of concatenated sequences).")
+@click.option("--force", is_flag=True, help="Replace an existing output directory.")
+@click.option("--no-validate", is_flag=True, help="Skip the short validation written into the manifest.")
+@user_errors
+def export(path, target, out, state, quant, calib, calib_sequences, force, no_validate):
+    """Export a checkpoint's streaming step to ONNX, TFLite or a TFLite Micro bundle.
+
+    Example: mgrade-edge export examples/digits.pt --target tflite-int8 --out digits_int8
+    """
+    if target == "tflm":
+        from .export.tflm_pipeline import export_tflm_checkpoint
+
+        manifest = export_tflm_checkpoint(path, out, quant=quant, state=state or "internal", calib_file=calib,
+                                          calib_sequences=calib_sequences, force=force)
+    else:
+        from .export.pipeline import export_checkpoint
+
+        manifest = export_checkpoint(path, target, out, state=state, calib_file=calib,
+                                     calib_sequences=calib_sequences, force=force, validate=not no_validate)
+    click.echo(f"wrote {out}/ ({manifest['target']}, {manifest['state']} state, "
+               f"{manifest['model_file']} {manifest['model_bytes']:,} bytes)")
+    val = manifest.get("validation") or {}
+    if "max_abs_err" in val:
+        click.echo(f"  quick check vs torch over {val['steps']:,} steps: max abs err {val['max_abs_err']:.3g}, "
+                   f"agreement {val['agreement']:.2%}; run `mgrade-edge validate` for the long-stream report")
+
+
+# ---- validate ---------------------------------------------------------------------------------
+
+@cli.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--steps", type=int, default=10_000, show_default=True, help="Length of the long stream.")
+@click.option("--engine", type=str, default=None, help="onnxruntime | litert | tflm (default: the target's).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@user_errors
+def validate(path, directory, steps, engine, as_json):
+    """Stream an exported artifact and the torch step side by side and report the differences.
+
+    Example: mgrade-edge validate examples/digits.pt digits_int8 --steps 20000
+    """
+    from .errors import DataError
+    from .jsonutil import dumps
+
+    if steps <= 0:
+        raise DataError(f"--steps must be > 0, got {steps}")
+    from .validate import validate_artifact
+
+    report = validate_artifact(path, directory, steps=steps, engine=engine)
+    if as_json:
+        click.echo(dumps(report))
+        return
+    click.echo(format_validation(report))
+
+
+def format_validation(r: dict) -> str:
+    ts, ls = r["test_sequences"], r["long_stream"]
+    first = r["first_step_over_tolerance"]
+    lines = [
+        f"{r['target']} ({r['state']} state) in {r['engine']} vs torch step, task {r['task']}",
+        f"  test sequences  {ts['count']} x {ts['steps_each']} steps: max abs err {ts['max_abs_err']:.3g}, "
+        f"RMS {ts['rms_err']:.3g} (output RMS {ts['output_rms']:.3g}), cosine {ts['cosine']:.6f}",
+        f"  long stream     {ls['steps']:,} steps: max abs err {ls['max_abs_err']:.3g}, RMS {ls['rms_err']:.3g}, "
+        f"drift ratio {r['drift_ratio']:.3g}",
+        f"  tolerance       {r['tolerance']:.3g} per step: "
+        + ("never exceeded" if first is None else f"first exceeded at long-stream step {first}"),
+        f"  top-1 agreement {r['agreement']:.2%}",
+    ]
+    if r.get("accuracy_ref") is not None:
+        lines.append(f"  accuracy        torch {r['accuracy_ref']:.2%}  artifact {r['accuracy_artifact']:.2%}  "
+                     f"(drop {100 * (r['accuracy_ref'] - r['accuracy_artifact']):.2f} points)")
+    return "\n".join(lines)
+
+
 def main() -> None:
-    cli(prog_name="mgrade-edge")
+    """Entry point: click's own usage errors are also reduced to one line (exit code 2)."""
+    try:
+        code = cli.main(prog_name="mgrade-edge", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("error: aborted", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        click.echo(f"error: {exc.format_message()}", err=True)
+        sys.exit(EXIT_USER_ERROR)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -60,9 +60,13 @@ register(Target("tflite-int16x8", "litert", "int16x8", ("external", "internal"),
                 Tolerance(min_cosine=0.995), ".tflite"))
 
 
+# Targets that produce a source bundle rather than one model artifact (handled by export/tflm_pipeline.py).
+BUNDLE_TARGETS = ("tflm",)
+
+
 def get_target(name: str) -> Target:
     if name not in TARGETS:
-        raise ExportError(f"unknown target {name!r}; choose one of {', '.join(TARGETS)}")
+        raise ExportError(f"unknown target {name!r}; choose one of {', '.join([*TARGETS, *BUNDLE_TARGETS])}")
     return TARGETS[name]
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ExportError
+from ..jsonutil import json_safe
 
 MANIFEST = "manifest.json"
 
@@ -98,7 +99,8 @@ def atomic_output_dir(out: Path, force: bool):
 
 
 def write_manifest(directory: Path, manifest: dict) -> None:
-    (Path(directory) / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    (Path(directory) / MANIFEST).write_text(json.dumps(json_safe(manifest), indent=2, sort_keys=True,
+                                                        allow_nan=False) + "\n")
 
 
 def read_manifest(directory: str | Path) -> dict:

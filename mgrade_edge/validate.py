@@ -1,0 +1,129 @@
+"""Validation: stream an artifact and the torch step side by side and report how far they drift apart.
+
+Two workloads, both compared step by step:
+- the task's test sequences, each from a reset state (per-step error, top-1 agreement, task accuracy);
+- one long stream of test sequences concatenated without resets (>= 10,000 steps by default), which
+  is what a device sees: error against time, the drift ratio (max error in the last 10% / first 10%)
+  and the first step whose error exceeds the target's tolerance.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .checkpoint import load_checkpoint
+from .data import load_task
+from .errors import DataError, UserError
+from .export import get_target
+from .export.artifact import read_manifest, sha256_file
+from .metrics import predictions, task_metrics
+from .runtime import open_runner
+from .runtime.base import Runner, run_sequences, run_stream
+from .runtime.torch_runner import TorchRunner
+from .streaming import to_streaming
+
+DEFAULT_LONG_STEPS = 10_000
+
+
+def step_tolerance(manifest: dict) -> float:
+    """Per-step max-abs-error budget of the artifact's target (see export.Tolerance)."""
+    tol = get_target(manifest["target"]).tolerance
+    if tol.atol is not None:
+        return tol.atol
+    y = next((t for t in manifest["tensors"] if t["name"] == "y"), {})
+    if tol.max_steps_of_y is not None and y.get("scale"):
+        return tol.max_steps_of_y * float(y["scale"])
+    return float(manifest.get("output_tolerance", np.inf))
+
+
+def long_stream(sequences: np.ndarray, steps: int) -> np.ndarray:
+    """Concatenate sequences (cycling through them) into one stream of exactly `steps` steps."""
+    reps = int(np.ceil(steps / (len(sequences) * sequences.shape[1])))
+    return np.concatenate([np.concatenate(list(sequences))] * reps)[:steps]
+
+
+def drift_ratio(err_per_step: np.ndarray) -> float:
+    """Max error in the last 10% of the stream over the max in the first 10% (1.0 when both vanish)."""
+    n = max(1, len(err_per_step) // 10)
+    first, last = float(err_per_step[:n].max()), float(err_per_step[-n:].max())
+    if first <= 1e-12:
+        return 1.0 if last <= 1e-12 else float("inf")
+    return last / first
+
+
+def compare_streams(reference: np.ndarray, artifact: np.ndarray) -> dict:
+    err = np.abs(artifact.astype(np.float64) - reference.astype(np.float64))
+    ref_flat, art_flat = reference.reshape(-1).astype(np.float64), artifact.reshape(-1).astype(np.float64)
+    denom = np.linalg.norm(ref_flat) * np.linalg.norm(art_flat)
+    return {
+        "max_abs_err": float(err.max()),
+        "rms_err": float(np.sqrt(np.mean(err**2))),
+        "cosine": float(ref_flat @ art_flat / denom) if denom > 0 else 1.0,
+        "output_rms": float(np.sqrt(np.mean(reference.astype(np.float64) ** 2))),
+    }
+
+
+def validate_runner(runner: Runner, reference: Runner, kind: str, readout: str, test_x: np.ndarray,
+                    test_y: np.ndarray, steps: int, tolerance: float) -> dict:
+    """The full comparison for any pair of runners (the artifact and the torch reference)."""
+    if steps <= 0:
+        raise DataError(f"--steps must be > 0, got {steps}")
+    ref_seq, art_seq = run_sequences(reference, test_x), run_sequences(runner, test_x)
+    stream = long_stream(test_x, steps)
+    ref_long, art_long = run_stream(reference, stream), run_stream(runner, stream)
+    if not np.isfinite(art_long).all() or not np.isfinite(art_seq).all():
+        first_nan = int(np.argmax(~np.isfinite(art_long).all(axis=1)))
+        raise UserError(f"the artifact produced NaN/Inf (first at long-stream step {first_nan}); "
+                        f"re-export with calibration data that covers the input range")
+    err_long = np.abs(art_long.astype(np.float64) - ref_long).max(axis=1)
+    exceeding = np.nonzero(err_long > tolerance)[0]
+    seq = compare_streams(ref_seq, art_seq)
+    long = compare_streams(ref_long, art_long)
+    agreement = float((predictions(kind, ref_seq, readout) == predictions(kind, art_seq, readout)).mean())
+    acc_ref = task_metrics(kind, ref_seq, test_y, readout)
+    acc_art = task_metrics(kind, art_seq, test_y, readout)
+    all_err = np.concatenate([np.abs(art_seq - ref_seq).reshape(-1), np.abs(art_long - ref_long).reshape(-1)])
+    return {
+        "steps": int(ref_seq.shape[0] * ref_seq.shape[1] + len(stream)),
+        "max_abs_err": float(all_err.max()),
+        "rms_err": float(np.sqrt(np.mean(all_err.astype(np.float64) ** 2))),
+        "drift_ratio": drift_ratio(err_long),
+        "tolerance": tolerance,
+        "first_step_over_tolerance": int(exceeding[0]) if len(exceeding) else None,
+        "agreement": agreement,
+        "accuracy_ref": acc_ref.get("accuracy"),
+        "accuracy_artifact": acc_art.get("accuracy"),
+        "metrics_ref": acc_ref,
+        "metrics_artifact": acc_art,
+        "test_sequences": {"count": int(len(test_x)), "steps_each": int(test_x.shape[1]), **seq},
+        "long_stream": {"steps": int(len(stream)), **long},
+    }
+
+
+def validate_artifact(checkpoint: str | Path, directory: str | Path, steps: int = DEFAULT_LONG_STEPS,
+                      engine: str | None = None, max_sequences: int | None = None) -> dict:
+    if steps <= 0:
+        raise DataError(f"--steps must be > 0, got {steps}")
+    manifest = read_manifest(directory)
+    digest = sha256_file(checkpoint) if Path(checkpoint).is_file() else None
+    ckpt = load_checkpoint(checkpoint)
+    source = manifest.get("source_checkpoint", {}).get("sha256")
+    if source and digest != source:
+        raise UserError(f"{directory} was exported from a different checkpoint (sha256 {source[:12]}..., "
+                        f"{checkpoint} is {digest[:12]}...); pass the checkpoint it was exported from or re-export")
+    task = ckpt.metadata.get("task")
+    if task not in ("digits", "flipflop", "lorenz"):
+        raise UserError(f"checkpoint {checkpoint} has no task to validate on (metadata task={task!r}); "
+                        f"validate a checkpoint trained with `mgrade-edge train`")
+    data = load_task(task, int(ckpt.metadata.get("seed", 0)))
+    test_x, test_y = data.test_x, data.test_y
+    if max_sequences is not None:
+        test_x, test_y = test_x[:max_sequences], test_y[:max_sequences]
+    runner = open_runner(directory, engine)
+    reference = TorchRunner(to_streaming(ckpt.model))
+    report = validate_runner(runner, reference, data.kind, ckpt.config.readout, test_x, test_y, steps,
+                             step_tolerance(manifest))
+    return {"target": manifest["target"], "state": manifest.get("state"), "engine": runner.name, "task": task,
+            **report}
