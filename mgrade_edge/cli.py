@@ -184,7 +184,9 @@ def export(path, target, out, state, quant, calib, calib_sequences, force, no_va
     val = manifest.get("validation") or {}
     if "max_abs_err" in val:
         click.echo(f"  quick check vs torch over {val['steps']:,} steps: max abs err {val['max_abs_err']:.3g}, "
-                   f"agreement {val['agreement']:.2%}; run `mgrade-edge validate` for the long-stream report")
+                   f"agreement {val['agreement']:.2%}"
+                   + ("" if val["within_tolerance"] else " -- OUTSIDE the target's tolerance")
+                   + "; run `mgrade-edge validate` for the long-stream report")
 
 
 # ---- validate ---------------------------------------------------------------------------------
@@ -224,8 +226,11 @@ def format_validation(r: dict) -> str:
         f"RMS {ts['rms_err']:.3g} (output RMS {ts['output_rms']:.3g}), cosine {ts['cosine']:.6f}",
         f"  long stream     {ls['steps']:,} steps: max abs err {ls['max_abs_err']:.3g}, RMS {ls['rms_err']:.3g}, "
         f"drift ratio {r['drift_ratio']:.3g}",
-        f"  tolerance       {r['tolerance']:.3g} per step: "
-        + ("never exceeded" if first is None else f"first exceeded at long-stream step {first}"),
+        ("  tolerance       none per step" if r["tolerance"] is None else
+         f"  tolerance       {r['tolerance']:.3g} per step: "
+         + ("never exceeded" if first is None else f"first exceeded at long-stream step {first}"))
+        + ("" if r["min_cosine"] is None else f"; cosine floor {r['min_cosine']}")
+        + ("  -> within tolerance" if r["within_tolerance"] else "  -> OUTSIDE TOLERANCE"),
         f"  top-1 agreement {r['agreement']:.2%}",
     ]
     if r.get("accuracy_ref") is not None:

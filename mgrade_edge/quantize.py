@@ -69,27 +69,34 @@ def make_streams(sequences: np.ndarray, n_streams: int, steps: int, seed: int = 
 
 
 @torch.no_grad()
-def record_step_inputs(step: StreamingMGRADE, streams: list[np.ndarray], max_samples: int = 2048) -> list[dict]:
-    """Run the step along each stream; keep up to max_samples step-input dicts, evenly spread."""
+def record_step_inputs(step: StreamingMGRADE, streams: list[np.ndarray], max_samples: int = 2048,
+                       seed: int = 0) -> list[dict]:
+    """Run the step along each stream; keep up to max_samples step-input dicts, in stream order.
+
+    The kept steps are a seeded random subset, not every k-th step: a fixed stride that divides the
+    sequence length would only ever see the same positions of every sequence (e.g. only column 0 of
+    every digit image), and calibrate x and the state to a fraction of their real range.
+    """
     names = step.signature.input_names
     total = sum(len(s) for s in streams)
-    stride = max(1, total // max_samples)
+    keep = np.zeros(total, dtype=bool)
+    keep[np.random.default_rng(seed).choice(total, size=min(max_samples, total), replace=False)] = True
     samples, counter = [], 0
     for stream in streams:
         state = step.initial_state(1, torch.float32)
         for x in stream:
             x_t = torch.from_numpy(np.asarray(x, dtype=np.float32)).reshape(1, -1)
-            if counter % stride == 0:
+            if keep[counter]:
                 samples.append(dict(zip(names, [t.numpy().copy() for t in (x_t, *state)])))
             _, *state = step(x_t, *state)
             counter += 1
-    return samples[:max_samples]
+    return samples
 
 
 def calibration_set(step: StreamingMGRADE, sequences: np.ndarray, n_sequences: int = DEFAULT_CALIB_SEQUENCES,
                     stream_steps: int = DEFAULT_STREAM_STEPS, source: str = "task data", seed: int = 0,
-                    max_samples: int = 2048) -> CalibrationSet:
+                    max_samples: int = 8192) -> CalibrationSet:
     if n_sequences <= 0:
         raise DataError(f"--calib-sequences must be > 0, got {n_sequences}")
     streams = make_streams(sequences, n_sequences, stream_steps, seed)
-    return CalibrationSet(record_step_inputs(step, streams, max_samples), streams, source)
+    return CalibrationSet(record_step_inputs(step, streams, max_samples, seed), streams, source)

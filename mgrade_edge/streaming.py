@@ -206,7 +206,7 @@ def to_streaming(model: MGRADE) -> StreamingMGRADE:
     """The streaming step of `model`; delays are frozen in exact (dense) mode unless already frozen."""
     if not is_frozen(model):
         model = freeze_delays(model, "dense")
-    return StreamingMGRADE(model.eval())
+    return StreamingMGRADE(model.eval()).eval()
 
 
 @torch.no_grad()

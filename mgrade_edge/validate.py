@@ -27,15 +27,20 @@ from .streaming import to_streaming
 DEFAULT_LONG_STEPS = 10_000
 
 
-def step_tolerance(manifest: dict) -> float:
-    """Per-step max-abs-error budget of the artifact's target (see export.Tolerance)."""
+def step_tolerance(manifest: dict) -> float | None:
+    """Per-step max-abs-error budget of the artifact's target (see export.Tolerance), None if it has none
+    (float-I/O int8 ONNX is judged by its cosine floor only)."""
     tol = get_target(manifest["target"]).tolerance
     if tol.atol is not None:
         return tol.atol
     y = next((t for t in manifest["tensors"] if t["name"] == "y"), {})
     if tol.max_steps_of_y is not None and y.get("scale"):
         return tol.max_steps_of_y * float(y["scale"])
-    return float(manifest.get("output_tolerance", np.inf))
+    return None
+
+
+def cosine_floor(manifest: dict) -> float | None:
+    return get_target(manifest["target"]).tolerance.min_cosine
 
 
 def long_stream(sequences: np.ndarray, steps: int) -> np.ndarray:
@@ -66,7 +71,7 @@ def compare_streams(reference: np.ndarray, artifact: np.ndarray) -> dict:
 
 
 def validate_runner(runner: Runner, reference: Runner, kind: str, readout: str, test_x: np.ndarray,
-                    test_y: np.ndarray, steps: int, tolerance: float) -> dict:
+                    test_y: np.ndarray, steps: int, tolerance: float | None, min_cosine: float | None = None) -> dict:
     """The full comparison for any pair of runners (the artifact and the torch reference)."""
     if steps <= 0:
         raise DataError(f"--steps must be > 0, got {steps}")
@@ -78,14 +83,19 @@ def validate_runner(runner: Runner, reference: Runner, kind: str, readout: str, 
         raise UserError(f"the artifact produced NaN/Inf (first at long-stream step {first_nan}); "
                         f"re-export with calibration data that covers the input range")
     err_long = np.abs(art_long.astype(np.float64) - ref_long).max(axis=1)
-    exceeding = np.nonzero(err_long > tolerance)[0]
+    exceeding = np.nonzero(err_long > tolerance)[0] if tolerance is not None else np.array([], dtype=int)
     seq = compare_streams(ref_seq, art_seq)
     long = compare_streams(ref_long, art_long)
     agreement = float((predictions(kind, ref_seq, readout) == predictions(kind, art_seq, readout)).mean())
     acc_ref = task_metrics(kind, ref_seq, test_y, readout)
     acc_art = task_metrics(kind, art_seq, test_y, readout)
     all_err = np.concatenate([np.abs(art_seq - ref_seq).reshape(-1), np.abs(art_long - ref_long).reshape(-1)])
+    worst_cosine = min(seq["cosine"], long["cosine"])
+    within = len(exceeding) == 0 and float(np.abs(art_seq - ref_seq).max()) <= (tolerance or np.inf) \
+        and (min_cosine is None or worst_cosine >= min_cosine)
     return {
+        "within_tolerance": bool(within),
+        "min_cosine": min_cosine,
         "steps": int(ref_seq.shape[0] * ref_seq.shape[1] + len(stream)),
         "max_abs_err": float(all_err.max()),
         "rms_err": float(np.sqrt(np.mean(all_err.astype(np.float64) ** 2))),
@@ -124,6 +134,6 @@ def validate_artifact(checkpoint: str | Path, directory: str | Path, steps: int 
     runner = open_runner(directory, engine)
     reference = TorchRunner(to_streaming(ckpt.model))
     report = validate_runner(runner, reference, data.kind, ckpt.config.readout, test_x, test_y, steps,
-                             step_tolerance(manifest))
+                             step_tolerance(manifest), cosine_floor(manifest))
     return {"target": manifest["target"], "state": manifest.get("state"), "engine": runner.name, "task": task,
             **report}

@@ -99,7 +99,7 @@ def quick_validation(ckpt, directory: Path) -> dict:
     from ..runtime import open_runner
     from ..runtime.torch_runner import TorchRunner
     from ..streaming import to_streaming
-    from ..validate import step_tolerance, validate_runner
+    from ..validate import cosine_floor, step_tolerance, validate_runner
     from .artifact import read_manifest
 
     task = ckpt.metadata.get("task")
@@ -110,7 +110,7 @@ def quick_validation(ckpt, directory: Path) -> dict:
     manifest = read_manifest(directory)
     report = validate_runner(open_runner(directory), TorchRunner(to_streaming(ckpt.model)), data.kind,
                              ckpt.config.readout, data.test_x[:n], data.test_y[:n], VALIDATION_STEPS,
-                             step_tolerance(manifest))
-    keep = ("steps", "max_abs_err", "rms_err", "drift_ratio", "tolerance", "first_step_over_tolerance",
+                             step_tolerance(manifest), cosine_floor(manifest))
+    keep = ("within_tolerance", "min_cosine", "steps", "max_abs_err", "rms_err", "drift_ratio", "tolerance", "first_step_over_tolerance",
             "agreement", "accuracy_ref", "accuracy_artifact")
     return {"engine": "default", "sequences": n, **{k: report[k] for k in keep}}
