@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -169,18 +170,27 @@ def export(path, target, out, state, quant, calib, calib_sequences, force, no_va
 
     Example: mgrade-edge export examples/digits.pt --target tflite-int8 --out digits_int8
     """
+    from .export import bundle_target_name, get_target
+    from .export.pipeline import export_checkpoint
+
     if target == "tflm":
-        from .export.tflm_pipeline import export_tflm_checkpoint
-
-        manifest = export_tflm_checkpoint(path, out, quant=quant, state=state or "internal", calib_file=calib,
-                                          calib_sequences=calib_sequences, force=force)
-    else:
-        from .export.pipeline import export_checkpoint
-
-        manifest = export_checkpoint(path, target, out, state=state, calib_file=calib,
-                                     calib_sequences=calib_sequences, force=force, validate=not no_validate)
+        target = bundle_target_name(quant)
+    elif get_target(target).public and quant != "int8":
+        raise UserError(f"--quant applies to --target tflm only; for {target} the precision is in the target name")
+    manifest = export_checkpoint(path, target, out, state=state, calib_file=calib,
+                                 calib_sequences=calib_sequences, force=force, validate=not no_validate)
     click.echo(f"wrote {out}/ ({manifest['target']}, {manifest['state']} state, "
                f"{manifest['model_file']} {manifest['model_bytes']:,} bytes)")
+    bundle = manifest["details"].get("tflm")
+    if bundle:
+        golden = bundle["golden"]
+        click.echo(f"  TFLite Micro bundle: arena {bundle['arena']['emitted']:,} bytes (measured minimum "
+                   f"{bundle['arena']['minimum']:,} + margin {bundle['arena']['margin']:,}), flash (model) "
+                   f"{bundle['flash']['model_bytes']:,} bytes, state {bundle['state_bytes']:,} bytes, "
+                   f"{len(bundle['ops'])} ops")
+        click.echo(f"  golden_io.h: {golden['steps']} steps recorded from the TFLite Micro interpreter at the emitted "
+                   f"arena; rerun after reset reproduces them: {'yes' if golden['reset_reproduces'] else 'NO'}; "
+                   f"vs float step: cosine {golden['vs_float_step']['cosine']:.5f}")
     val = manifest.get("validation") or {}
     if "max_abs_err" in val:
         click.echo(f"  quick check vs torch over {val['steps']:,} steps: max abs err {val['max_abs_err']:.3g}, "
@@ -239,8 +249,97 @@ def format_validation(r: dict) -> str:
     return "\n".join(lines)
 
 
+# ---- profile / init ---------------------------------------------------------------------------
+
+def int_list(ctx, param, value):
+    """'1,10,100' -> [1, 10, 100]; 'none' -> None (skip)."""
+    if value is None or value.strip().lower() == "none":
+        return None
+    try:
+        items = [int(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a comma-separated list of integers, e.g. 1,10,100") from None
+    if not items or any(v <= 0 for v in items):
+        raise click.BadParameter(f"{value!r}: every count must be > 0")
+    return items
+
+
+@cli.command()
+@click.argument("path", type=click.Path(path_type=Path), required=False)
+@click.option("--preset", type=str, default=None, help="Profile an untrained model of a named configuration "
+              "instead of a checkpoint (speech-commands, digits, flipflop, lorenz).")
+@click.option("--target", type=str, default="tflite-int8", show_default=True,
+              help="tflite-int8 | tflite-int16x8 | tflite: the precision to account and measure.")
+@click.option("--state", type=str, default="internal", show_default=True, help="internal | external.")
+@click.option("--steps", type=str, default="1,10,100,1000,10000", show_default=True, callback=int_list,
+              help="Step counts after which the arena is recorded.")
+@click.option("--windows", type=str, default="16,64,256", show_default=True, callback=int_list,
+              help="Window lengths for the non-streaming re-inference comparison ('none' to skip).")
+@click.option("--no-measure", is_flag=True, help="Analytic numbers only (no export, no TFLite Micro run).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write a PNG of RAM against sequence length (log axes).")
+@user_errors
+def profile(path, preset, target, state, steps, windows, no_measure, as_json, plot):
+    """RAM per timestep, measured and explained, against the paper's constant-memory claim.
+
+    Examples: mgrade-edge profile examples/digits.pt --plot ram.png;
+    mgrade-edge profile --preset speech-commands --no-measure
+    """
+    if (path is None) == (preset is None):
+        raise UserError("pass either a checkpoint PATH or --preset NAME (not both)")
+    if target not in ("tflite-int8", "tflite-int16x8", "tflite"):
+        raise UserError(f"--target {target!r} is not one of tflite-int8, tflite-int16x8, tflite")
+    if plot is not None and not plot.parent.exists():
+        raise UserError(f"directory {plot.parent} for --plot does not exist; create it first")
+    from .profile_cli import run_profile
+
+    report = run_profile(path, preset, target, state, steps, windows, not no_measure)
+    if plot is not None:
+        from .profile_plot import write_plot
+
+        write_plot(report, plot)
+    if as_json:
+        from .jsonutil import dumps
+
+        click.echo(dumps(report))
+    else:
+        from .profile import format_report
+
+        click.echo(format_report(report))
+    if plot is not None and not as_json:
+        click.echo(f"plot written to {plot}")
+
+
+@cli.command()
+@click.option("--preset", type=str, required=True, help="speech-commands | digits | flipflop | lorenz")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+@user_errors
+def init(preset, out, seed, force):
+    """Write an untrained checkpoint of a named configuration (plan before you train).
+
+    Example: mgrade-edge init --preset speech-commands --out sc.pt
+    """
+    from .presets import preset_config
+
+    preset_config(preset)  # a bad name fails before anything else
+    if out.exists() and not force:
+        raise UserError(f"{out} already exists; pass --force to overwrite it or choose another --out")
+    from .model import count_parameters
+    from .presets import write_untrained_checkpoint
+
+    write_untrained_checkpoint(preset, out, seed)
+    from .checkpoint import load_checkpoint
+
+    click.echo(f"wrote {out}: untrained {preset} model, {count_parameters(load_checkpoint(out).model):,} parameters")
+
+
 def main() -> None:
     """Entry point: click's own usage errors are also reduced to one line (exit code 2)."""
+    # TensorFlow's C++ logging would bury our output; users can still raise it by setting the variable.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     try:
         code = cli.main(prog_name="mgrade-edge", standalone_mode=False)
     except click.exceptions.Abort:

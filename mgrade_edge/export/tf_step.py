@@ -1,0 +1,206 @@
+"""The streaming step rebuilt in TensorFlow, weights copied from the frozen PyTorch step.
+
+This is the TFLite route that works for every precision in both LiteRT and TFLite Micro (see the
+toolchain facts): a `tf.Module` whose `tf.function` has a fixed batch-1 signature, converted with
+`TFLiteConverter.from_concrete_functions`. The math follows `streaming.StreamingLayer` exactly; the
+op choices are made so that every op has an int8 *and* an int16 kernel in TFLite Micro:
+
+- delay conv: DEPTHWISE_CONV_2D over the time-major window viewed as NHWC [1, 1, Γ, d];
+- LayerNorm: variance as mean(c * c), because SQUARED_DIFFERENCE has no int16 kernel;
+- g(a): relu(a) + sigmoid(min(a, 0)), no SELECT;
+- GELU (tanh approximation): x * sigmoid(2u) with u the usual tanh argument, since
+  0.5 (1 + tanh(u)) = sigmoid(2u) exactly and TFLite Micro has no GELU kernel.
+
+External state: every state tensor is an input/output. Internal state: delay lines and h are
+tf.Variables read and assigned inside the step, whose only input is x and only output is y.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..streaming import StreamingMGRADE
+
+# 2 * sqrt(2 / pi): sigmoid(GELU_SCALE * (x + GELU_CUBIC * x^3)) = 0.5 * (1 + tanh(sqrt(2/pi) * (...)))
+GELU_SCALE = 2.0 * math.sqrt(2.0 / math.pi)
+GELU_CUBIC = 0.044715
+
+
+def _numpy(t) -> np.ndarray:
+    return t.detach().to("cpu").double().numpy().astype(np.float32)
+
+
+def _linear(module):
+    """(W^T [in, out], b [out] or None) of an nn.Linear, ready for x @ W^T + b."""
+    if module is None:
+        return None
+    bias = None if module.bias is None else _numpy(module.bias)
+    return _numpy(module.weight).T.copy(), bias
+
+
+def _layer_norm(module):
+    return None if module is None else (_numpy(module.weight), _numpy(module.bias), float(module.eps))
+
+
+def extract_weights(step: StreamingMGRADE) -> dict:
+    """Every weight of the step as float32 numpy arrays, in the layout the TF ops take."""
+    layers = []
+    for layer in step.layers:
+        block = layer.block
+        gates_w = _numpy(block.gru.to_gates.weight)  # [2d, d]: rows [:d] give k (z gate), rows [d:] give a
+        gates_b = _numpy(block.gru.to_gates.bias)
+        d = gates_w.shape[1]
+        kernel = _numpy(layer.kernel)  # [Γ, d], row Γ-1 multiplies "now"
+        layers.append({
+            # depthwise filter [H=1, W=Γ, C=d, multiplier=1] in window order, so the conv is a plain dot
+            "delay_kernel": kernel.reshape(1, kernel.shape[0], d, 1),
+            "conv_ln": _layer_norm(block.conv_ln),
+            # k and a as two matmuls so each gets its own quantisation range
+            "gate_k": (gates_w[:d].T.copy(), gates_b[:d].copy()),
+            "gate_a": (gates_w[d:].T.copy(), gates_b[d:].copy()),
+            "rec_act": block.cfg.rec_act,
+            "rec_out": _linear(block.rec_out),
+            "rec_ln": _layer_norm(block.rec_ln),
+            "mlp_ln": _layer_norm(block.mlp_ln),
+            "mlp_in": _linear(block.mlp_in),
+            "mlp_act": block.cfg.mlp_act,
+            "mlp_out": _linear(block.mlp_out),
+            "cm_ln": _layer_norm(block.cm_ln),
+            "post_ln": _layer_norm(block.post_ln),
+        })
+    return {"encoder": _linear(step.encoder), "layers": layers, "decoder": _linear(step.decoder)}
+
+
+# ---- TF ops (tf is passed in so this module imports without tensorflow) -------------------------
+
+def _dense(tf, x, weights):
+    w, b = weights
+    y = tf.matmul(x, tf.constant(w))
+    return y if b is None else y + tf.constant(b)
+
+
+def _ln(tf, x, params):
+    gamma, beta, eps = params
+    centred = x - tf.reduce_mean(x, axis=-1, keepdims=True)
+    var = tf.reduce_mean(centred * centred, axis=-1, keepdims=True)
+    return centred * tf.math.rsqrt(var + eps) * tf.constant(gamma) + tf.constant(beta)
+
+
+def _gelu_tanh(tf, x):
+    return x * tf.sigmoid(x * (GELU_SCALE + (GELU_SCALE * GELU_CUBIC) * (x * x)))
+
+
+def _rec_act(tf, name, h):
+    if name == "identity":
+        return h
+    if name == "relu":
+        return tf.nn.relu(h - 1.0)
+    if name == "gelu":
+        return _gelu_tanh(tf, h - 1.0)
+    if name == "sigmoid":
+        return tf.sigmoid(10.0 * (h - 0.5))
+    raise ValueError(name)
+
+
+def _layer_step(tf, w, x, delay, h):
+    """One block: x [1, d], delay [1, Γ-1, d] (oldest first), h [1, d] -> (x', delay', h')."""
+    window = tf.concat([delay, tf.expand_dims(x, 1)], axis=1)  # [1, Γ, d]
+    v = tf.nn.depthwise_conv2d(tf.expand_dims(window, 1), tf.constant(w["delay_kernel"]),
+                               strides=[1, 1, 1, 1], padding="VALID")  # [1, 1, 1, d]
+    v = tf.reshape(v, [1, -1])
+    if w["conv_ln"] is not None:
+        v = _ln(tf, v, w["conv_ln"])
+    x = x + v
+    # minGRU: h' = (1 - z) h + z g(a) = h + z (g(a) - h), z = sigmoid(k)
+    z = tf.sigmoid(_dense(tf, x, w["gate_k"]))
+    a = _dense(tf, x, w["gate_a"])
+    g = tf.nn.relu(a) + tf.sigmoid(tf.minimum(a, 0.0))
+    h_new = h + z * (g - h)
+    o = _rec_act(tf, w["rec_act"], h_new)
+    if w["rec_out"] is not None:
+        o = _dense(tf, o, w["rec_out"])
+    if w["rec_ln"] is not None:
+        o = _ln(tf, o, w["rec_ln"])
+    x = x + o
+    m = _dense(tf, _ln(tf, x, w["mlp_ln"]), w["mlp_in"])
+    m = _gelu_tanh(tf, m) if w["mlp_act"] == "gelu" else tf.nn.relu(m)
+    m = _dense(tf, m, w["mlp_out"])
+    if w["cm_ln"] is not None:
+        m = _ln(tf, m, w["cm_ln"])
+    return _ln(tf, x + m, w["post_ln"]), window[:, 1:, :], h_new
+
+
+def _network_step(tf, weights, x, state):
+    x = _dense(tf, x, weights["encoder"])
+    new_state = []
+    for i, w in enumerate(weights["layers"]):
+        x, delay, h = _layer_step(tf, w, x, state[2 * i], state[2 * i + 1])
+        new_state += [delay, h]
+    return _dense(tf, x, weights["decoder"]), new_state
+
+
+# ---- the modules -------------------------------------------------------------------------------
+
+def build_external_step(step: StreamingMGRADE):
+    """(tf.Module, concrete function) with inputs x + every state_in, outputs y + every state_out."""
+    from ..native_io import import_tensorflow
+
+    tf = import_tensorflow()
+
+    weights = extract_weights(step)
+    sig = step.signature
+    specs = [tf.TensorSpec(sig.spec(n).shape, tf.float32, name=n) for n in sig.input_names]
+    out_names = sig.output_names
+
+    class ExternalStep(tf.Module):
+        @tf.function(input_signature=specs)
+        def step(self, x, *state):
+            y, new_state = _network_step(tf, weights, x, list(state))
+            return dict(zip(out_names, [y, *new_state]))
+
+    module = ExternalStep()
+    return module, [module.step.get_concrete_function()]
+
+
+def build_internal_step(step: StreamingMGRADE):
+    """(tf.Module, concrete functions [step, zero_state]): state lives in tf.Variables inside the model.
+
+    `zero_state(dummy)` zeroes every variable. It takes a dummy input because int8 conversion fails on
+    an input-less signature. The converter orders subgraphs by signature key and "zero_state" sorts
+    after "step", so the step stays subgraph 0, the only one TFLite Micro runs ("reset" would sort
+    first).
+    """
+    from ..native_io import import_tensorflow
+
+    tf = import_tensorflow()
+
+    weights = extract_weights(step)
+    sig = step.signature
+    state_specs = [sig.spec(n) for n in sig.input_names[1:]]
+    x_spec = tf.TensorSpec(sig.spec("x").shape, tf.float32, name="x")
+
+    class InternalStep(tf.Module):
+        def __init__(self):
+            super().__init__()
+            self.state = [tf.Variable(np.zeros(s.shape, np.float32), name=s.name.removesuffix("_in"))
+                          for s in state_specs]
+
+        @tf.function(input_signature=[x_spec])
+        def step(self, x):
+            y, new_state = _network_step(tf, weights, x, [v.read_value() for v in self.state])
+            for var, value in zip(self.state, new_state):
+                var.assign(value)
+            return {"y": y}
+
+        @tf.function(input_signature=[tf.TensorSpec([1], tf.float32, name="dummy")])
+        def zero_state(self, dummy):
+            for var in self.state:
+                var.assign(tf.zeros_like(var))
+            # an op between input and output: returning `dummy` itself makes int16x8 quantisation
+            # fail ("Unsupported input type INT16 for input tensor 0 of type FLOAT32")
+            return {"done": dummy * 0.5}
+
+    module = InternalStep()
+    return module, [module.step.get_concrete_function(), module.zero_state.get_concrete_function()]

@@ -1,0 +1,377 @@
+"""Memory profile of a streaming mGRADE model: analytic bytes per layer, comparisons against T, report.
+
+Deployment accounting (spec section 5), in bytes at one precision:
+- flash: every constant tensor of the exported step (the delay kernel is the dense [Γ, d] kernel the
+  step uses, not the M taps it was trained from) plus per-channel quantisation parameters;
+- RAM: persistent state (delay lines and hidden states) + scratch (peak live intermediates of one
+  step) + I/O. Their sum is the analytic minimum the measured TFLite Micro arena is compared with.
+The paper's accounting in values (parameters + buffers) is reported next to it.
+
+Byte widths per precision follow what the TFLite converter emits (checked on converted models:
+int8 FULLY_CONNECTED/DEPTHWISE_CONV_2D weights with int32 biases in int8 mode and int64 biases in
+16x8 mode; the converter adds a zero bias to the bias-free depthwise conv in both; element-wise
+constants such as LayerNorm gamma/beta take the activation type, one scale per tensor).
+The measured part (exported model, TFLite Micro arena) lives in profile_measure.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .checkpoint import paper_footprint
+from .config import MGRADEConfig
+from .errors import DataError, ExportError
+
+DEFAULT_STEPS = (1, 10, 100, 1000, 10000)
+DEFAULT_WINDOWS = (16, 64, 256)  # window lengths W at which the non-streaming model is measured
+T_GRID = (16, 64, 256, 1024, 4096, 16384, 65536)
+ARENA_GOAL_RATIO = 1.25  # measured arena / analytic minimum we aim for
+QPARAM_BYTES_PER_CHANNEL = 12  # TFLite QuantizationParameters: float32 scale + int64 zero point
+
+
+@dataclass(frozen=True)
+class Precision:
+    name: str
+    weight: int  # bytes per FULLY_CONNECTED / DEPTHWISE_CONV_2D weight
+    bias: int  # bytes per bias of those ops
+    act: int  # bytes per activation, state value and element-wise constant
+    quantized: bool
+
+    def dtype(self, kind: str) -> str:
+        if not self.quantized:
+            return "float32"
+        size = {"weight": self.weight, "bias": self.bias}.get(kind, self.act)
+        return {1: "int8", 2: "int16", 4: "int32", 8: "int64"}[size]
+
+
+PRECISIONS = {
+    "float32": Precision("float32", 4, 4, 4, False),
+    "int8": Precision("int8", 1, 4, 1, True),
+    "int16x8": Precision("int16x8", 1, 8, 2, True),
+}
+
+
+def target_precision(target: str) -> Precision:
+    from .export import get_target
+
+    return PRECISIONS[get_target(target).precision]
+
+
+# ---- parameters and flash ----------------------------------------------------------------------
+
+def training_parameters(cfg: MGRADEConfig) -> dict[str, int]:
+    """The model's own parameter count per part (what count_parameters gives; taps, not kernels)."""
+    d, r, ln = cfg.d_model, cfg.mlp_hidden, 2 * cfg.d_model
+    layer = (2 * cfg.n_taps * d + 2 * d * d + 2 * d + (d * d + d) * cfg.rec_dense_out
+             + ln * (2 + cfg.conv_ln + cfg.rec_ln + cfg.cm_ln) + (d * r + r) + (r * d + d))
+    parts = {"encoder": cfg.d_in * d + d * cfg.encoder_bias}
+    parts.update({f"layer_{i}": layer for i in range(cfg.n_layers)})
+    parts["decoder"] = d * cfg.n_classes + cfg.n_classes
+    return parts
+
+
+def deployed_tensors(cfg: MGRADEConfig, prec: Precision) -> list[tuple[str, str, str, int, int]]:
+    """(part, tensor, kind, values, channels) of every constant of the exported step.
+
+    kind: weight | bias (of FC/conv ops, per output channel when quantised) | const (element-wise).
+    The converter folds a LayerNorm's gamma/beta into the FULLY_CONNECTED it alone feeds (mlp_ln
+    into mlp_in, the last post_ln into the decoder), so those have no constants of their own.
+    Scalars (LayerNorm eps, GELU coefficients, 0.5, reshape shapes ...) are left out: a few bytes per op.
+    """
+    d, r, c = cfg.d_model, cfg.mlp_hidden, cfg.n_classes
+
+    def dense(part, name, n_in, n_out, bias=True):
+        return [(part, f"{name}.w", "weight", n_in * n_out, n_out)] + ([(part, f"{name}.b", "bias", n_out, n_out)]
+                                                                      if bias else [])
+
+    def norm(part, name, enabled=True):
+        return [(part, f"{name}.gamma", "const", d, 1), (part, f"{name}.beta", "const", d, 1)] if enabled else []
+
+    out = dense("encoder", "encoder", cfg.d_in, d, cfg.encoder_bias)
+    for i in range(cfg.n_layers):
+        p = f"layer_{i}"
+        out += [(p, "delay_kernel", "weight", cfg.kernel_size * d, d)]
+        if prec.quantized:  # the converter gives the bias-free depthwise conv a zero bias
+            out += [(p, "delay_bias", "bias", d, d)]
+        out += norm(p, "conv_ln", cfg.conv_ln) + dense(p, "gate_k", d, d) + dense(p, "gate_a", d, d)
+        out += (dense(p, "rec_out", d, d) if cfg.rec_dense_out else []) + norm(p, "rec_ln", cfg.rec_ln)
+        out += dense(p, "mlp_in", d, r) + dense(p, "mlp_out", r, d)
+        out += norm(p, "cm_ln", cfg.cm_ln) + norm(p, "post_ln", i < cfg.n_layers - 1)
+    return out + dense("decoder", "decoder", d, c)
+
+
+def flash_by_part(cfg: MGRADEConfig, prec: Precision) -> dict[str, dict]:
+    """Per part: deployed values, bytes per dtype, quantisation-parameter bytes, total bytes."""
+    parts: dict[str, dict] = {}
+    for part, _, kind, values, channels in deployed_tensors(cfg, prec):
+        entry = parts.setdefault(part, {"deployed_values": 0, "by_dtype": {}, "quant_params": 0})
+        entry["deployed_values"] += values
+        dtype = prec.dtype(kind)
+        width = {"weight": prec.weight, "bias": prec.bias}.get(kind, prec.act)
+        entry["by_dtype"][dtype] = entry["by_dtype"].get(dtype, 0) + values * width
+        if prec.quantized:
+            entry["quant_params"] += QPARAM_BYTES_PER_CHANNEL * channels
+    for entry in parts.values():
+        entry["total"] = sum(entry["by_dtype"].values()) + entry["quant_params"]
+    return parts
+
+
+# ---- scratch: peak live intermediates of one step ----------------------------------------------
+
+def step_dataflow(cfg: MGRADEConfig, window: int | None = None) -> list[tuple[str, str, int, tuple[str, ...]]]:
+    """The step as (part, output, values, inputs): one buffer per line of the spec's equations.
+
+    window=None: the streaming step. The layer input x [d] is appended to the delay line to form
+    the window [Γ, d]; the new delay line (window minus its oldest row) and h' are written to the
+    state's own storage (size 0 here: state is counted separately). window=W: the non-streaming
+    model re-run over the last W inputs, layer by layer: every tensor is [W, ...], the conv reads
+    lagged rows of x directly (no window copy), and the hidden-state sequence [W, d] is scratch.
+
+    What this gives for the streaming step (r = mlp_ratio), per phase of a layer:
+      delay conv:  layer input d + window Γ·d + conv output d        = (Γ + 2)·d
+      minGRU:      x1 d + z d + a d + g(a) d (k is dead once z exists) = 4·d
+      MLP:         residual d + hidden r·d + activated hidden r·d      = (2r + 1)·d
+    so the peak is (Γ + 2)·d whenever Γ + 2 >= 2r + 1 (Γ >= 3 at r = 2): the window dominates.
+    """
+    d, r, w = cfg.d_model, cfg.mlp_hidden, window or 1
+    ops = [("encoder", "e", w * d, ())]
+    x = "e"
+    for i in range(cfg.n_layers):
+        p, n = f"layer_{i}", f"{i}."
+
+        def op(name, size, *inputs):
+            ops.append((p, n + name, size, tuple(inputs)))
+            return n + name
+
+        if window is None:
+            win = op("window", cfg.kernel_size * d, x)
+            v = op("v", d, win)
+            op("delay_out", 0, win)
+        else:
+            v = op("v", w * d, x)
+        v = op("conv_ln", w * d, v) if cfg.conv_ln else v
+        x1 = op("x1", w * d, x, v)
+        z = op("z", w * d, op("k", w * d, x1))
+        g = op("g", w * d, op("a", w * d, x1))
+        h = op("h_out", 0 if window is None else w * d, z, g)
+        o = op("o", w * d, *([h] if window else ())) if cfg.rec_act != "identity" else h
+        o = op("rec_out", w * d, o) if cfg.rec_dense_out else o
+        o = op("rec_ln", w * d, o) if cfg.rec_ln else o
+        x2 = op("x2", w * d, x1, o)
+        m = op("m2", w * r, op("m1", w * r, op("mlp_ln", w * d, x2)))
+        m = op("m3", w * d, m)
+        m = op("cm_ln", w * d, m) if cfg.cm_ln else m
+        x = op("x3", w * d, op("sum", w * d, x2, m))
+    ops.append(("decoder", "y", 0, (x,)))  # y is an I/O tensor
+    return ops
+
+
+def peak_live(ops) -> tuple[int, dict[str, int]]:
+    """Largest sum of simultaneously live buffers (overall and per part), ideal packing.
+
+    A buffer is live from the op that writes it to the last op that reads it; an op's output never
+    aliases its inputs (as in TFLite Micro), so inputs and output are live together.
+    """
+    last_use = {name: i for i, (_, name, _, _) in enumerate(ops)}
+    for i, (_, _, _, inputs) in enumerate(ops):
+        for name in inputs:
+            last_use[name] = i
+    sizes = {name: size for _, name, size, _ in ops}
+    produced = {name: i for i, (_, name, _, _) in enumerate(ops)}
+    peak, per_part = 0, {}
+    for i, (part, _, _, _) in enumerate(ops):
+        live = sum(sizes[n] for n in sizes if produced[n] <= i <= last_use[n])
+        peak = max(peak, live)
+        per_part[part] = max(per_part.get(part, 0), live)
+    return peak, per_part
+
+
+def step_macs(cfg: MGRADEConfig) -> int:
+    """Multiply-accumulates of one streaming step (matmuls and the delay conv)."""
+    d, r = cfg.d_model, cfg.mlp_hidden
+    layer = cfg.kernel_size * d + 2 * d * d + d * d * cfg.rec_dense_out + 2 * d * r
+    return cfg.d_in * d + cfg.n_layers * layer + d * cfg.n_classes
+
+
+# ---- comparisons against sequence length T ----------------------------------------------------
+
+def tcn_stack(gamma: int, k: int = 3) -> tuple[list[int], int]:
+    """Dilations 1, 2, 4, ... of the smallest kernel-k stack whose receptive field covers gamma."""
+    dilations = [1]
+    while 1 + (k - 1) * sum(dilations) < gamma:
+        dilations.append(2 * dilations[-1])
+    return dilations, 1 + (k - 1) * sum(dilations)
+
+
+def comparisons(cfg: MGRADEConfig, prec: Precision, streaming_ram: int, t_grid=T_GRID) -> dict:
+    """RAM in bytes (activation precision) of four ways to give a width-d model context, per T.
+
+    The comparators' per-step working memory that does not depend on T is left out; the window
+    re-inference counts its activations because they grow with the window.
+    """
+    d, L, a = cfg.d_model, cfg.n_layers, prec.act
+    dilations, rf = tcn_stack(cfg.kernel_size)
+    tcn_layer_state = d * (3 - 1) * sum(dilations)  # Σ d·(k-1)·δ over the stack
+    window = [peak_live(step_dataflow(cfg, t))[0] + t * cfg.d_in + cfg.n_classes for t in t_grid]
+    full = [sum(tcn_stack(t)[0]) for t in t_grid]
+    return {
+        "T": list(t_grid),
+        "bytes": {
+            "streaming_mgrade": [streaming_ram] * len(t_grid),
+            "window_reinference": [v * a for v in window],
+            "tcn": [L * tcn_layer_state * a] * len(t_grid),
+            "tcn_covering_T": [L * d * 2 * s * a for s in full],
+            "transformer_kv": [L * 2 * d * t * a for t in t_grid],
+        },
+        "macs_per_step": {"streaming_mgrade": [step_macs(cfg)] * len(t_grid),
+                          "window_reinference": [t * (step_macs(cfg) - d * cfg.n_classes) + d * cfg.n_classes
+                                                 for t in t_grid]},
+        "notes": {
+            "streaming_mgrade": "state + scratch + I/O, constant in T",
+            "window_reinference": "the parallel model re-run over the last W = T inputs each step (exact only "
+                                  "if the window covers the whole history): input buffer + peak activations",
+            "tcn": f"each layer's delay conv replaced by a kernel-3 dilated stack {dilations} (receptive field "
+                   f"{rf} >= Γ = {cfg.kernel_size}); state Σ d·(k-1)·δ per stack; no recurrence, so its "
+                   f"context ends after {L * (rf - 1) + 1} samples",
+            "tcn_covering_T": "the same kind of stack per layer, deepened until its receptive field covers T",
+            "transformer_kv": "KV cache 2·d·T per layer at the same width; attention scratch not counted",
+        },
+    }
+
+
+# ---- the analytic report -----------------------------------------------------------------------
+
+def analytic_profile(cfg: MGRADEConfig, target: str = "tflite-int8", model=None) -> dict:
+    prec = target_precision(target)
+    params_by_part = training_parameters(cfg)
+    if model is not None:
+        from .model import count_parameters
+
+        counted = count_parameters(model)
+        if counted != sum(params_by_part.values()):
+            raise AssertionError(f"parameter formula {sum(params_by_part.values())} != model count {counted}")
+    flash = flash_by_part(cfg, prec)
+    scratch_values, scratch_by_part = peak_live(step_dataflow(cfg))
+    a, d, gamma = prec.act, cfg.d_model, cfg.kernel_size
+    per_layer = {}
+    for part, n_params in params_by_part.items():
+        is_layer = part.startswith("layer_")
+        per_layer[part] = {
+            "params": n_params, "deployed_values": flash[part]["deployed_values"], "flash_bytes": flash[part]["total"],
+            "state_bytes": {"delay_line": (gamma - 1) * d * a if is_layer else 0, "hidden": d * a if is_layer else 0},
+            "scratch_bytes": scratch_by_part[part] * a,
+        }
+    by_dtype: dict[str, int] = {}
+    for entry in flash.values():
+        for dtype, size in entry["by_dtype"].items():
+            by_dtype[dtype] = by_dtype.get(dtype, 0) + size
+    delay = cfg.n_layers * (gamma - 1) * d * a
+    hidden = cfg.n_layers * d * a
+    io = {"x": cfg.d_in * a, "y": cfg.n_classes * a}
+    state = {"delay_lines": delay, "hidden": hidden, "total": delay + hidden}
+    minimum = state["total"] + scratch_values * a + sum(io.values())
+    params = sum(params_by_part.values())
+    return {
+        "target": target, "precision": prec.name, "config": cfg.to_dict(),
+        "params": params, "deployed_values": sum(e["deployed_values"] for e in flash.values()),
+        "flash_bytes": {"by_dtype": by_dtype, "quant_params": sum(e["quant_params"] for e in flash.values()),
+                        "total": sum(e["total"] for e in flash.values())},
+        "state_bytes": state, "scratch_bytes": scratch_values * a, "io_bytes": io,
+        "analytic_min_ram_bytes": minimum,
+        "runtime_bytes": {"mean_readout_accumulator_float32": 4 * cfg.n_classes if cfg.readout == "mean" else 0},
+        "paper_footprint_values": paper_footprint(cfg, params),
+        "macs_per_step": step_macs(cfg),
+        "per_layer": per_layer,
+        "comparisons": comparisons(cfg, prec, minimum),
+    }
+
+
+def profile_report(config: MGRADEConfig, model=None, target: str = "tflite-int8", steps=DEFAULT_STEPS,
+                   measure: bool = True, calibration=None, state: str = "internal", windows=DEFAULT_WINDOWS) -> dict:
+    """Analytic profile, plus (measure=True) the exported model's measured TFLite Micro arena, and the
+    arena of the non-streaming model re-run over each window length in `windows` (None: skip).
+
+    Internal state by default: the state then lives once, in the arena's resource variables, as on a
+    device; external state would hold every state tensor twice (as input and as output) and leave
+    the feedback copy to the application.
+    """
+    if model is not None and model.cfg != config:
+        raise ValueError(f"model config {model.cfg} differs from the config to profile {config}")
+    for name, values in (("step counts", steps), ("window lengths", windows or (1,))):
+        if not values or any(not isinstance(v, int) or isinstance(v, bool) or v < 1 for v in values):
+            raise DataError(f"{name} {list(values)} must be positive integers, e.g. "
+                            f"{','.join(map(str, DEFAULT_STEPS if name == 'step counts' else DEFAULT_WINDOWS))}")
+    if state not in ("internal", "external"):
+        raise ExportError(f"state {state!r} is not one of internal, external")
+    report = analytic_profile(config, target, model)
+    report.update(arena_bytes={}, arena_delta_bytes=None, arena_over_minimum=None, measured=None)
+    if measure:
+        if not target.startswith("tflite"):
+            raise ExportError(f"measuring the arena needs a TFLite target, got {target!r}; choose tflite, "
+                              f"tflite-int8 or tflite-int16x8, or profile without measuring")
+        from .profile_measure import measure_profile
+
+        measure_profile(report, config, model, target, tuple(steps), calibration, state, windows)
+    return report
+
+
+# ---- text report ------------------------------------------------------------------------------
+
+def _row(cells, widths) -> str:
+    return "  ".join(str(c).rjust(w) if i else str(c).ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+
+
+def format_report(report: dict) -> str:
+    """A readable summary table of a profile_report dict (bytes unless stated)."""
+    c, fp, fl, st = report["config"], report["paper_footprint_values"], report["flash_bytes"], report["state_bytes"]
+    lines = [f"mGRADE memory profile: {report['target']} ({report['precision']}), d={c['d_model']} L={c['n_layers']} "
+             f"Γ={c['kernel_size']} M={c['n_taps']} d_in={c['d_in']} C={c['n_classes']}",
+             f"parameters      {report['params']:,} (deployed constants {report['deployed_values']:,} values: "
+             f"dense Γ-lag kernels instead of M taps)",
+             f"paper footprint {fp['total_values']:,} values = {fp['params']:,} params + {fp['state_values']:,} state "
+             f"(current sample not counted)",
+             "flash           " + " + ".join(f"{k} {v:,}" for k, v in fl["by_dtype"].items())
+             + f" + quant params {fl['quant_params']:,} = {fl['total']:,}",
+             f"RAM minimum     state {st['total']:,} (delay lines {st['delay_lines']:,} + hidden {st['hidden']:,}) "
+             f"+ scratch {report['scratch_bytes']:,} + I/O {sum(report['io_bytes'].values()):,} "
+             f"= {report['analytic_min_ram_bytes']:,}", ""]
+    widths = (9, 9, 9, 10, 8, 9)
+    lines.append(_row(("part", "params", "flash", "delay", "hidden", "scratch"), widths))
+    for part, e in report["per_layer"].items():
+        lines.append(_row((part, f"{e['params']:,}", f"{e['flash_bytes']:,}", f"{e['state_bytes']['delay_line']:,}",
+                           f"{e['state_bytes']['hidden']:,}", f"{e['scratch_bytes']:,}"), widths))
+    lines += _measured_lines(report)
+    comp = report["comparisons"]
+    names = list(comp["bytes"])
+    widths = [7] + [max(12, len(n)) for n in names]
+    lines += ["", "RAM against sequence length T (analytic, bytes):", _row(["T"] + names, widths)]
+    for i, t in enumerate(comp["T"]):
+        lines.append(_row([t] + [f"{comp['bytes'][n][i]:,}" for n in names], widths))
+    lines += [f"  {n}: {note}" for n, note in comp["notes"].items()]
+    return "\n".join(lines)
+
+
+def _measured_lines(report: dict) -> list[str]:
+    m = report.get("measured")
+    if not m:
+        return ["", "measured TFLite Micro arena: not measured"]
+    ratio, delta = report["arena_over_minimum"], report["arena_delta_bytes"]
+    fl, g = report["flash_bytes"], m["graph"]
+    lines = ["", f"measured ({m['state']} state, {m['model']}): model file {m['model_file_bytes']:,}, of which "
+                 f"constants {g['constant_data_bytes']:,} (analytic {sum(fl['by_dtype'].values()):,}) and quant "
+                 f"params {g['quant_param_bytes']:,} (analytic, weights only {fl['quant_params']:,}); {g['ops']} ops",
+             f"  TFLite Micro arena minimum {m['arena_min_bytes']:,} "
+             f"(recorded total {m['arena_recorded_total_bytes']:,} = persistent {m['arena_persistent_bytes']:,}"
+             f" + non-persistent {m['arena_non_persistent_bytes']:,})",
+             "  after steps     " + ", ".join(f"{k}: {v:,}" for k, v in report["arena_bytes"].items())
+             + f" -> delta {delta:,} bytes" + (" (constant)" if delta == 0 else " (NOT constant)"),
+             f"  arena/minimum   {ratio:.2f}x (goal <= {ARENA_GOAL_RATIO}x: "
+             f"{'met' if ratio <= ARENA_GOAL_RATIO else 'missed'}); the arena minimum is made of:"]
+    lines += [f"    {k.replace('_', ' '):<46} {v:>10,}" for k, v in m["accounting"].items()]
+    lines.append(f"  host time       {m['step_us_host']:.1f} us per step (TFLite Micro reference kernels, x86 host)")
+    for w, e in m.get("window_reinference", {}).items():
+        lines.append(f"  re-run W={w:<5} arena {e['arena_min_bytes']:,}, "
+                     f"non-persistent {e['arena_non_persistent_bytes']:,} "
+                     f"(analytic {e['analytic_activation_and_io_bytes']:,}), {e['ops']} ops, "
+                     f"{e['call_us_host']:.0f} us per call ({e['call_us_host'] / m['step_us_host']:.1f}x the step)")
+    return lines

@@ -1,0 +1,296 @@
+"""The measured half of `profile`: export the step, measure its TFLite Micro arena, and account for it.
+
+- The streaming step is exported by `export.tflite.export_tflite`, its smallest working arena found
+  by `tflm_arena.measure_min_arena`, then one interpreter runs 1 ... 10,000 steps at exactly that
+  arena and the allocation breakdown is read after each count: a streaming model must not grow.
+- The measured arena is split into what the model needs (state, the graph's peak live tensors) and
+  what the interpreter adds (tensor and node structs, kernel op data, planner headroom at init), so
+  the ratio to the analytic minimum is explained, not just printed.
+- The non-streaming alternative is measured too: the parallel model over a window of W inputs,
+  layer by layer (every activation is [W, ...]), converted at the same precision.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ALIGN = 16  # TFLite Micro aligns every arena allocation to 16 bytes
+TIMING_CALLS = 200
+# TensorType -> bytes (schema.fbs); RESOURCE (13) handles hold no data in the arena.
+TYPE_BYTES = {0: 4, 1: 2, 2: 4, 3: 1, 4: 8, 6: 1, 7: 2, 9: 1, 10: 8, 13: 0}
+STRUCT_TYPES = ("TfLiteEvalTensor data", "Persistent TfLiteTensor data", "Persistent TfLiteTensor quantization data",
+                "NodeAndRegistration struct")
+
+
+def _align(n: int) -> int:
+    return -(-n // ALIGN) * ALIGN
+
+
+def random_sequences(d_in: int, n: int, length: int, seed: int = 0) -> np.ndarray:
+    """Smooth random inputs [n, length, d_in] (random walk through tanh plus noise) for calibration."""
+    rng = np.random.default_rng(seed)
+    walk = np.cumsum(rng.normal(0, 0.3, size=(n, length, d_in)), axis=1)
+    return (np.tanh(walk) + 0.3 * rng.normal(size=(n, length, d_in))).astype(np.float32)
+
+
+# ---- what the exported graph itself needs ------------------------------------------------------
+
+def graph_summary(model_bytes: bytes) -> dict:
+    """Ops, constant and quantisation-parameter bytes, resource-variable bytes and the ideal peak of
+    live non-constant tensors of subgraph 0 (every buffer 16-byte aligned, perfect packing)."""
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
+    model = schema.Model.GetRootAsModel(model_bytes, 0)
+    op_names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+    sg = model.Subgraphs(0)
+
+    def tensor_bytes(i: int) -> int:
+        t = sg.Tensors(i)
+        buf = model.Buffers(t.Buffer()) if t.Buffer() < model.BuffersLength() else None
+        if buf is not None and (buf.DataLength() > 0 or buf.Offset() > 0):
+            return 0  # a constant: lives in flash
+        return int(np.prod([t.Shape(k) for k in range(t.ShapeLength())] or [1])) * TYPE_BYTES.get(t.Type(), 4)
+
+    ops, histogram, variable_bytes = [], {}, 0
+    for i in range(sg.OperatorsLength()):
+        op = sg.Operators(i)
+        code = model.OperatorCodes(op.OpcodeIndex())
+        name = op_names.get(max(code.BuiltinCode(), code.DeprecatedBuiltinCode()), "CUSTOM")
+        histogram[name] = histogram.get(name, 0) + 1
+        inputs = [op.Inputs(k) for k in range(op.InputsLength()) if op.Inputs(k) >= 0]
+        outputs = [op.Outputs(k) for k in range(op.OutputsLength())]
+        if name == "ASSIGN_VARIABLE":  # the value written has the variable's size and dtype (unaligned)
+            variable_bytes += tensor_bytes(inputs[1])
+        ops.append((inputs, outputs))
+    first = {sg.Inputs(k): 0 for k in range(sg.InputsLength())}
+    last = {sg.Outputs(k): len(ops) for k in range(sg.OutputsLength())}
+    for i, (inputs, outputs) in enumerate(ops):
+        for t in outputs:
+            first.setdefault(t, i)
+        for t in inputs:
+            last[t] = max(last.get(t, i), i)
+    qparams = 0
+    for i in range(sg.TensorsLength()):
+        q = sg.Tensors(i).Quantization()
+        qparams += 0 if q is None else 4 * q.ScaleLength() + 8 * q.ZeroPointLength()
+    sizes = {t: _align(tensor_bytes(t)) for t in first}
+    peak = max((sum(s for t, s in sizes.items() if first[t] <= i <= last.get(t, first[t])) for i in range(len(ops))),
+               default=0)
+    return {"ops": len(ops), "op_histogram": dict(sorted(histogram.items())), "tensors": sg.TensorsLength(),
+            "subgraphs": model.SubgraphsLength(), "resource_variable_bytes": variable_bytes,
+            "constant_data_bytes": sum(model.Buffers(b).DataLength() for b in range(model.BuffersLength())),
+            "quant_param_bytes": qparams,
+            "peak_live_tensor_bytes": peak}
+
+
+def account_arena(measured_min: int, allocations: dict, graph: dict, analytic: dict) -> dict:
+    """The measured minimum arena as the analytic minimum plus named excesses (bytes; they sum exactly).
+
+    TFLite Micro's arena = non-persistent head (tensors planned per invoke) + persistent tail
+    (resource variables, kernel op data, tensor and node structs), plus memory only needed while
+    AllocateTensors plans (the minimum arena exceeds the recorded total by that much).
+    """
+    types = allocations.get("types", {})
+    structs = sum(types.get(k, {}).get("used", 0) for k in STRUCT_TYPES)
+    buffers = types.get("Persistent buffer data", {}).get("used", 0)
+    variables, graph_peak = graph["resource_variable_bytes"], graph["peak_live_tensor_bytes"]
+    scratch_and_io = analytic["scratch_bytes"] + sum(analytic["io_bytes"].values())
+    parts = {
+        "analytic_minimum": analytic["analytic_min_ram_bytes"],
+        "state_variables_beyond_analytic": variables - analytic["state_bytes"]["total"],
+        "graph_tensors_beyond_analytic_scratch_and_io": graph_peak - scratch_and_io,
+        "planner_fragmentation": allocations["non_persistent"] - graph_peak,
+        "interpreter_structs": structs,
+        "kernel_op_data": buffers - variables,
+        "other_persistent": allocations["persistent"] - structs - buffers,
+        "init_only_headroom": measured_min - allocations["total"],
+    }
+    if sum(parts.values()) != measured_min:
+        raise AssertionError(f"arena accounting {parts} does not add up to {measured_min}")
+    return parts
+
+
+# ---- exporting and measuring the streaming step ------------------------------------------------
+
+def _untrained_model(cfg):
+    import torch
+
+    from .model import MGRADE
+
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        return MGRADE(cfg).eval()
+
+
+def _export_step(step, target: str, state: str, calibration) -> tuple[bytes, dict]:
+    from .export.artifact import ExportOptions
+    from .export.tflite import export_tflite
+
+    with tempfile.TemporaryDirectory(prefix="mgrade-profile-") as tmp:
+        result = export_tflite(step, ExportOptions(target=target, state=state, calibration=calibration), Path(tmp))
+        return (Path(tmp) / result.model_file).read_bytes(), result.details
+
+
+def time_invoke(model_bytes: bytes, arena: int, calls: int = TIMING_CALLS) -> float:
+    """Mean microseconds per TFLite Micro invoke (zero inputs) with a known-good arena, host CPU."""
+    from tflite_micro import runtime
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
+    interpreter = runtime.Interpreter.from_bytes(model_bytes, arena_size=arena)
+    for i in range(schema.Model.GetRootAsModel(model_bytes, 0).Subgraphs(0).InputsLength()):
+        det = interpreter.get_input_details(i)
+        interpreter.set_input(np.zeros(det["shape"], det["dtype"]), i)
+    for _ in range(3):
+        interpreter.invoke()
+    start = time.perf_counter()
+    for _ in range(calls):
+        interpreter.invoke()
+    return (time.perf_counter() - start) / calls * 1e6
+
+
+def measure_profile(report: dict, cfg, model, target: str, steps: tuple[int, ...], calibration, state: str,
+                    windows) -> None:
+    """Fill the measured keys of `report` in place (see profile.profile_report)."""
+    from .quantize import calibration_set
+    from .streaming import to_streaming
+    from .tflm_arena import DEFAULT_MARGIN, arena_after_steps, measure_min_arena
+
+    model_source = "given model" if model is not None else "untrained model (seed 0)"
+    model = model if model is not None else _untrained_model(cfg)
+    step = to_streaming(model)
+    if calibration is None and report["precision"] != "float32":
+        calibration = calibration_set(step, random_sequences(cfg.d_in, 16, 256),
+                                      source="random data (16 smooth random sequences x 256 steps, seed 0)")
+    model_bytes, details = _export_step(step, target, state, calibration)
+    arena = measure_min_arena(model_bytes)
+    graph = graph_summary(model_bytes)
+    after = arena_after_steps(model_bytes, list(steps), arena.minimum)
+    totals = {int(k): v["total"] for k, v in sorted(after.items())}
+    first, last = totals[min(totals)], totals[max(totals)]
+    report.update(
+        arena_bytes=totals, arena_delta_bytes=last - first,
+        arena_over_minimum=arena.minimum / report["analytic_min_ram_bytes"],
+        measured={
+            "state": state, "model": model_source, "model_file_bytes": len(model_bytes),
+            "calibration": getattr(calibration, "source", None),
+            "arena_min_bytes": arena.minimum, "arena_recommended_bytes": arena.minimum + DEFAULT_MARGIN,
+            "arena_recorded_total_bytes": arena.allocations["total"],
+            "arena_persistent_bytes": arena.allocations["persistent"],
+            "arena_non_persistent_bytes": arena.allocations["non_persistent"],
+            "allocation_types": arena.allocations.get("types", {}),
+            "graph": graph, "accounting": account_arena(arena.minimum, arena.allocations, graph, report),
+            "step_us_host": time_invoke(model_bytes, arena.minimum + DEFAULT_MARGIN),
+            "export_details": {k: v for k, v in details.items() if isinstance(v, (int, float, str, bool))},
+        })
+    if windows:
+        report["measured"]["window_reinference"] = {
+            w: measure_window(step, w, report["precision"], calibration) for w in windows}
+
+
+# ---- the non-streaming alternative: the parallel model re-run over a window --------------------
+
+def _layer_over_window(tf, w: dict, x, window: int):
+    """One block over x [W, d] in parallel form: the same math as tf_step._layer_step, every tensor [W, ...]."""
+    from .export.tf_step import _dense, _gelu_tanh, _ln, _rec_act
+
+    _, gamma, d, _ = w["delay_kernel"].shape
+    padded = tf.pad(x, [[gamma - 1, 0], [0, 0]])  # causal zero history
+    v = tf.nn.depthwise_conv2d(tf.reshape(padded, [1, 1, window + gamma - 1, d]), tf.constant(w["delay_kernel"]),
+                               strides=[1, 1, 1, 1], padding="VALID")
+    v = tf.reshape(v, [window, d])
+    x = x + (_ln(tf, v, w["conv_ln"]) if w["conv_ln"] is not None else v)
+    z = tf.sigmoid(_dense(tf, x, w["gate_k"]))
+    a = _dense(tf, x, w["gate_a"])
+    g = tf.nn.relu(a) + tf.sigmoid(tf.minimum(a, 0.0))
+    # The recurrence is sequential whatever the form: h_0 = 0, h_t = h_{t-1} + z_t (g_t - h_{t-1}).
+    zs, gs = tf.split(z, window, axis=0), tf.split(g, window, axis=0)
+    hs = [zs[0] * gs[0]]
+    for t in range(1, window):
+        hs.append(hs[-1] + zs[t] * (gs[t] - hs[-1]))
+    o = _rec_act(tf, w["rec_act"], _concat_rows(tf, hs))
+    o = _dense(tf, o, w["rec_out"]) if w["rec_out"] is not None else o
+    x = x + (_ln(tf, o, w["rec_ln"]) if w["rec_ln"] is not None else o)
+    m = _dense(tf, _ln(tf, x, w["mlp_ln"]), w["mlp_in"])
+    m = _dense(tf, _gelu_tanh(tf, m) if w["mlp_act"] == "gelu" else tf.nn.relu(m), w["mlp_out"])
+    return _ln(tf, x + (_ln(tf, m, w["cm_ln"]) if w["cm_ln"] is not None else m), w["post_ln"])
+
+
+def _concat_rows(tf, rows: list):
+    """Concatenate along axis 0 in a tree: TFLite Micro's CONCATENATION takes at most 10 inputs."""
+    while len(rows) > 1:
+        rows = [tf.concat(rows[i:i + 8], axis=0) if len(rows[i:i + 8]) > 1 else rows[i] for i in range(0, len(rows), 8)]
+    return rows[0]
+
+
+def build_window_model(step, window: int):
+    """(tf.Module, concrete function u [W, d_in] -> y [1, C]): the newest output from the whole window."""
+    from .native_io import import_tensorflow
+
+    tf = import_tensorflow()
+
+    from .export.tf_step import _dense, extract_weights
+
+    weights = extract_weights(step)
+    spec = tf.TensorSpec([window, step.cfg.d_in], tf.float32, name="u")
+
+    class WindowModel(tf.Module):
+        @tf.function(input_signature=[spec])
+        def run(self, u):
+            x = _dense(tf, u, weights["encoder"])
+            for w in weights["layers"]:
+                x = _layer_over_window(tf, w, x, window)
+            return {"y": _dense(tf, x[-1:], weights["decoder"])}
+
+    module = WindowModel()
+    return module, module.run.get_concrete_function()
+
+
+def convert(module, function, precision: str, representative=None) -> bytes:
+    """TFLite flatbuffer, float or fully integer (int8 / int16 activations with int8 weights, integer I/O)."""
+    from .native_io import import_tensorflow
+
+    tf = import_tensorflow()
+
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([function], module)
+    if precision != "float32":
+        ops = tf.lite.OpsSet
+        io_type = tf.int8 if precision == "int8" else tf.int16
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = representative
+        converter.target_spec.supported_ops = [ops.TFLITE_BUILTINS_INT8 if precision == "int8"
+                                               else ops.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
+        converter.inference_input_type = converter.inference_output_type = io_type
+    from .native_io import quiet_native_output
+
+    with quiet_native_output():
+        return converter.convert()
+
+
+def measure_window(step, window: int, precision: str, calibration) -> dict:
+    """Arena, file size and host time per call of the parallel model over `window` inputs."""
+    from .tflm_arena import DEFAULT_MARGIN, measure_min_arena
+
+    def representative():
+        for stream in calibration.streams:
+            padded = np.concatenate([np.zeros((window, stream.shape[1]), np.float32), stream])
+            for end in np.linspace(window, len(padded), 4).astype(int):
+                yield {"u": padded[end - window:end]}
+
+    module, function = build_window_model(step, window)
+    model_bytes = convert(module, function, precision, representative if calibration is not None else None)
+    arena = measure_min_arena(model_bytes)
+    graph = graph_summary(model_bytes)
+    from .profile import PRECISIONS, peak_live, step_dataflow
+
+    cfg, act = step.cfg, PRECISIONS[precision].act
+    analytic = (peak_live(step_dataflow(cfg, window))[0] + window * cfg.d_in + cfg.n_classes) * act
+    return {"model_file_bytes": len(model_bytes), "ops": graph["ops"], "arena_min_bytes": arena.minimum,
+            "analytic_activation_and_io_bytes": analytic,
+            "arena_persistent_bytes": arena.allocations["persistent"],
+            "arena_non_persistent_bytes": arena.allocations["non_persistent"],
+            "graph_peak_live_tensor_bytes": graph["peak_live_tensor_bytes"],
+            "call_us_host": time_invoke(model_bytes, arena.minimum + DEFAULT_MARGIN, calls=20)}

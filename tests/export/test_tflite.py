@@ -1,0 +1,239 @@
+"""TFLite export: every target x config x state streamed through LiteRT and compared step by step
+with the float32 torch step; the converted model's tensors, ops and determinism.
+
+Artifacts are built once per (target, config, state) per test session by `tflite_artifact` (the
+runtime tests reuse it), so each conversion is paid once.
+"""
+
+from __future__ import annotations
+
+import atexit
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mgrade_edge.errors import ExportError
+from mgrade_edge.export import TARGETS
+from mgrade_edge.export.artifact import ExportOptions, write_manifest
+from tests.helpers import NAMED_CONFIGS, make_model, random_sequences
+
+TFLITE_TARGETS = ("tflite", "tflite-int8", "tflite-int16x8")
+CONFIGS = ("tiny", "digits_like", "odd")
+STATES = ("external", "internal")
+CASES = [(t, c, s) for t in TFLITE_TARGETS for c in CONFIGS for s in STATES]
+CASE_IDS = [f"{t}-{c}-{s}" for t, c, s in CASES]
+STREAM_STEPS = 400
+
+_ARTIFACTS: dict[tuple[str, str, str], tuple[Path, dict, object]] = {}
+_ROOT: list[Path] = []
+
+
+def _root() -> Path:
+    if not _ROOT:
+        _ROOT.append(Path(tempfile.mkdtemp(prefix="mgrade-tflite-tests-")))
+        atexit.register(shutil.rmtree, _ROOT[0], True)
+    return _ROOT[0]
+
+
+def streaming_step(config: str):
+    from mgrade_edge.streaming import to_streaming
+
+    return to_streaming(make_model(config, seed=0))
+
+
+def calibration_for(step, config: str):
+    """Four 512-step streams of smooth random inputs (seed 1): 2048 recorded step inputs, all kept."""
+    from mgrade_edge.quantize import calibration_set
+
+    cfg = NAMED_CONFIGS[config]
+    return calibration_set(step, random_sequences(cfg, 16, 128, seed=1), n_sequences=4, stream_steps=512,
+                           max_samples=2048, source="random sequences (seed 1)")
+
+
+
+def manifest_for(step, target: str, state: str, result) -> dict:
+    """The manifest keys runners rely on (the export pipeline writes these and more)."""
+    return {"target": target, "state": state, "model_file": result.model_file,
+            "tensors": [t.to_dict() for t in result.tensors], "signature": step.signature.to_dict(),
+            "state_handling": result.state_handling, "details": result.details, "config": step.cfg.to_dict()}
+
+
+def tflite_artifact(target: str, config: str, state: str) -> tuple[Path, dict, object]:
+    """(directory, manifest, torch step) of a seeded random model exported once per session."""
+    from mgrade_edge.export.tflite import export_tflite
+
+    key = (target, config, state)
+    if key not in _ARTIFACTS:
+        step = streaming_step(config)
+        calibration = calibration_for(step, config) if TARGETS[target].quantized else None
+        directory = _root() / "-".join(key)
+        directory.mkdir()
+        result = export_tflite(step, ExportOptions(target, state, calibration), directory)
+        manifest = manifest_for(step, target, state, result)
+        write_manifest(directory, manifest)
+        _ARTIFACTS[key] = (directory, manifest, step)
+    return _ARTIFACTS[key]
+
+
+def eval_stream(config: str) -> np.ndarray:
+    """A stream the calibration never saw (seed 2)."""
+    return random_sequences(NAMED_CONFIGS[config], 1, STREAM_STEPS, seed=2)[0]
+
+
+def torch_outputs(step, stream: np.ndarray) -> np.ndarray:
+    from mgrade_edge.runtime.base import run_stream
+    from mgrade_edge.runtime.torch_runner import TorchRunner
+
+    return run_stream(TorchRunner(step), stream)
+
+
+def y_scale(manifest: dict) -> float | None:
+    return next(t for t in manifest["tensors"] if t["name"] == "y").get("scale")
+
+
+def tolerance_failures(target: str, manifest: dict, got: np.ndarray, ref: np.ndarray) -> list[str]:
+    """Empty when `got` meets the target's declared Tolerance against `ref`, else what failed where."""
+    tol = TARGETS[target].tolerance
+    err = np.abs(got.astype(np.float64) - ref.astype(np.float64)).max(axis=1)
+    failures = []
+    if tol.atol is not None:
+        bound, unit = tol.atol, "abs"
+    elif tol.max_steps_of_y is not None:
+        bound, unit = tol.max_steps_of_y * y_scale(manifest), f"= {tol.max_steps_of_y} steps of y"
+    else:
+        bound = None
+    if bound is not None and err.max() > bound:
+        first = int(np.argmax(err > bound))
+        failures.append(f"max abs err {err.max():.4g} > {bound:.4g} ({unit}); first at step {first} "
+                        f"(err {err[first]:.4g})")
+    if tol.min_cosine is not None:
+        cos = cosine(got, ref)
+        if cos < tol.min_cosine:
+            failures.append(f"cosine {cos:.5f} < {tol.min_cosine}")
+    return failures
+
+
+def cosine(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = a.reshape(-1).astype(np.float64), b.reshape(-1).astype(np.float64)
+    return float(a @ b / max(np.linalg.norm(a) * np.linalg.norm(b), 1e-30))
+
+
+# ---- every case against the torch step -----------------------------------------------------------
+
+@pytest.mark.parametrize("target,config,state", CASES, ids=CASE_IDS)
+def test_litert_stream_matches_torch_step(target, config, state):
+    from mgrade_edge.runtime.base import run_stream
+    from mgrade_edge.runtime.litert_runner import LiteRTRunner
+
+    directory, manifest, step = tflite_artifact(target, config, state)
+    stream = eval_stream(config)
+    ref = torch_outputs(step, stream)
+    got = run_stream(LiteRTRunner(directory, manifest), stream)
+    assert got.shape == ref.shape == (STREAM_STEPS, NAMED_CONFIGS[config].n_classes)
+    failures = tolerance_failures(target, manifest, got, ref)
+    assert not failures, f"{target} {config} {state}: " + "; ".join(failures)
+
+
+OPTION_CONFIGS = ("all_options", "sigmoid_act", "relu_act")  # every LayerNorm/activation/dense option
+
+
+@pytest.mark.parametrize("target", TFLITE_TARGETS)
+@pytest.mark.parametrize("config", OPTION_CONFIGS)
+def test_every_block_option_runs_in_both_engines(target, config):
+    from mgrade_edge.runtime.base import run_stream
+    from mgrade_edge.runtime.litert_runner import LiteRTRunner
+    from mgrade_edge.runtime.tflm_runner import TFLMRunner
+
+    directory, manifest, step = tflite_artifact(target, config, "external")
+    stream = eval_stream(config)[:200]
+    ref = torch_outputs(step, stream)
+    for runner in (LiteRTRunner(directory, manifest), TFLMRunner(directory, manifest)):
+        failures = tolerance_failures(target, manifest, run_stream(runner, stream), ref)
+        assert not failures, f"{runner.name}, {target} {config}: " + "; ".join(failures)
+
+
+def test_tolerance_check_catches_a_forgetful_runner():
+    """The comparison above can fail: a runner that drops the state every step is far outside it."""
+    from mgrade_edge.runtime.base import run_stream
+    from mgrade_edge.runtime.litert_runner import LiteRTRunner
+
+    for target in ("tflite-int8", "tflite-int16x8"):
+        directory, manifest, step = tflite_artifact(target, "digits_like", "external")
+        runner = LiteRTRunner(directory, manifest)
+        stream = eval_stream("digits_like")
+        forgetful = np.stack([(runner.reset(), runner.step(x))[1] for x in stream])
+        ref = torch_outputs(step, stream)
+        assert tolerance_failures(target, manifest, forgetful, ref), target
+        assert not tolerance_failures(target, manifest, run_stream(runner, stream), ref), target
+
+
+# ---- what the converted model is made of ---------------------------------------------------------
+
+IO_DTYPES = {"tflite": "float32", "tflite-int8": "int8", "tflite-int16x8": "int16"}
+
+
+@pytest.mark.parametrize("target,state", [(t, s) for t in TFLITE_TARGETS for s in STATES])
+def test_tensor_infos_and_details(target, state):
+    directory, manifest, step = tflite_artifact(target, "digits_like", state)
+    tensors = {t["name"]: t for t in manifest["tensors"]}
+    details = manifest["details"]
+    cfg = NAMED_CONFIGS["digits_like"]
+    io = IO_DTYPES[target]
+    quantized = io != "float32"
+    if state == "external":
+        assert set(tensors) == set(step.signature.input_names + step.signature.output_names)
+        assert sorted(details["input_order"]) == sorted(step.signature.input_names)
+        assert details["resource_variables"] == 0
+    else:
+        assert {n for n, t in tensors.items() if t["role"] != "state_in"} == {"x", "y"}
+        assert {n for n, t in tensors.items() if t["role"] == "state_in"} == set(step.signature.input_names[1:])
+        assert details["input_order"] == ["x"] and details["output_order"] == ["y"]
+        assert details["resource_variables"] == 2 * cfg.n_layers
+        assert details["subgraphs"][0] == "step", "TFLite Micro runs subgraph 0: it must be the step"
+        assert {"VAR_HANDLE", "READ_VARIABLE", "ASSIGN_VARIABLE", "CALL_ONCE"} <= set(details["ops"])
+    for name, t in tensors.items():
+        assert t["dtype"] == io, name
+        assert t["shape"] == list(step.signature.spec(name).shape), name
+        assert ("scale" in t) == quantized, name
+        if quantized:
+            assert t["scale"] > 0
+    if target == "tflite-int8" and state == "external":
+        for layer in range(cfg.n_layers):
+            d_in, d_out = tensors[f"delay_{layer}_in"], tensors[f"delay_{layer}_out"]
+            # int8 CONCATENATION needs one scale for inputs and output, so the delay line round-trips
+            # raw (int16 CONCATENATION may rescale; the runner then requantises)
+            assert (d_in["scale"], d_in["zero_point"]) == (d_out["scale"], d_out["zero_point"])
+    # ops that have no int16 kernel (or none at all) in TFLite Micro must not appear
+    assert {"DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "RSQRT", "LOGISTIC"} <= set(details["ops"])
+    assert not {"SQUARED_DIFFERENCE", "GELU", "GATHER", "GATHER_ND", "SELECT_V2", "DEQUANTIZE"} & set(details["ops"])
+    assert manifest["state_handling"]
+
+
+def test_conversion_is_deterministic(tmp_path):
+    """Exporting the same step with the same calibration twice gives byte-identical files."""
+    from mgrade_edge.export.tflite import export_tflite
+
+    for target, state in (("tflite-int8", "external"), ("tflite-int16x8", "internal")):
+        first, _, step = tflite_artifact(target, "tiny", state)
+        again = tmp_path / f"{target}-{state}"
+        again.mkdir()
+        export_tflite(step, ExportOptions(target, state, calibration_for(step, "tiny")), again)
+        assert (again / "model.tflite").read_bytes() == (first / "model.tflite").read_bytes(), (target, state)
+
+
+# ---- user errors ----------------------------------------------------------------------------------
+
+def test_bad_options_are_user_errors(tmp_path):
+    from mgrade_edge.export.tflite import export_tflite
+
+    step = streaming_step("tiny")
+    with pytest.raises(ExportError, match="needs calibration data"):
+        export_tflite(step, ExportOptions("tflite-int8", "external", None), tmp_path)
+    with pytest.raises(ExportError, match="state 'sideways'"):
+        export_tflite(step, ExportOptions("tflite", "sideways", None), tmp_path)
+    with pytest.raises(ExportError, match="not a TFLite target"):
+        export_tflite(step, ExportOptions("onnx", "external", None), tmp_path)
+    assert not list(tmp_path.iterdir()), "a refused export writes nothing"
