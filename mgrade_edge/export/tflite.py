@@ -153,12 +153,11 @@ def every_step_input(step: StreamingMGRADE, calibration) -> list[dict]:
 
 def describe_model(data: bytes, step: StreamingMGRADE, state: str) -> tuple[list[TensorInfo], dict]:
     """TensorInfo of every signature tensor (and of the state variables) plus runner details."""
-    from ai_edge_litert.interpreter import Interpreter
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
-    from ..native_io import quiet_native_output
-
-    with quiet_native_output():
-        interpreter = Interpreter(model_content=data, num_threads=1)
+    # Only metadata is read here, so no default (XNNPACK) delegate: it would just announce itself on fd 2.
+    interpreter = Interpreter(model_content=data, num_threads=1,
+                              experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
     key = EXTERNAL_KEY if state == "external" else STEP_KEY
     signatures = interpreter.get_signature_list()
     if key not in signatures:

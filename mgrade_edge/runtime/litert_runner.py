@@ -173,9 +173,9 @@ class LiteRTRunner(Runner):
 
         self.model_path = Path(directory) / manifest["model_file"]
         self.io = TFLiteIO(manifest)
-        with quiet_native_output():  # LiteRT announces its XNNPACK delegate on fd 2
+        with quiet_native_output():  # LiteRT announces its XNNPACK delegate on fd 2 while allocating
             self.interpreter = Interpreter(model_path=str(self.model_path), num_threads=1)
-        self.interpreter.allocate_tensors()
+            self.interpreter.allocate_tensors()
         key = self.io.details.get("signature_key", "serving_default")
         signature = self.interpreter.get_signature_runner(key)
         details = {**signature.get_input_details(), **signature.get_output_details()}
