@@ -36,3 +36,15 @@ def random_sequences(cfg: MGRADEConfig, n: int, length: int, seed: int = 0) -> n
     rng = np.random.default_rng(seed)
     walk = np.cumsum(rng.normal(0, 0.3, size=(n, length, cfg.d_in)), axis=1)
     return (np.tanh(walk) + 0.3 * rng.normal(size=(n, length, cfg.d_in))).astype(np.float32)
+
+
+def save_tiny_digits_checkpoint(path, seed: int = 0):
+    """An untrained tiny model shaped for the digits task (1 input, 10 classes), saved with its task."""
+    import torch
+
+    from mgrade_edge.checkpoint import save_checkpoint
+    from mgrade_edge.model import MGRADE
+
+    torch.manual_seed(seed)
+    save_checkpoint(path, MGRADE(NAMED_CONFIGS["tiny"].replace(n_classes=10)).eval(), {"task": "digits", "seed": 0})
+    return path

@@ -8,9 +8,8 @@ import sys
 import numpy as np
 import pytest
 
-from mgrade_edge.checkpoint import save_checkpoint
 from mgrade_edge.cli import main
-from tests.helpers import make_model
+from tests.helpers import save_tiny_digits_checkpoint
 from tests.test_checkpoint import bad_files
 
 
@@ -24,11 +23,7 @@ def run_main(args, capsys, monkeypatch):
 
 @pytest.fixture
 def good(tmp_path):
-    model = make_model("tiny", seed=0)
-    model = type(model)(model.cfg.replace(n_classes=10)).eval()
-    path = tmp_path / "good.pt"
-    save_checkpoint(path, model, {"task": "digits", "seed": 0})
-    return path
+    return save_tiny_digits_checkpoint(tmp_path / "good.pt")
 
 
 def option_cases(good, tmp_path):

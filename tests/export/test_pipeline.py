@@ -6,21 +6,16 @@ import os
 import numpy as np
 import pytest
 
-from mgrade_edge.checkpoint import save_checkpoint
 from mgrade_edge.errors import DataError, ExportError
 from mgrade_edge.export import pipeline
 from mgrade_edge.export.artifact import read_manifest, sha256_file
 from mgrade_edge.export.pipeline import export_checkpoint
-from tests.helpers import make_model
+from tests.helpers import save_tiny_digits_checkpoint
 
 
 @pytest.fixture
 def ckpt(tmp_path):
-    model = make_model("tiny", seed=0)
-    model = type(model)(model.cfg.replace(n_classes=10)).eval()
-    path = tmp_path / "tiny.pt"
-    save_checkpoint(path, model, {"task": "digits", "seed": 0})
-    return path
+    return save_tiny_digits_checkpoint(tmp_path / "tiny.pt")
 
 
 def test_onnx_export_writes_model_and_manifest(ckpt, tmp_path):
