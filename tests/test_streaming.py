@@ -114,3 +114,19 @@ def test_fresh_model_is_not_mutated_by_to_streaming():
     assert isinstance(model, MGRADE) and not is_frozen(model)
     for k, v in model.state_dict().items():
         assert torch.equal(v, before[k])
+
+
+def test_streaming_classifier_keeps_the_mean_readout():
+    from mgrade_edge.runtime.base import StreamingClassifier
+
+    model = make_model("digits_like", seed=9)
+    u = random_sequences(model.cfg, 3, 40, seed=9)
+    with torch.no_grad():
+        expected = model.classify(torch.from_numpy(u)).numpy()
+    classifier = StreamingClassifier(TorchRunner(to_streaming(model)), model.cfg.readout)
+    for seq, want in zip(u, expected):
+        classifier.reset()
+        for x in seq:
+            logits = classifier.step(x)
+        np.testing.assert_allclose(logits, want, atol=1e-5)
+        assert classifier.predict() == int(np.argmax(want))

@@ -53,3 +53,34 @@ class MeanReadout:
         self.total = y.copy() if self.total is None else self.total + y
         self.count += 1
         return self.total / self.count
+
+
+class StreamingClassifier:
+    """A runner plus the readout the graph does not compute: after every step, the class decision so far.
+
+    With readout "mean" this keeps the running mean of the per-step logits (C accumulators, constant
+    memory), so a sequence classified step by step ends with exactly the parallel model's decision.
+    """
+
+    def __init__(self, runner: Runner, readout: str = "mean"):
+        if readout not in ("mean", "last"):
+            raise ValueError(f"readout {readout!r} is not one of mean, last")
+        self.runner, self.readout_mode = runner, readout
+        self.mean = MeanReadout()
+        self.logits: np.ndarray | None = None
+
+    def reset(self) -> None:
+        self.runner.reset()
+        self.mean.reset()
+        self.logits = None
+
+    def step(self, x: np.ndarray) -> np.ndarray:
+        """Feed one sample; returns the sequence logits so far (running mean, or the last step's)."""
+        y = self.runner.step(x)
+        self.logits = self.mean.update(y) if self.readout_mode == "mean" else np.asarray(y, np.float64)
+        return self.logits
+
+    def predict(self) -> int:
+        if self.logits is None:
+            raise ValueError("no step has been run since the last reset")
+        return int(np.argmax(self.logits))
