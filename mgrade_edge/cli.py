@@ -193,8 +193,8 @@ def export(path, target, out, state, quant, calib, calib_sequences, force, no_va
                    f"vs float step: cosine {golden['vs_float_step']['cosine']:.5f}")
     val = manifest.get("validation") or {}
     if "max_abs_err" in val:
-        click.echo(f"  quick check vs torch over {val['steps']:,} steps: max abs err {val['max_abs_err']:.3g}, "
-                   f"agreement {val['agreement']:.2%}"
+        click.echo(f"  quick check vs torch over {val['steps']:,} steps: max abs err {val['max_abs_err']:.3g}"
+                   + ("" if val["agreement"] is None else f", agreement {val['agreement']:.2%}")
                    + ("" if val["within_tolerance"] else " -- OUTSIDE the target's tolerance")
                    + "; run `mgrade-edge validate` for the long-stream report")
 
@@ -241,11 +241,16 @@ def format_validation(r: dict) -> str:
          + ("never exceeded" if first is None else f"first exceeded at long-stream step {first}"))
         + ("" if r["min_cosine"] is None else f"; cosine floor {r['min_cosine']}")
         + ("  -> within tolerance" if r["within_tolerance"] else "  -> OUTSIDE TOLERANCE"),
-        f"  top-1 agreement {r['agreement']:.2%}",
     ]
+    if r["agreement"] is not None:
+        lines.append(f"  top-1 agreement {r['agreement']:.2%}")
     if r.get("accuracy_ref") is not None:
         lines.append(f"  accuracy        torch {r['accuracy_ref']:.2%}  artifact {r['accuracy_artifact']:.2%}  "
                      f"(drop {100 * (r['accuracy_ref'] - r['accuracy_artifact']):.2f} points)")
+    elif "r2" in r["metrics_ref"]:
+        ref, art = r["metrics_ref"], r["metrics_artifact"]
+        lines.append(f"  regression      torch RMSE {ref['rmse']:.4f} R² {ref['r2']:.4f}  "
+                     f"artifact RMSE {art['rmse']:.4f} R² {art['r2']:.4f}")
     return "\n".join(lines)
 
 

@@ -1,0 +1,90 @@
+"""validate: the comparison itself, checked with runners whose faults are known."""
+
+import numpy as np
+import pytest
+
+from mgrade_edge.errors import UserError
+from mgrade_edge.export.pipeline import export_checkpoint
+from mgrade_edge.runtime.base import Runner
+from mgrade_edge.runtime.torch_runner import TorchRunner
+from mgrade_edge.streaming import to_streaming
+from mgrade_edge.validate import drift_ratio, long_stream, validate_artifact, validate_runner
+from tests.helpers import make_model, random_sequences, save_tiny_digits_checkpoint
+
+
+class Faulty(Runner):
+    """Wraps a reference runner; adds a bias that grows with time, or forgets the state every step."""
+
+    def __init__(self, inner: Runner, growth: float = 0.0, forget: bool = False):
+        self.inner, self.growth, self.forget, self.t = inner, growth, forget, 0
+
+    def reset(self):
+        self.inner.reset()
+        self.t = 0
+
+    def step(self, x):
+        if self.forget:
+            self.inner.reset()
+        self.t += 1
+        return self.inner.step(x) + self.growth * self.t
+
+
+def test_drift_ratio_and_long_stream():
+    assert drift_ratio(np.r_[np.ones(10), np.ones(80), 3 * np.ones(10)]) == 3.0
+    assert drift_ratio(np.zeros(100)) == 1.0
+    seqs = np.arange(12, dtype=np.float32).reshape(2, 3, 2)
+    stream = long_stream(seqs, 10)
+    assert stream.shape == (10, 2) and np.array_equal(stream[6:], stream[:4])
+
+
+@pytest.fixture
+def setup():
+    model = make_model("digits_like", seed=2)
+    x = random_sequences(model.cfg, 6, 30, seed=3)
+    y = np.arange(6) % model.cfg.n_classes
+    return model, x, y
+
+
+def test_identical_runner_is_exact(setup):
+    model, x, y = setup
+    step = to_streaming(model)
+    report = validate_runner(TorchRunner(step), TorchRunner(step), "sequence", "mean", x, y, 500, 1e-4)
+    assert report["max_abs_err"] == 0 and report["agreement"] == 1.0 and report["within_tolerance"]
+    assert report["first_step_over_tolerance"] is None and report["steps"] == 6 * 30 + 500
+
+
+def test_growing_error_is_caught_as_drift(setup):
+    model, x, y = setup
+    step = to_streaming(model)
+    report = validate_runner(Faulty(TorchRunner(step), growth=1e-4), TorchRunner(step), "sequence", "mean",
+                             x, y, 2000, 0.05055)
+    assert report["drift_ratio"] > 5
+    assert report["first_step_over_tolerance"] == 505  # 1e-4 * (505 + 1) is the first error above 0.05055
+    assert not report["within_tolerance"]
+
+
+def test_forgotten_state_fails_the_cosine_floor(setup):
+    model, x, y = setup
+    step = to_streaming(model)
+    report = validate_runner(Faulty(TorchRunner(step), forget=True), TorchRunner(step), "sequence", "mean",
+                             x, y, 300, None, min_cosine=0.999)
+    assert not report["within_tolerance"] and report["max_abs_err"] > 0.01
+
+
+def test_regression_has_metrics_but_no_agreement():
+    model = make_model("tiny", seed=0)
+    step = to_streaming(model)
+    x = random_sequences(model.cfg, 2, 20, seed=1)
+    targets = np.random.default_rng(0).normal(size=(2, 20, model.cfg.n_classes)).astype(np.float32)
+    report = validate_runner(TorchRunner(step), TorchRunner(step), "step_regression", "mean", x, targets, 50, 1e-4)
+    assert report["agreement"] is None and "r2" in report["metrics_ref"]
+
+
+def test_artifact_from_another_checkpoint_is_refused(tmp_path):
+    a = save_tiny_digits_checkpoint(tmp_path / "a.pt", seed=0)
+    b = save_tiny_digits_checkpoint(tmp_path / "b.pt", seed=1)
+    export_checkpoint(a, "onnx", tmp_path / "art", validate=False)
+    with pytest.raises(UserError, match="exported from a different checkpoint"):
+        validate_artifact(b, tmp_path / "art", steps=100)
+    report = validate_artifact(a, tmp_path / "art", steps=200, max_sequences=5)
+    assert report["within_tolerance"] and report["engine"] == "onnxruntime"
