@@ -139,3 +139,31 @@ def validate_artifact(checkpoint: str | Path, directory: str | Path, steps: int 
                              step_tolerance(manifest), cosine_floor(manifest))
     return {"target": manifest["target"], "state": manifest.get("state"), "engine": runner.name, "task": task,
             **report}
+
+
+def format_report(r: dict) -> str:
+    """The human-readable form of a validate_artifact report."""
+    ts, ls = r["test_sequences"], r["long_stream"]
+    first = r["first_step_over_tolerance"]
+    lines = [
+        f"{r['target']} ({r['state']} state) in {r['engine']} vs torch step, task {r['task']}",
+        f"  test sequences  {ts['count']} x {ts['steps_each']} steps: max abs err {ts['max_abs_err']:.3g}, "
+        f"RMS {ts['rms_err']:.3g} (output RMS {ts['output_rms']:.3g}), cosine {ts['cosine']:.6f}",
+        f"  long stream     {ls['steps']:,} steps: max abs err {ls['max_abs_err']:.3g}, RMS {ls['rms_err']:.3g}, "
+        f"drift ratio {r['drift_ratio']:.3g}",
+        ("  tolerance       none per step" if r["tolerance"] is None else
+         f"  tolerance       {r['tolerance']:.3g} per step: "
+         + ("never exceeded" if first is None else f"first exceeded at long-stream step {first}"))
+        + ("" if r["min_cosine"] is None else f"; cosine floor {r['min_cosine']}")
+        + ("  -> within tolerance" if r["within_tolerance"] else "  -> OUTSIDE TOLERANCE"),
+    ]
+    if r["agreement"] is not None:
+        lines.append(f"  top-1 agreement {r['agreement']:.2%}")
+    if r.get("accuracy_ref") is not None:
+        lines.append(f"  accuracy        torch {r['accuracy_ref']:.2%}  artifact {r['accuracy_artifact']:.2%}  "
+                     f"(drop {100 * (r['accuracy_ref'] - r['accuracy_artifact']):.2f} points)")
+    elif "r2" in r["metrics_ref"]:
+        ref, art = r["metrics_ref"], r["metrics_artifact"]
+        lines.append(f"  regression      torch RMSE {ref['rmse']:.4f} R² {ref['r2']:.4f}  "
+                     f"artifact RMSE {art['rmse']:.4f} R² {art['r2']:.4f}")
+    return "\n".join(lines)
