@@ -28,7 +28,7 @@ if str(ROOT) not in sys.path:  # run as a script: make the benchmarks package im
 
 @dataclass(frozen=True)
 class Settings:
-    latency_steps: int  # timed calls per engine (the brief's floor is 1000 for reported numbers)
+    latency_steps: int  # timed calls per engine (reported medians need >= 1000)
     latency_block: int  # calls per engine per round-robin turn
     latency_warmup: int
     windows: tuple[int, ...]
