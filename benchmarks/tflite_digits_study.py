@@ -57,7 +57,7 @@ def time_per_step(runner, stream: np.ndarray, repeats: int = 3) -> float:
     return best
 
 
-def study(targets, states, calib_sequences: int, calib_steps: int, calib_samples: int) -> list[dict]:
+def study(targets, states, calib_sequences: int, calib_steps: int) -> list[dict]:
     import torch
 
     from mgrade_edge.checkpoint import load_checkpoint
@@ -71,8 +71,7 @@ def study(targets, states, calib_sequences: int, calib_steps: int, calib_samples
 
     step = to_streaming(load_checkpoint(ROOT / "examples" / "digits.pt").model)
     task = load_task("digits")
-    calibration = calibration_set(step, task.train_x, n_sequences=calib_sequences, stream_steps=calib_steps,
-                                  max_samples=calib_samples)
+    calibration = calibration_set(step, task.train_x, n_sequences=calib_sequences, stream_steps=calib_steps)
     test_x, test_y = task.test_x, task.test_y
     long_stream = test_x.reshape(-1, test_x.shape[-1])
     with torch.no_grad():
@@ -83,7 +82,7 @@ def study(targets, states, calib_sequences: int, calib_steps: int, calib_samples
     tenth = len(long_stream) // 10
     print(f"torch step: accuracy {torch_acc:.4f} over {len(test_y)} test sequences; "
           f"long stream {len(long_stream)} steps; calibration {calib_sequences} x {calib_steps} steps, "
-          f"{len(calibration.samples)} recorded step inputs")
+          f"{calibration.num_samples} recorded step inputs")
 
     rows = []
     for target in targets:
@@ -142,10 +141,9 @@ def main() -> None:
     parser.add_argument("--states", nargs="+", default=list(STATES), choices=STATES)
     parser.add_argument("--calib-sequences", type=int, default=8)
     parser.add_argument("--calib-steps", type=int, default=1024)
-    parser.add_argument("--calib-samples", type=int, default=2048, help="recorded step inputs kept (external state)")
     parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
     args = parser.parse_args()
-    rows = study(args.targets, args.states, args.calib_sequences, args.calib_steps, args.calib_samples)
+    rows = study(args.targets, args.states, args.calib_sequences, args.calib_steps)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2) + "\n")
 

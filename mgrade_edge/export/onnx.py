@@ -118,28 +118,27 @@ def _save(model, path: Path) -> None:
 # ---- int8 (static, QDQ) ------------------------------------------------------------------------
 
 class _SampleReader:
-    """onnxruntime CalibrationDataReader over CalibrationSet.samples (already name-keyed dicts)."""
+    """onnxruntime CalibrationDataReader over CalibrationSet.samples(), replayed lazily (name-keyed dicts)."""
 
-    def __init__(self, samples: list[dict[str, np.ndarray]], input_names: list[str]):
-        self.feeds = [{n: np.ascontiguousarray(s[n], dtype=np.float32) for n in input_names} for s in samples]
-        self.index = 0
+    def __init__(self, calibration, input_names: list[str]):
+        self.calibration, self.input_names = calibration, input_names
+        self.rewind()
 
     def get_next(self):
-        if self.index >= len(self.feeds):
+        sample = next(self.samples, None)
+        if sample is None:
             return None
-        self.index += 1
-        return self.feeds[self.index - 1]
+        return {n: np.ascontiguousarray(sample[n], dtype=np.float32) for n in self.input_names}
 
     def rewind(self) -> None:
-        self.index = 0
+        self.samples = self.calibration.samples()
 
 
 def _check_calibration(calibration, input_names: list[str]) -> None:
-    samples = getattr(calibration, "samples", None)
-    if not samples:
+    if calibration is None or not calibration.num_samples:
         raise ExportError("target onnx-int8 needs calibration data; pass --calib FILE.npy (or a "
                           "quantize.calibration_set) with at least one sample")
-    missing = [n for n in input_names if n not in samples[0]]
+    missing = [n for n in input_names if n not in calibration.input_names]
     if missing:
         raise ExportError(f"calibration samples lack inputs {missing}; record them with quantize.calibration_set "
                           f"from the same streaming step")
@@ -152,7 +151,7 @@ def quantize_int8(float_model, calibration, input_names: list[str], out_path: Pa
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
     _check_calibration(calibration, input_names)
-    reader = _SampleReader(calibration.samples, input_names)
+    reader = _SampleReader(calibration, input_names)
     with tempfile.TemporaryDirectory(prefix="mgrade-onnx-") as tmp:
         # Pass a file, not the ModelProto: quantize_static re-saves a proto argument with external
         # data *in place*, which would leave the caller's float model pointing at deleted files.
@@ -167,7 +166,7 @@ def quantize_int8(float_model, calibration, input_names: list[str], out_path: Pa
     _strip_metadata(model)
     onnx.checker.check_model(model, full_check=True)
     _save(model, out_path)
-    return _quantisation_summary(float_model, model, len(reader.feeds), nodes_to_exclude or [])
+    return _quantisation_summary(float_model, model, calibration.num_samples, nodes_to_exclude or [])
 
 
 def _quantisation_summary(float_model, q_model, n_samples: int, excluded: list[str]) -> dict:

@@ -21,16 +21,16 @@ VALIDATION_STEPS = 2_000
 
 
 def calibration_sequences(ckpt, calib_file: Path | None) -> tuple[np.ndarray, str]:
-    from ..data import load_task
+    from ..data import checkpoint_task_data
     from ..quantize import load_calibration_file
 
     if calib_file is not None:
         return load_calibration_file(calib_file, ckpt.config.d_in), f"user file {Path(calib_file).name}"
-    task = ckpt.metadata.get("task")
-    if task not in ("digits", "flipflop", "lorenz"):
+    data = checkpoint_task_data(ckpt.metadata)
+    if data is None:
         raise DataError(f"checkpoint {ckpt.path} names no task to calibrate on; pass --calib FILE.npy of shape "
                         f"[N, T, {ckpt.config.d_in}] with real inputs")
-    return load_task(task, int(ckpt.metadata.get("seed", 0))).train_x, f"{task} training set"
+    return data.train_x, f"{data.name} training set"
 
 
 def check_options(target_name: str, state: str | None, calib_sequences: int) -> tuple:
@@ -83,7 +83,7 @@ def export_checkpoint(checkpoint: str | Path, target_name: str, out: str | Path,
             "freeze": step.freeze_report.__dict__ if step.freeze_report else None,
             "calibration": None if calibration is None else {
                 "source": calibration.source, "streams": len(calibration.streams),
-                "steps_per_stream": int(len(calibration.streams[0])), "samples": len(calibration.samples),
+                "steps_per_stream": int(len(calibration.streams[0])), "samples": calibration.num_samples,
                 "ranges": calibration.ranges()},
         }
         write_manifest(tmp, manifest)
@@ -95,17 +95,16 @@ def export_checkpoint(checkpoint: str | Path, target_name: str, out: str | Path,
 
 def quick_validation(ckpt, directory: Path) -> dict:
     """A short side-by-side stream written into the manifest (the long check is `mgrade-edge validate`)."""
-    from ..data import load_task
+    from ..data import checkpoint_task_data
     from ..runtime import open_runner
     from ..runtime.torch_runner import TorchRunner
     from ..streaming import to_streaming
     from ..validate import cosine_floor, step_tolerance, validate_runner
     from .artifact import read_manifest
 
-    task = ckpt.metadata.get("task")
-    if task not in ("digits", "flipflop", "lorenz"):
+    data = checkpoint_task_data(ckpt.metadata)
+    if data is None:
         return {"skipped": "checkpoint names no task; run `mgrade-edge validate` with task data"}
-    data = load_task(task, int(ckpt.metadata.get("seed", 0)))
     n = min(VALIDATION_SEQUENCES, len(data.test_x))
     manifest = read_manifest(directory)
     report = validate_runner(open_runner(directory), TorchRunner(to_streaming(ckpt.model)), data.kind,

@@ -36,7 +36,7 @@ def steps():
         if config not in cache:
             step = to_streaming(make_model(config, seed=0))
             calib = calibration_set(step, random_sequences(step.cfg, 16, 128, seed=1), n_sequences=4,
-                                    stream_steps=512, max_samples=512)
+                                    stream_steps=512)
             cache[config] = (step, calib)
         return cache[config]
 
@@ -116,7 +116,7 @@ def test_int8_details_name_quantised_and_float_nodes(artifacts):
     assert details["ops"]["QuantizeLinear"] > 0 and details["ops"]["DequantizeLinear"] > 0
     assert any(n.endswith(":Gemm") for n in details["nodes_reading_int8"])
     assert {"x", "h_0_in", "delay_1_in", "y"} <= set(details["io_quantization"])
-    assert details["calibration_samples"] == 512
+    assert details["calibration_samples"] == 4 * 512  # every step of the four 512-step streams
 
 
 @pytest.mark.parametrize("target", ["onnx", "onnx-int8"])

@@ -50,7 +50,7 @@ def calibration_for(step, config: str):
 
     cfg = NAMED_CONFIGS[config]
     return calibration_set(step, random_sequences(cfg, 16, 128, seed=1), n_sequences=4, stream_steps=512,
-                           max_samples=2048, source="random sequences (seed 1)")
+                           source="random sequences (seed 1)")
 
 
 
