@@ -70,10 +70,9 @@ def train(task, out, epochs, d_model, layers, kernel_size, taps, seed, lr, batch
     Example: mgrade-edge train --task digits --out model.pt
     """
     from .config import MGRADEConfig
-    from .errors import UserError as _UE
 
     if out.exists() and not force:
-        raise _UE(f"{out} already exists; pass --force to overwrite it or choose another --out")
+        raise UserError(f"{out} already exists; pass --force to overwrite it or choose another --out")
     from .checkpoint import save_checkpoint
     from .data import load_task
     from .train import TrainOptions, train_model
@@ -106,8 +105,6 @@ def info(path, as_json):
     ckpt = load_checkpoint(path)
     params = count_parameters(ckpt.model)
     metadata = {k: v for k, v in ckpt.metadata.items() if k != "val_history"}
-    if "test_accuracy" in metadata:
-        metadata.setdefault("accuracy", metadata["test_accuracy"])
     report = {"path": str(path), "config": ckpt.config.to_dict(), "params": params, "metadata": metadata,
               "paper_footprint": paper_footprint(ckpt.config, params)}
     if as_json:
@@ -213,11 +210,7 @@ def validate(path, directory, steps, engine, as_json):
 
     Example: mgrade-edge validate examples/digits.pt digits_int8 --steps 20000
     """
-    from .errors import DataError
     from .jsonutil import dumps
-
-    if steps <= 0:
-        raise DataError(f"--steps must be > 0, got {steps}")
     from .validate import validate_artifact
 
     report = validate_artifact(path, directory, steps=steps, engine=engine)

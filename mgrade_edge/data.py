@@ -45,6 +45,13 @@ def load_task(name: str, seed: int = 0) -> TaskData:
     raise UserError(f"unknown task {name!r}; choose one of {', '.join(TASKS)}")
 
 
+def checkpoint_task_data(metadata: dict) -> TaskData | None:
+    """The data of the task a checkpoint was trained on (same seed, so generated tasks match), or None
+    when its metadata names no known task (an untrained preset, a foreign model)."""
+    task = metadata.get("task")
+    return load_task(task, int(metadata.get("seed", 0))) if task in TASKS else None
+
+
 # ---- digits: 8x8 images read pixel by pixel (64 steps, 1 channel) ------------------------------
 
 def load_digits_task() -> TaskData:

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from .checkpoint import load_checkpoint
-from .data import load_task
+from .data import checkpoint_task_data
 from .errors import CheckpointError
 from .metrics import headline, task_metrics
 from .runtime.base import run_sequences
@@ -16,23 +16,17 @@ from .streaming import to_streaming
 from .train import predict
 
 
-def task_of(metadata: dict, path: Path) -> str:
-    task = metadata.get("task")
-    if task not in ("digits", "flipflop", "lorenz"):
-        raise CheckpointError(f"checkpoint {path} names no known task (metadata task={task!r}); "
-                              f"pass data explicitly or retrain with `mgrade-edge train --task ...`")
-    return task
-
-
 def evaluate_checkpoint(path: str | Path) -> dict:
     ckpt = load_checkpoint(path)
-    task = task_of(ckpt.metadata, ckpt.path)
-    data = load_task(task, int(ckpt.metadata.get("seed", 0)))
+    data = checkpoint_task_data(ckpt.metadata)
+    if data is None:
+        raise CheckpointError(f"checkpoint {ckpt.path} names no known task (metadata task="
+                              f"{ckpt.metadata.get('task')!r}); retrain it with `mgrade-edge train --task ...`")
     parallel = predict(ckpt.model, data.test_x)
     streamed = run_sequences(TorchRunner(to_streaming(ckpt.model)), data.test_x)
     readout = ckpt.config.readout
     return {
-        "task": task,
+        "task": data.name,
         "metric": headline(data.kind),
         "sequences": int(data.test_x.shape[0]),
         "steps_per_sequence": int(data.test_x.shape[1]),

@@ -34,17 +34,23 @@ def preset_config(name: str) -> MGRADEConfig:
     return PRESETS[name]
 
 
-def write_untrained_checkpoint(name: str, out: str | Path, seed: int = 0) -> Path:
-    """A randomly initialised checkpoint of a preset (seeded), marked as untrained in its metadata."""
+def untrained_model(name: str, seed: int = 0):
+    """A randomly initialised model of a preset (seeded, without touching the caller's RNG stream)."""
     import torch
 
-    from .checkpoint import save_checkpoint
     from .model import MGRADE
 
     cfg = preset_config(name)
-    with torch.random.fork_rng():  # seed the initialisation without touching the caller's RNG stream
+    with torch.random.fork_rng():
         torch.manual_seed(seed)
-        model = MGRADE(cfg).eval()
+        return MGRADE(cfg).eval()
+
+
+def write_untrained_checkpoint(name: str, out: str | Path, seed: int = 0) -> Path:
+    """A randomly initialised checkpoint of a preset (seeded), marked as untrained in its metadata."""
+    from .checkpoint import save_checkpoint
+
+    model = untrained_model(name, seed)
     out = Path(out)
     save_checkpoint(out, model, {"task": PRESET_TASKS[name], "preset": name, "trained": False, "seed": seed})
     return out

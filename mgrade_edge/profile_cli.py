@@ -8,30 +8,23 @@ from pathlib import Path
 def run_profile(path: Path | None, preset: str | None, target: str, state: str, steps, windows,
                 measure: bool) -> dict:
     from .checkpoint import load_checkpoint
-    from .model import MGRADE
+    from .data import checkpoint_task_data
     from .profile import profile_report
     from .quantize import calibration_set
     from .streaming import to_streaming
 
     if preset is not None:
-        import torch
+        from .presets import untrained_model
 
-        from .presets import preset_config
-
-        config = preset_config(preset)
-        with torch.random.fork_rng():
-            torch.manual_seed(0)
-            model = MGRADE(config).eval()
-        source, task = f"preset {preset} (untrained, seed 0)", None
+        model, metadata, source = untrained_model(preset), {}, f"preset {preset} (untrained, seed 0)"
     else:
         ckpt = load_checkpoint(path)
-        config, model, task = ckpt.config, ckpt.model, ckpt.metadata.get("task")
-        source = str(path)
+        model, metadata, source = ckpt.model, ckpt.metadata, str(path)
+    config = model.cfg
     calibration = None
-    if measure and target != "tflite" and task in ("digits", "flipflop", "lorenz"):
-        from .data import load_task
-
-        calibration = calibration_set(to_streaming(model), load_task(task).train_x)
+    data = checkpoint_task_data(metadata) if measure and target != "tflite" else None
+    if data is not None:
+        calibration = calibration_set(to_streaming(model), data.train_x)
     report = profile_report(config, model, target=target, steps=tuple(steps or (1,)), measure=measure,
                             calibration=calibration, state=state, windows=tuple(windows) if windows else None)
     report["source"] = source

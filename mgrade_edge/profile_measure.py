@@ -250,24 +250,10 @@ def build_window_model(step, window: int):
 
 
 def convert(module, function, precision: str, representative=None) -> bytes:
-    """TFLite flatbuffer, float or fully integer (int8 / int16 activations with int8 weights, integer I/O)."""
-    from .native_io import import_tensorflow
+    """TFLite flatbuffer of the window model, with the same converter settings as the step export."""
+    from .export.tflite import convert_functions
 
-    tf = import_tensorflow()
-
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([function], module)
-    if precision != "float32":
-        ops = tf.lite.OpsSet
-        io_type = tf.int8 if precision == "int8" else tf.int16
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.representative_dataset = representative
-        converter.target_spec.supported_ops = [ops.TFLITE_BUILTINS_INT8 if precision == "int8"
-                                               else ops.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
-        converter.inference_input_type = converter.inference_output_type = io_type
-    from .native_io import quiet_native_output
-
-    with quiet_native_output():
-        return converter.convert()
+    return convert_functions(module, [function], precision, representative)
 
 
 def measure_window(step, window: int, precision: str, calibration) -> dict:

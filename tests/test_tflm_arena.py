@@ -20,22 +20,10 @@ PRINTOUT = """\
 """
 
 
-def _convert(tf, module, function, dataset, quant: str, variables: bool = False) -> bytes:
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([function.get_concrete_function()], module)
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = dataset
-    if variables:
-        converter.experimental_enable_resource_variables = True
-        converter._experimental_variable_quantization = True
-    if quant == "int8":
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        io_type = tf.int8
-    else:
-        converter.target_spec.supported_ops = [
-            tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
-        io_type = tf.int16
-    converter.inference_input_type = converter.inference_output_type = io_type
-    return bytes(converter.convert())
+def _convert(module, function, dataset, quant: str, variables: bool = False) -> bytes:
+    from mgrade_edge.export.tflite import convert_functions
+
+    return convert_functions(module, [function.get_concrete_function()], quant, dataset, variables)
 
 
 @pytest.fixture(scope="module")
@@ -74,9 +62,9 @@ def tiny_models():
 
     step = Step()
     return {
-        "int8": _convert(tf, step, step.external, external_data, "int8"),
-        "int16x8": _convert(tf, step, step.external, external_data, "int16x8"),
-        "int8_variables": _convert(tf, step, step.internal, internal_data, "int8", variables=True),
+        "int8": _convert(step, step.external, external_data, "int8"),
+        "int16x8": _convert(step, step.external, external_data, "int16x8"),
+        "int8_variables": _convert(step, step.internal, internal_data, "int8", variables=True),
     }
 
 

@@ -66,7 +66,7 @@ def _check_options(opts: ExportOptions) -> str:
     precision = PRECISIONS[opts.target]
     if precision != "float32":
         calib = opts.calibration
-        if calib is None or not getattr(calib, "samples", None) or not getattr(calib, "streams", None):
+        if calib is None or not getattr(calib, "streams", None):
             raise ExportError(f"target {opts.target} needs calibration data; pass a calibration set recorded "
                               f"along long streams (quantize.calibration_set)")
     return precision
@@ -76,37 +76,39 @@ def _check_options(opts: ExportOptions) -> str:
 
 def convert_step(step: StreamingMGRADE, precision: str, state: str, calibration=None) -> bytes:
     """The .tflite flatbuffer of `step` (deterministic: same step and calibration -> same bytes)."""
-    from ..native_io import import_tensorflow
-
-    tf = import_tensorflow()
-
     from .tf_step import build_external_step, build_internal_step
 
     module, functions = build_external_step(step) if state == "external" else build_internal_step(step)
+    representative = None if precision == "float32" else _representative_dataset(step, calibration, state)
+    return convert_functions(module, functions, precision, representative, variables=state == "internal")
+
+
+def convert_functions(module, functions: list, precision: str, representative=None, variables: bool = False) -> bytes:
+    """Concrete functions -> .tflite: float32, or full integer (int8, or int16 activations with int8
+    weights) with integer I/O; `variables` keeps resource variables (stored quantised when quantising).
+    The one place converter settings live: the step export, the profiler's window model and the
+    arena tests all convert through here."""
+    from ..native_io import import_tensorflow, quiet_native_output
+
+    tf = import_tensorflow()
     converter = tf.lite.TFLiteConverter.from_concrete_functions(functions, module)
-    if state == "internal":
+    if variables:
         converter.experimental_enable_resource_variables = True
     if precision != "float32":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.representative_dataset = _representative_dataset(step, calibration, state)
-        if state == "internal":
+        converter.representative_dataset = representative
+        if variables:
             converter._experimental_variable_quantization = True  # store the variables quantised
-        if precision == "int8":
-            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-            io_type = tf.int8
-        else:
-            converter.target_spec.supported_ops = [
-                tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
-            io_type = tf.int16
-        converter.inference_input_type = io_type
-        converter.inference_output_type = io_type
-    from ..native_io import quiet_native_output
-
+        ops = tf.lite.OpsSet
+        int8 = precision == "int8"
+        converter.target_spec.supported_ops = [ops.TFLITE_BUILTINS_INT8 if int8 else
+                                               ops.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
+        converter.inference_input_type = converter.inference_output_type = tf.int8 if int8 else tf.int16
     try:
         with quiet_native_output() as native_text:
             return bytes(converter.convert())
     except Exception as exc:  # the converter's own errors are internal failures, keep them chained
-        raise RuntimeError(f"TFLite conversion ({precision}, {state} state) failed: {exc}\n"
+        raise RuntimeError(f"TFLite conversion ({precision}) failed: {exc}\n"
                            f"converter output:\n{native_text()}") from exc
 
 
@@ -114,10 +116,8 @@ def _representative_dataset(step: StreamingMGRADE, calibration, state: str):
     """A generator factory yielding name-keyed inputs in stream order (the flatbuffer's input order
     is not the function's argument order, so positional lists would feed the wrong tensors)."""
     if state == "external":
-        samples = every_step_input(step, calibration)
-
         def recorded():
-            for sample in samples:
+            for sample in calibration.samples():
                 yield {name: np.asarray(value, dtype=np.float32) for name, value in sample.items()}
         return recorded
 
@@ -130,23 +130,6 @@ def _representative_dataset(step: StreamingMGRADE, calibration, state: str):
             for x in np.asarray(stream, dtype=np.float32):
                 yield STEP_KEY, {"x": x.reshape(x_shape)}
     return replay
-
-
-def every_step_input(step: StreamingMGRADE, calibration) -> list[dict]:
-    """The step inputs at *every* step of the calibration streams (calibration.samples is an evenly
-    spaced subset of these).
-
-    A state's input and output are calibrated separately. Over every step of a stream the state
-    inputs are exactly the previous step's state outputs, so their ranges agree; over a subset the
-    outputs reach values the inputs never did, and feedback must then requantise and clip them
-    (digits, 2048 of 8192 steps: h_1 in/out scales 0.0393 vs 0.0418, int16x8 max error 3.5 vs 1.7).
-    """
-    from ..quantize import record_step_inputs
-
-    total = sum(len(stream) for stream in calibration.streams)
-    if len(calibration.samples) >= total:
-        return calibration.samples
-    return record_step_inputs(step, calibration.streams, max_samples=total)
 
 
 # ---- reading the converted model back -----------------------------------------------------------
