@@ -180,8 +180,7 @@ def test_measured_arena_is_constant_while_streaming(tmp_path):
     # tensors is at least the analytic scratch (the analytic figure is a lower bound)
     assert measured["graph"]["resource_variable_bytes"] == report["state_bytes"]["total"]
     assert measured["graph"]["peak_live_tensor_bytes"] >= report["scratch_bytes"]
-    assert report["arena_over_minimum"] == measured["arena_min_bytes"] / report["analytic_min_ram_bytes"]
-    assert sum(measured["accounting"].values()) == measured["arena_min_bytes"]
+    assert report["arena_over_minimum"] > 1.0  # the interpreter needs more than state + scratch + I/O
     assert measured["accounting"]["state_variables_beyond_analytic"] == 0
     window = measured["window_reinference"][8]
     assert window["arena_non_persistent_bytes"] > measured["arena_non_persistent_bytes"]

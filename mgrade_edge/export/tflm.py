@@ -93,6 +93,13 @@ class TensorSlot:
     def np_dtype(self):
         return np.int8 if self.dtype == "int8" else np.int16
 
+    @property
+    def qparams(self):
+        """The runners' quantisation of this tensor (the arithmetic mgrade_stream.cc mirrors)."""
+        from ..runtime.litert_runner import QParams
+
+        return QParams(tuple(self.shape), self.dtype, self.scale, self.zero_point)
+
 
 @dataclass
 class ModelLayout:
@@ -113,8 +120,11 @@ class ModelLayout:
         return self.staging_bytes if self.state_pairs else self.variable_bytes
 
     def raw_copy(self, pair: tuple[TensorSlot, TensorSlot]) -> bool:
+        """Same rule as the runners' feedback: copy raw when requantising would change no value."""
+        from ..runtime.litert_runner import requantize_is_identity
+
         a, b = pair
-        return a.dtype == b.dtype and np.float32(a.scale) == np.float32(b.scale) and a.zero_point == b.zero_point
+        return requantize_is_identity(b.qparams, a.qparams)
 
 
 def read_layout(model_bytes: bytes, signature, graph_names: dict[str, str] | None = None) -> ModelLayout:
@@ -163,18 +173,6 @@ def read_layout(model_bytes: bytes, signature, graph_names: dict[str, str] | Non
 
 # ---- the step the generated C++ performs, mirrored in numpy ---------------------------------------
 
-def quantize(values: np.ndarray, slot: TensorSlot) -> np.ndarray:
-    """float32 value / scale, rounded half away from zero (TFLite's QUANTIZE), + zero point, clamped."""
-    r = (np.asarray(values, np.float32) / np.float32(slot.scale)).astype(np.float64)
-    q = np.sign(r) * np.floor(np.abs(r) + 0.5) + slot.zero_point
-    info = np.iinfo(slot.np_dtype)
-    return np.clip(q, info.min, info.max).astype(slot.np_dtype).reshape(slot.shape)
-
-
-def dequantize(q: np.ndarray, slot: TensorSlot) -> np.ndarray:
-    return (np.asarray(q).astype(np.int32) - slot.zero_point).astype(np.float32) * np.float32(slot.scale)
-
-
 def stream_through_tflm(model_bytes: bytes, layout: ModelLayout, stream: np.ndarray, arena_size: int,
                         repeats: int = 1) -> list[np.ndarray]:
     """Raw y [T, C] per repeat from the TFLite Micro interpreter, exactly as mgrade_stream.cc runs it:
@@ -188,14 +186,14 @@ def stream_through_tflm(model_bytes: bytes, layout: ModelLayout, stream: np.ndar
         state = [np.full(a.shape, a.zero_point, a.np_dtype) for a, _ in layout.state_pairs]
         ys = []
         for x in np.asarray(stream, np.float32):
-            interpreter.set_input(quantize(x, layout.x), layout.x.position)
+            interpreter.set_input(layout.x.qparams.quantize(x), layout.x.position)
             for (a, _), value in zip(layout.state_pairs, state):
                 interpreter.set_input(value, a.position)
             interpreter.invoke()
             ys.append(np.asarray(interpreter.get_output(layout.y.position)).reshape(-1).copy())
             outs = [interpreter.get_output(b.position) for _, b in layout.state_pairs]  # all read, then fed back
             state = [np.asarray(o).astype(a.np_dtype).reshape(a.shape) if layout.raw_copy((a, b))
-                     else quantize(dequantize(o, b), a) for (a, b), o in zip(layout.state_pairs, outs)]
+                     else a.qparams.quantize(b.qparams.dequantize(np.asarray(o))) for (a, b), o in zip(layout.state_pairs, outs)]
         runs.append(np.stack(ys))
     return runs
 
@@ -299,7 +297,7 @@ def golden_check(step, layout: ModelLayout, golden: np.ndarray, runs: list[np.nd
     from ..streaming import stream_sequences
 
     ref = stream_sequences(step, torch.from_numpy(golden[None]).to(step.decoder.weight.dtype))[0].double().numpy()
-    got = dequantize(runs[0], layout.y).astype(np.float64)
+    got = layout.y.qparams.dequantize(np.asarray(runs[0])).astype(np.float64)
     err = np.abs(got - ref)
     cosine = float(np.sum(got * ref) / max(np.linalg.norm(got) * np.linalg.norm(ref), 1e-30))
     return {"steps": len(golden), "source": "calibration stream 0", "tolerance_steps_of_y": GOLDEN_TOLERANCE_STEPS,

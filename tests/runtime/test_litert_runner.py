@@ -113,9 +113,7 @@ def test_raw_feedback_is_used_exactly_when_requantisation_is_the_identity(dtype)
     one_ulp = qparams(dtype, float(np.nextafter(np.float32(base.scale), np.float32(1))), zp)
     assert requantize_is_identity(one_ulp, base)
     np.testing.assert_array_equal(requantize(raw, one_ulp, base), raw)
-    for other in (qparams(dtype, base.scale * 1.05, zp), qparams(dtype, base.scale, zp + 1 if dtype == "int8" else 0)):
-        if other == base:
-            continue
+    for other in (qparams(dtype, base.scale * 1.05, zp), qparams(dtype, base.scale, zp + 1)):
         assert not requantize_is_identity(other, base)
         assert not np.array_equal(requantize(raw, other, base), raw)
 
@@ -131,6 +129,5 @@ def test_runner_requantises_a_state_whose_scales_differ():
     assert feedback is not None
     # values whose requantised form stays inside the input's range (larger ones clip, by design)
     raw_out = np.array([[-128, -101, -64, -30, 0, 17, 40, 50]], dtype=np.int8)
-    np.testing.assert_array_equal(feedback(raw_out), requantize(raw_out, pair.q_out, pair.q_in))
     assert np.abs(pair.q_in.dequantize(feedback(raw_out)) - pair.q_out.dequantize(raw_out)).max() \
         <= 0.5 * pair.q_in.scale * (1 + 1e-6)
