@@ -265,12 +265,12 @@ def analytic_profile(cfg: MGRADEConfig, target: str = "tflite-int8", model=None)
     for entry in flash.values():
         for dtype, size in entry["by_dtype"].items():
             by_dtype[dtype] = by_dtype.get(dtype, 0) + size
-    delay = cfg.n_layers * (gamma - 1) * d * a
-    hidden = cfg.n_layers * d * a
+    params = sum(params_by_part.values())
+    footprint = paper_footprint(cfg, params)  # the state values, in the paper's accounting; here in bytes
+    delay, hidden = footprint["delay_line_values"] * a, footprint["hidden_state_values"] * a
     io = {"x": cfg.d_in * a, "y": cfg.n_classes * a}
     state = {"delay_lines": delay, "hidden": hidden, "total": delay + hidden}
     minimum = state["total"] + scratch_values * a + sum(io.values())
-    params = sum(params_by_part.values())
     return {
         "target": target, "precision": prec.name, "config": cfg.to_dict(),
         "params": params, "deployed_values": sum(e["deployed_values"] for e in flash.values()),
@@ -278,8 +278,8 @@ def analytic_profile(cfg: MGRADEConfig, target: str = "tflite-int8", model=None)
                         "total": sum(e["total"] for e in flash.values())},
         "state_bytes": state, "scratch_bytes": scratch_values * a, "io_bytes": io,
         "analytic_min_ram_bytes": minimum,
-        "runtime_bytes": {"mean_readout_accumulator_float32": 4 * cfg.n_classes if cfg.readout == "mean" else 0},
-        "paper_footprint_values": paper_footprint(cfg, params),
+        "runtime_bytes": {"mean_readout_accumulator_float32": 4 * footprint["mean_readout_accumulator_values"]},
+        "paper_footprint_values": footprint,
         "macs_per_step": step_macs(cfg),
         "per_layer": per_layer,
         "comparisons": comparisons(cfg, prec, minimum),
