@@ -28,7 +28,7 @@ from tests.helpers import make_model, random_sequences
 GXX = shutil.which("g++")
 needs_gxx = pytest.mark.skipif(GXX is None, reason="g++ not installed: cannot compile-check generated C++")
 COMBOS = [("int8", "external"), ("int8", "internal"), ("int16x8", "external"), ("int16x8", "internal")]
-BUNDLE_FILES = ["README.md", "golden_io.h", "main.cc", "mgrade_model.h", "mgrade_stream.cc", "mgrade_stream.h",
+BUNDLE_FILES = ["README.md", "golden_io.h", "main.cc", "mgrade_model.h", "mgrade_qio.h", "mgrade_stream.cc", "mgrade_stream.h",
                 "model.tflite", "model_data.cc", "model_data.h", "op_resolver.h"]
 # Header paths of the real TFLite Micro API the harness includes; each becomes a shim of the
 # declaration-only header for the compile check.
