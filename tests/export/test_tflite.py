@@ -142,7 +142,6 @@ def test_tolerance_check_catches_a_forgetful_runner():
 
 # ---- what the converted model is made of ---------------------------------------------------------
 
-IO_DTYPES = {"tflite": "float32", "tflite-int8": "int8", "tflite-int16x8": "int16"}
 
 
 @pytest.mark.parametrize("target,state", [(t, s) for t in TFLITE_TARGETS for s in STATES])
@@ -151,7 +150,7 @@ def test_tensor_infos_and_details(target, state):
     tensors = {t["name"]: t for t in manifest["tensors"]}
     details = manifest["details"]
     cfg = NAMED_CONFIGS["digits_like"]
-    io = IO_DTYPES[target]
+    io = TARGETS[target].precision.value_dtype
     quantized = io != "float32"
     if state == "external":
         assert set(tensors) == set(step.signature.input_names + step.signature.output_names)
