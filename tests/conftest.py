@@ -1,4 +1,4 @@
-"""Shared pytest fixtures."""
+"""Shared pytest fixtures; built artifacts are session fixtures (built once, removed with pytest's tmp dirs)."""
 
 import numpy as np
 import pytest
@@ -7,3 +7,23 @@ import pytest
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+@pytest.fixture(scope="session")
+def tflite_artifact(tmp_path_factory):
+    """tflite_artifact(target, config, state) -> (directory, manifest, torch step), exported once per session.
+
+    Callers must not modify the returned directory or manifest (copy them first): later tests reuse them.
+    """
+    from tests.artifacts import build_tflite_artifact
+
+    root = tmp_path_factory.mktemp("tflite-artifacts")
+    built: dict[tuple[str, str, str], tuple] = {}
+
+    def get(target: str, config: str, state: str):
+        key = (target, config, state)
+        if key not in built:
+            built[key] = build_tflite_artifact(root / "-".join(key), target, config, state)
+        return built[key]
+
+    return get

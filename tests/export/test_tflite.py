@@ -1,25 +1,21 @@
 """TFLite export: every target x config x state streamed through LiteRT and compared step by step
 with the float32 torch step; the converted model's tensors, ops and determinism.
 
-Artifacts are built once per (target, config, state) per test session by `tflite_artifact` (the
-runtime tests reuse it), so each conversion is paid once.
+Artifacts are built once per (target, config, state) per test session by the session fixture
+`tflite_artifact` (tests/conftest.py; the runtime tests reuse it), so each conversion is paid once.
 """
 
 from __future__ import annotations
-
-import atexit
-import shutil
-import tempfile
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from mgrade_edge.errors import ExportError
 from mgrade_edge.export import TARGETS, targets_with
-from mgrade_edge.export.artifact import ExportOptions, write_manifest
+from mgrade_edge.export.artifact import ExportOptions
 from mgrade_edge.validate import stream_failures
-from tests.helpers import NAMED_CONFIGS, make_model, random_sequences
+from tests.artifacts import calibration_for, streaming_step
+from tests.helpers import NAMED_CONFIGS, random_sequences
 
 TFLITE_TARGETS = tuple(targets_with(format="tflite", by_quant=False))
 CONFIGS = ("tiny", "digits_like", "odd")
@@ -27,57 +23,6 @@ STATES = ("external", "internal")
 CASES = [(t, c, s) for t in TFLITE_TARGETS for c in CONFIGS for s in STATES]
 CASE_IDS = [f"{t}-{c}-{s}" for t, c, s in CASES]
 STREAM_STEPS = 400
-
-_ARTIFACTS: dict[tuple[str, str, str], tuple[Path, dict, object]] = {}
-_ROOT: list[Path] = []
-
-
-def _root() -> Path:
-    if not _ROOT:
-        _ROOT.append(Path(tempfile.mkdtemp(prefix="mgrade-tflite-tests-")))
-        atexit.register(shutil.rmtree, _ROOT[0], True)
-    return _ROOT[0]
-
-
-def streaming_step(config: str):
-    from mgrade_edge.streaming import to_streaming
-
-    return to_streaming(make_model(config, seed=0))
-
-
-def calibration_for(step, config: str):
-    """Four 512-step streams of smooth random inputs (seed 1): 2048 recorded step inputs, all kept."""
-    from mgrade_edge.quantize import calibration_set
-
-    cfg = NAMED_CONFIGS[config]
-    return calibration_set(step, random_sequences(cfg, 16, 128, seed=1), n_sequences=4, stream_steps=512,
-                           source="random sequences (seed 1)")
-
-
-
-def manifest_for(step, target: str, state: str, result) -> dict:
-    """The manifest keys runners rely on (the export pipeline writes these and more)."""
-    return {"target": target, "state": state, "model_file": result.model_file,
-            "tensors": [t.to_dict() for t in result.tensors], "signature": step.signature.to_dict(),
-            "state_handling": result.state_handling, "details": result.details, "config": step.cfg.to_dict()}
-
-
-def tflite_artifact(target: str, config: str, state: str) -> tuple[Path, dict, object]:
-    """(directory, manifest, torch step) of a seeded random model exported once per session."""
-    from mgrade_edge.export.tflite import export_tflite
-
-    key = (target, config, state)
-    if key not in _ARTIFACTS:
-        step = streaming_step(config)
-        calibration = calibration_for(step, config) if TARGETS[target].quantized else None
-        directory = _root() / "-".join(key)
-        directory.mkdir()
-        result = export_tflite(step, ExportOptions(target, state, calibration), directory)
-        manifest = manifest_for(step, target, state, result)
-        write_manifest(directory, manifest)
-        _ARTIFACTS[key] = (directory, manifest, step)
-    return _ARTIFACTS[key]
-
 
 def eval_stream(config: str) -> np.ndarray:
     """A stream the calibration never saw (seed 2)."""
@@ -94,7 +39,7 @@ def torch_outputs(step, stream: np.ndarray) -> np.ndarray:
 # ---- every case against the torch step -----------------------------------------------------------
 
 @pytest.mark.parametrize("target,config,state", CASES, ids=CASE_IDS)
-def test_litert_stream_matches_torch_step(target, config, state):
+def test_litert_stream_matches_torch_step(target, config, state, tflite_artifact):
     from mgrade_edge.runtime.base import run_stream
     from mgrade_edge.runtime.litert_runner import LiteRTRunner
 
@@ -112,7 +57,7 @@ OPTION_CONFIGS = ("all_options", "sigmoid_act", "relu_act")  # every LayerNorm/a
 
 @pytest.mark.parametrize("target", TFLITE_TARGETS)
 @pytest.mark.parametrize("config", OPTION_CONFIGS)
-def test_every_block_option_runs_in_both_engines(target, config):
+def test_every_block_option_runs_in_both_engines(target, config, tflite_artifact):
     from mgrade_edge.runtime.base import run_stream
     from mgrade_edge.runtime.litert_runner import LiteRTRunner
     from mgrade_edge.runtime.tflm_runner import TFLMRunner
@@ -125,7 +70,7 @@ def test_every_block_option_runs_in_both_engines(target, config):
         assert not failures, f"{runner.name}, {target} {config}: " + "; ".join(failures)
 
 
-def test_tolerance_check_catches_a_forgetful_runner():
+def test_tolerance_check_catches_a_forgetful_runner(tflite_artifact):
     """The comparison above can fail: a runner that drops the state every step is far outside it."""
     from mgrade_edge.runtime.base import run_stream
     from mgrade_edge.runtime.litert_runner import LiteRTRunner
@@ -145,7 +90,7 @@ def test_tolerance_check_catches_a_forgetful_runner():
 
 
 @pytest.mark.parametrize("target,state", [(t, s) for t in TFLITE_TARGETS for s in STATES])
-def test_tensor_infos_and_details(target, state):
+def test_tensor_infos_and_details(target, state, tflite_artifact):
     directory, manifest, step = tflite_artifact(target, "digits_like", state)
     tensors = {t["name"]: t for t in manifest["tensors"]}
     details = manifest["details"]
@@ -181,7 +126,7 @@ def test_tensor_infos_and_details(target, state):
     assert manifest["state_handling"]
 
 
-def test_conversion_is_deterministic(tmp_path):
+def test_conversion_is_deterministic(tmp_path, tflite_artifact):
     """Exporting the same step with the same calibration twice gives byte-identical files."""
     from mgrade_edge.export.tflite import export_tflite
 

@@ -12,14 +12,14 @@ from mgrade_edge.errors import ExportError
 from mgrade_edge.runtime.base import run_stream
 from mgrade_edge.qio import requantize
 from mgrade_edge.runtime.litert_runner import LiteRTRunner, TFLiteIO
-from tests.export.test_tflite import TFLITE_TARGETS, eval_stream, tflite_artifact
+from tests.export.test_tflite import TFLITE_TARGETS, eval_stream
 
 RESET_STEPS = 120
 
 
 @pytest.mark.parametrize("state", ["internal", "external"])
 @pytest.mark.parametrize("target", TFLITE_TARGETS)
-def test_reset_reproduces_the_first_run(target, state):
+def test_reset_reproduces_the_first_run(target, state, tflite_artifact):
     """A fresh runner starts from the model's initial state; after N steps, reset() must bring back
     exactly that state (LiteRT's reset_all_variables() would not: the zero_state signature does)."""
     directory, manifest, _ = tflite_artifact(target, "digits_like", state)
@@ -31,7 +31,7 @@ def test_reset_reproduces_the_first_run(target, state):
     assert np.abs(first[-1] - first[0]).max() > 0, "the stream must move the state for this to mean anything"
 
 
-def test_internal_state_persists_between_steps():
+def test_internal_state_persists_between_steps(tflite_artifact):
     """Without reset the variables carry over: a second pass over the same inputs differs."""
     directory, manifest, _ = tflite_artifact("tflite-int8", "digits_like", "internal")
     runner = LiteRTRunner(directory, manifest)
@@ -41,7 +41,7 @@ def test_internal_state_persists_between_steps():
     assert not np.array_equal(first, second)
 
 
-def test_delay_lines_are_fed_back_raw():
+def test_delay_lines_are_fed_back_raw(tflite_artifact):
     directory, manifest, _ = tflite_artifact("tflite-int8", "odd", "external")
     io = TFLiteIO(manifest)
     for pair, feedback in zip(io.pairs, io.feedbacks):
@@ -49,7 +49,7 @@ def test_delay_lines_are_fed_back_raw():
             assert pair.q_in == pair.q_out and feedback is None, pair
 
 
-def test_stale_manifest_is_refused():
+def test_stale_manifest_is_refused(tflite_artifact):
     directory, manifest, _ = tflite_artifact("tflite-int8", "tiny", "external")
     stale = copy.deepcopy(manifest)
     next(t for t in stale["tensors"] if t["name"] == "y")["scale"] *= 1.01
@@ -59,7 +59,7 @@ def test_stale_manifest_is_refused():
 
 # ---- state feedback (the formulas are tested in tests/test_qio.py) ------------------------------------
 
-def test_runner_requantises_a_state_whose_scales_differ():
+def test_runner_requantises_a_state_whose_scales_differ(tflite_artifact):
     """An h pair with different in/out scales is requantised by the runner before feedback."""
     directory, manifest, _ = tflite_artifact("tflite-int8", "tiny", "external")
     manifest = copy.deepcopy(manifest)

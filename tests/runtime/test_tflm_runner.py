@@ -18,15 +18,14 @@ from mgrade_edge.errors import ExportError
 from mgrade_edge.runtime.base import run_stream
 from mgrade_edge.runtime.litert_runner import LiteRTRunner
 from mgrade_edge.runtime.tflm_runner import MIN_DEFAULT_ARENA, TFLMRunner, default_arena_size
-from tests.export.test_tflite import (CASE_IDS, CASES, TFLITE_TARGETS, eval_stream, tflite_artifact,
-                                      torch_outputs)
+from tests.export.test_tflite import CASE_IDS, CASES, TFLITE_TARGETS, eval_stream, torch_outputs
 from mgrade_edge.validate import stream_failures
 
 FLOAT_ENGINE_ATOL = 1e-5  # float kernels differ only in summation order
 
 
 @pytest.mark.parametrize("target,config,state", CASES, ids=CASE_IDS)
-def test_tflm_runs_every_artifact(target, config, state):
+def test_tflm_runs_every_artifact(target, config, state, tflite_artifact):
     directory, manifest, step = tflite_artifact(target, config, state)
     stream = eval_stream(config)
     got = run_stream(TFLMRunner(directory, manifest), stream)
@@ -39,7 +38,7 @@ def test_tflm_runs_every_artifact(target, config, state):
 
 
 @pytest.mark.parametrize("target", TFLITE_TARGETS)
-def test_internal_state_reset_reproduces_the_first_run(target):
+def test_internal_state_reset_reproduces_the_first_run(target, tflite_artifact):
     directory, manifest, _ = tflite_artifact(target, "digits_like", "internal")
     runner = TFLMRunner(directory, manifest)
     stream = eval_stream("digits_like")[:120]
@@ -49,14 +48,14 @@ def test_internal_state_reset_reproduces_the_first_run(target):
     assert not np.array_equal(first, run_stream(runner, stream, reset=False)), "state must persist without reset"
 
 
-def test_arena_size():
+def test_arena_size(tflite_artifact):
     assert default_arena_size(1000) == MIN_DEFAULT_ARENA
     assert default_arena_size(100_000) == 1_000_000
     directory, manifest, _ = tflite_artifact("tflite-int8", "tiny", "internal")
     assert TFLMRunner(directory, manifest, arena_size=200_000).arena_size == 200_000
 
 
-def test_manifest_without_positional_order_is_refused():
+def test_manifest_without_positional_order_is_refused(tflite_artifact):
     directory, manifest, _ = tflite_artifact("tflite-int8", "tiny", "external")
     broken = copy.deepcopy(manifest)
     del broken["details"]["input_order"]
@@ -64,7 +63,7 @@ def test_manifest_without_positional_order_is_refused():
         TFLMRunner(directory, broken)
 
 
-def test_stale_manifest_is_refused():
+def test_stale_manifest_is_refused(tflite_artifact):
     directory, manifest, _ = tflite_artifact("tflite-int16x8", "tiny", "external")
     stale = copy.deepcopy(manifest)
     next(t for t in stale["tensors"] if t["name"] == "h_0_in")["scale"] *= 2

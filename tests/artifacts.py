@@ -1,0 +1,44 @@
+"""Builders of the exported artifacts the tests share (the session fixtures in conftest.py cache them)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.helpers import NAMED_CONFIGS, make_model, random_sequences
+
+
+def streaming_step(config: str):
+    from mgrade_edge.streaming import to_streaming
+
+    return to_streaming(make_model(config, seed=0))
+
+
+def calibration_for(step, config: str):
+    """Four 512-step streams of smooth random inputs (seed 1): 2048 recorded step inputs, all kept."""
+    from mgrade_edge.quantize import calibration_set
+
+    cfg = NAMED_CONFIGS[config]
+    return calibration_set(step, random_sequences(cfg, 16, 128, seed=1), n_sequences=4, stream_steps=512,
+                           source="random sequences (seed 1)")
+
+
+def manifest_for(step, target: str, state: str, result) -> dict:
+    """The manifest keys runners rely on (the export pipeline writes these and more)."""
+    return {"target": target, "state": state, "model_file": result.model_file,
+            "tensors": [t.to_dict() for t in result.tensors], "signature": step.signature.to_dict(),
+            "state_handling": result.state_handling, "details": result.details, "config": step.cfg.to_dict()}
+
+
+def build_tflite_artifact(directory: Path, target: str, config: str, state: str) -> tuple[Path, dict, object]:
+    """Export the seeded random model of `config` into the new `directory`: (directory, manifest, torch step)."""
+    from mgrade_edge.export import TARGETS
+    from mgrade_edge.export.artifact import ExportOptions, write_manifest
+    from mgrade_edge.export.tflite import export_tflite
+
+    step = streaming_step(config)
+    calibration = calibration_for(step, config) if TARGETS[target].quantized else None
+    directory.mkdir()
+    result = export_tflite(step, ExportOptions(target, state, calibration), directory)
+    manifest = manifest_for(step, target, state, result)
+    write_manifest(directory, manifest)
+    return directory, manifest, step
