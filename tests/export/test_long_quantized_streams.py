@@ -8,9 +8,9 @@ from mgrade_edge.data import load_task
 from mgrade_edge.export.pipeline import export_checkpoint
 from mgrade_edge.runtime import open_runner
 from mgrade_edge.runtime.base import run_stream
-from mgrade_edge.runtime.torch_runner import TorchRunner
 from mgrade_edge.streaming import to_streaming
 from mgrade_edge.validate import drift_ratio, long_stream
+from tests.reference import stepped_outputs
 
 STEPS = 100_000
 EXAMPLE = "examples/digits.pt"
@@ -19,7 +19,8 @@ EXAMPLE = "examples/digits.pt"
 @pytest.fixture(scope="module")
 def stream_and_reference():
     stream = long_stream(load_task("digits").test_x, STEPS)  # the test digits, back to back, no resets
-    reference = run_stream(TorchRunner(to_streaming(load_checkpoint(EXAMPLE).model)), stream)
+    # the float32 torch step's outputs, time-batched (tests/test_reference.py checks it equals stepping)
+    reference = stepped_outputs(to_streaming(load_checkpoint(EXAMPLE).model), stream)
     return stream, reference
 
 
