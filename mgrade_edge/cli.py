@@ -149,12 +149,12 @@ def evaluate(path, as_json):
 @cli.command()
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--target", required=True,
-              help="onnx | onnx-int8 | tflite | tflite-int8 | tflite-int16x8 | tflm")
+              help="onnx | onnx-int8 | tflite | tflite-int8 | tflite-int16x8 | tflm | c")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Artifact directory to create.")
 @click.option("--state", type=str, default=None,
               help="external (state tensors are model I/O; default) or internal (resource variables; "
                    "default for tflm).")
-@click.option("--quant", type=str, default="int8", show_default=True, help="tflm only: int8 or int16x8.")
+@click.option("--quant", type=str, default="int8", show_default=True, help="tflm: int8 or int16x8; c: int8, int16x8 or float32.")
 @click.option("--calib", type=click.Path(path_type=Path), default=None,
               help="Calibration inputs, a .npy of shape [N, T, d_in]; default: the checkpoint's task data.")
 @click.option("--calib-sequences", type=int, default=8, show_default=True,
@@ -170,8 +170,8 @@ def export(path, target, out, state, quant, calib, calib_sequences, force, no_va
     from .export import bundle_target_name, get_target
     from .export.pipeline import export_checkpoint
 
-    if target == "tflm":
-        target = bundle_target_name(quant)
+    if target in ("tflm", "c"):
+        target = bundle_target_name(quant, target)
     elif get_target(target).public and quant != "int8":
         raise UserError(f"--quant applies to --target tflm only; for {target} the precision is in the target name")
     manifest = export_checkpoint(path, target, out, state=state, calib_file=calib,
@@ -202,7 +202,7 @@ def export(path, target, out, state, quant, calib, calib_sequences, force, no_va
 @click.argument("path", type=click.Path(path_type=Path))
 @click.argument("directory", type=click.Path(path_type=Path))
 @click.option("--steps", type=int, default=10_000, show_default=True, help="Length of the long stream.")
-@click.option("--engine", type=str, default=None, help="onnxruntime | litert | tflm (default: the target's).")
+@click.option("--engine", type=str, default=None, help="onnxruntime | litert | tflm | c (default: the target's).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @user_errors
 def validate(path, directory, steps, engine, as_json):

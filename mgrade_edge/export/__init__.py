@@ -86,19 +86,26 @@ register(Target("tflite-int16x8", "litert", "int16x8", ("external", "internal"),
 for _quant in ("int8", "int16x8"):
     register(Target(f"tflm-{_quant}", "tflm", _quant, ("internal", "external"), "tflm:export_tflm",
                     TARGETS[f"tflite-{_quant}"].tolerance, ".tflite", public=False))
-BUNDLE_TARGETS = ("tflm",)
+# The native C step (export/c.py): float32 must match the torch step like any float target; the
+# quantised variants carry the TFLite targets' bounds so both are judged by the same rule.
+register(Target("c-float32", "c", "float32", ("internal",), "c:export_c", FLOAT_TOL, ".c", public=False))
+for _quant in ("int8", "int16x8"):
+    register(Target(f"c-{_quant}", "c", _quant, ("internal",), "c:export_c", TARGETS[f"tflite-{_quant}"].tolerance,
+                    ".c", public=False))
+BUNDLE_TARGETS = ("tflm", "c")
 TFLM_QUANTS = ("int8", "int16x8")
+BUNDLE_QUANTS = {"tflm": TFLM_QUANTS, "c": ("int8", "int16x8", "float32")}
 
 
 def public_target_names() -> list[str]:
     return [name for name, t in TARGETS.items() if t.public] + list(BUNDLE_TARGETS)
 
 
-def bundle_target_name(quant: str) -> str:
-    """`--target tflm --quant Q` -> the registry name tflm-Q."""
-    if quant not in TFLM_QUANTS:
-        raise ExportError(f"--quant {quant!r} is not one of {', '.join(TFLM_QUANTS)}")
-    return f"tflm-{quant}"
+def bundle_target_name(quant: str, bundle: str = "tflm") -> str:
+    """`--target tflm --quant Q` -> the registry name tflm-Q (likewise c-Q)."""
+    if quant not in BUNDLE_QUANTS[bundle]:
+        raise ExportError(f"--quant {quant!r} is not one of {', '.join(BUNDLE_QUANTS[bundle])} for --target {bundle}")
+    return f"{bundle}-{quant}"
 
 
 def get_target(name: str) -> Target:

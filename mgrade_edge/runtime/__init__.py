@@ -15,6 +15,7 @@ ENGINES = {
     "onnxruntime": "ort_runner:OrtRunner",
     "litert": "litert_runner:LiteRTRunner",
     "tflm": "tflm_runner:TFLMRunner",
+    "c": "c_runner:CRunner",
 }
 
 
