@@ -67,6 +67,13 @@ def rq(a, mult: tuple[int, int]):
     return (np.asarray(a, dtype=np.int64) * np.int64(m) + np.int64(1 << (n - 1))) >> np.int64(n)
 
 
+def rq_channels(a, mults):
+    """rq with one (m, n) per element of the last axis."""
+    m = np.array([k[0] for k in mults], dtype=np.int64)
+    n = np.array([k[1] for k in mults], dtype=np.int64)
+    return (np.asarray(a, dtype=np.int64) * m + (np.int64(1) << (n - 1))) >> n
+
+
 def sat(a, lo: int, hi: int):
     return np.clip(np.asarray(a, dtype=np.int64), lo, hi)
 
@@ -120,7 +127,7 @@ def layer_norm(w, gamma_mult: list[tuple[int, int]], beta: np.ndarray, eps: int,
     sd = math.isqrt(var)
     inv = ((1 << 56) + sd // 2) // sd
     xhat = (diff * np.int64(inv) + np.int64(1 << (39 - k))) >> np.int64(40 - k)
-    out = np.array([int(rq(xhat[c], gamma_mult[c])) for c in range(d)], dtype=np.int64) + beta
+    out = rq_channels(xhat, gamma_mult) + beta
     return sat(out, lo, hi)
 
 

@@ -142,7 +142,7 @@ class QuantModel:
 
 def dense(p: Dense, x, lo: int, hi: int, n_in: int | None = None):
     acc = p.w.astype(np.int64) @ np.asarray(x, dtype=np.int64) + p.b
-    return sat([int(rq(a, m)) for a, m in zip(acc, p.mult)], lo, hi), acc
+    return sat(fx.rq_channels(acc, p.mult), lo, hi), acc
 
 
 def _norm(p: Norm, w, lo, hi):
@@ -186,7 +186,7 @@ class IntReference:
     def step_q(self, xq) -> np.ndarray:
         qm = self.qm
         acc = self.step_acc(np.asarray(xq, dtype=np.int64))
-        return sat([int(rq(a, m)) for a, m in zip(acc, qm.dec.mult)], -qm.qmax, qm.qmax)
+        return sat(fx.rq_channels(acc, qm.dec.mult), -qm.qmax, qm.qmax)
 
     def step_acc(self, uq) -> np.ndarray:
         qm, cfg = self.qm, self.qm.cfg
@@ -205,14 +205,14 @@ class IntReference:
             acc = acc + (L.kring * ring[order]).sum(axis=0)
             ring[head] = x
             self.heads[i] = (head + 1) % L.rows
-        v = sat([int(rq(a, m)) for a, m in zip(acc, L.m_v)], *w)
+        v = sat(fx.rq_channels(acc, L.m_v), *w)
         if "conv_ln" in c:
             v = _norm(c["conv_ln"], v, *w)
         x1 = sat(rq(x, c["x_x1"]) + rq(v, c["v_x1"]), *w)
         x1q = sat(rq(x1, c["x1q"]), *q)
         g = c["gate"]
         gacc = g.w.astype(np.int64) @ x1q + g.b
-        pre = sat([int(rq(a, m)) for a, m in zip(gacc, g.mult)], -fx.INT32_MAX, fx.INT32_MAX)
+        pre = sat(fx.rq_channels(gacc, g.mult), -fx.INT32_MAX, fx.INT32_MAX)
         d = cfg.d_model
         z, a = fx.sig_q15(pre[:d]), pre[d:]
         g_fx = np.where(a >= 0, np.minimum(a, fx.INT32_MAX - Q16) + Q16 // 2, fx.sig_q15(a) << 1)

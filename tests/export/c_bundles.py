@@ -9,6 +9,7 @@ from mgrade_edge.export.pipeline import export_checkpoint
 from tests.helpers import NAMED_CONFIGS, make_model, random_sequences
 
 _CACHE: dict[tuple, Path] = {}
+CALIB_STREAMS = 2  # long calibration streams of ~1024 steps each (the CLI default is 8)
 
 
 def c_bundle(tmp_root: Path, name: str, precision: str = "float32", model=None, tag: str = "") -> Path:
@@ -26,6 +27,7 @@ def c_bundle(tmp_root: Path, name: str, precision: str = "float32", model=None, 
     if precision != "float32":
         calib = root / "calib.npy"
         np.save(calib, random_sequences(NAMED_CONFIGS[name], 16, 256, seed=1))
-    export_checkpoint(ckpt, f"c-{precision}", root / "out", calib_file=calib, validate=False)
+    export_checkpoint(ckpt, f"c-{precision}", root / "out", calib_file=calib, calib_sequences=CALIB_STREAMS,
+                      validate=False)
     _CACHE[key] = root / "out"
     return root / "out"
