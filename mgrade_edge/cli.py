@@ -154,7 +154,7 @@ def evaluate(path, as_json):
 @click.option("--state", type=str, default=None,
               help="external (state tensors are model I/O; default) or internal (resource variables; "
                    "default for tflm).")
-@click.option("--quant", type=str, default="int8", show_default=True, help="tflm: int8 or int16x8; c: int8, int16x8 or float32.")
+@click.option("--quant", type=str, default="int8", show_default=True, help="tflm: int8 or int16x8; c: int8 (uint16 h), int8-h8 (uint8 h), int16x8 or float32.")
 @click.option("--calib", type=click.Path(path_type=Path), default=None,
               help="Calibration inputs, a .npy of shape [N, T, d_in]; default: the checkpoint's task data.")
 @click.option("--calib-sequences", type=int, default=8, show_default=True,

@@ -89,12 +89,12 @@ for _quant in ("int8", "int16x8"):
 # The native C step (export/c.py): float32 must match the torch step like any float target; the
 # quantised variants carry the TFLite targets' bounds so both are judged by the same rule.
 register(Target("c-float32", "c", "float32", ("internal",), "c:export_c", FLOAT_TOL, ".c", public=False))
-for _quant in ("int8", "int16x8"):
-    register(Target(f"c-{_quant}", "c", _quant, ("internal",), "c:export_c", TARGETS[f"tflite-{_quant}"].tolerance,
-                    ".c", public=False))
+for _quant, _precision in (("int8", "int8"), ("int8-h8", "int8"), ("int16x8", "int16x8")):
+    register(Target(f"c-{_quant}", "c", _precision, ("internal",), "c:export_c",
+                    TARGETS[f"tflite-{_precision}"].tolerance, ".c", public=False))
 BUNDLE_TARGETS = ("tflm", "c")
 TFLM_QUANTS = ("int8", "int16x8")
-BUNDLE_QUANTS = {"tflm": TFLM_QUANTS, "c": ("int8", "int16x8", "float32")}
+BUNDLE_QUANTS = {"tflm": TFLM_QUANTS, "c": ("int8", "int8-h8", "int16x8", "float32")}
 
 
 def public_target_names() -> list[str]:

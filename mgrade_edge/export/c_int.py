@@ -61,6 +61,11 @@ class Emitter:
         return f"&{name}"
 
 
+def _even(n: int) -> int:
+    """Struct padding before a uint16_t member (the state struct's alignment is 2)."""
+    return n + n % 2
+
+
 def check_ranges(qm) -> None:
     """int32 accumulation must not overflow: (inputs per dot product) * QMAX * 127 < 2^31."""
     cfg = qm.cfg
@@ -99,11 +104,10 @@ def int_sources(step, calibration, precision: str, p: str, desc: str, inputs: np
                 vals[f] = em.norm(n + f, c.get(f))
         inits.append("  {" + ", ".join(vals[f] for f, _ in INT_FIELDS) + "}")
     sig = em.array("SIG_TABLE", "int32_t", fx.SIG_TABLE)
-    act_bytes = 1 if precision == "int8" else 2
+    act_bytes, h_bytes = (1 if qm.qmax == 127 else 2), (1 if qm.hmax == 255 else 2)
     mq_len = max(cfg.mlp_hidden, cfg.d_in, cfg.n_classes)
     scratch = 8 * cfg.d_model + act_bytes * (cfg.d_model + mq_len)
-    state_bytes = act_bytes * max(total, 1) + act_bytes * cfg.n_layers * cfg.d_model + 2 * cfg.n_layers
-    state_bytes += (-state_bytes) % (2 if act_bytes == 2 else 2)
+    state_bytes = _even(_even(act_bytes * max(total, 1)) + h_bytes * cfg.n_layers * cfg.d_model) + 2 * cfg.n_layers
     macros = (f"#define D_IN {cfg.d_in}\n#define D {cfg.d_model}\n#define R {cfg.mlp_hidden}\n"
               f"#define N_CLASSES {cfg.n_classes}\n#define N_LAYERS {cfg.n_layers}\n"
               f"#define RING_VALUES {max(total, 1)}\n#define MQ_LEN {mq_len}\n#define QMAX {qm.qmax}\n"

@@ -62,6 +62,12 @@ def test_rings_are_trimmed_to_the_last_nonzero_lag_exactly(tmp_path):
     assert np.abs(run_stream(runner, stream) - ref).max() <= 1e-4
 
 
+@pytest.mark.parametrize("name", ["odd", "all_options"])
+def test_reported_state_bytes_are_the_structs_size(c_root, name):
+    out = c_bundle(c_root, name)
+    assert read_manifest(out)["details"]["c"]["state_bytes"] == open_runner(out).state_bytes
+
+
 def test_trimmed_rows_counts_lags_not_rows():
     kernel = np.zeros((6, 2))
     kernel[5] = 1.0  # lag 0 only

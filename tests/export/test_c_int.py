@@ -24,8 +24,7 @@ from tests.export.c_bundles import CALIB_STREAMS, c_bundle
 from tests.helpers import NAMED_CONFIGS, make_model, random_sequences
 
 STRICT = ("-Wall", "-Wextra", "-Werror", "-std=c99", "-pedantic", "-O2")
-CASES = [("odd", "int8"), ("all_options", "int8"), ("sigmoid_act", "int8"), ("relu_act", "int16x8"),
-         ("all_options", "int16x8")]
+CASES = [("odd", "int8"), ("all_options", "int8"), ("sigmoid_act", "int8-h8"), ("relu_act", "int16x8")]
 
 
 @pytest.fixture(scope="session")
@@ -66,7 +65,7 @@ def test_within_the_target_tolerance_of_the_float_step(c_root, name, precision):
 
 
 @pytest.mark.parametrize("cc, flags", [("gcc", ()), ("arm-none-eabi-gcc", ("-mcpu=cortex-m4", "-mthumb"))])
-@pytest.mark.parametrize("precision", ["int8", "int16x8"])
+@pytest.mark.parametrize("precision", ["int8", "int8-h8", "int16x8"])
 def test_int_sources_compile_warning_free(c_root, tmp_path, cc, flags, precision):
     if shutil.which(cc) is None:
         pytest.skip(f"{cc} not installed")
@@ -91,4 +90,12 @@ def test_unsigned_hidden_state_and_ring_types(c_root):
     header = (c_bundle(c_root, "relu_act", "int16x8") / "mgrade_relu_act.h").read_text()
     assert "int16_t ring[" in header and "uint16_t h[" in header
     header = (c_bundle(c_root, "odd", "int8") / "mgrade_odd.h").read_text()
+    assert "int8_t ring[" in header and "uint16_t h[" in header
+    header = (c_bundle(c_root, "sigmoid_act", "int8-h8") / "mgrade_sigmoid_act.h").read_text()
     assert "int8_t ring[" in header and "uint8_t h[" in header
+
+
+@pytest.mark.parametrize("name, precision", CASES)
+def test_reported_state_bytes_are_the_structs_size(c_root, name, precision):
+    out = c_bundle(c_root, name, precision)
+    assert read_manifest(out)["details"]["c"]["state_bytes"] == open_runner(out).state_bytes
