@@ -26,6 +26,9 @@ TEMPLATES = Path(__file__).parent / "templates" / "c"
 GOLDEN_STEPS = 64
 FLOAT_GOLDEN_ATOL = 1e-4  # the float target's tolerance against the torch step
 REC_ACTS = ("identity", "relu", "gelu", "sigmoid")
+QUANT_NOTE = ("`step_q` takes and returns quantised values (scales in the header); `step(&state, const float *x, "
+              "float *y)` quantises x and returns float logits (y = int32 accumulator * per-class scale). The "
+              "integer semantics are defined in mgrade-edge's export/c_fixed.py and reproduced bit for bit.\n")
 LAYER_FIELDS = ("k0", "kring", "conv_g", "conv_b", "gate_w", "gate_b", "ro_w", "ro_b", "rec_g", "rec_b",
                 "mlp_g", "mlp_b", "w1", "b1", "w2", "b2", "cm_g", "cm_b", "post_g", "post_b")
 
@@ -208,7 +211,8 @@ def export_c(step, opts, out_dir: Path) -> ExportResult:
     files["README.md"] = render("README.md", banner=cgen.banner(desc, "markdown"), p=p, precision=precision,
                                 state_bytes=facts["state_bytes"], scratch_bytes=facts["scratch_bytes"],
                                 io_bytes=facts["io_bytes"], rows=", ".join(map(str, facts["rows"])),
-                                kernel_size=step.cfg.kernel_size)
+                                kernel_size=step.cfg.kernel_size, io_type=out_type, variant=variant,
+                                quant_note=QUANT_NOTE if variant else "")
     for name, text in files.items():
         (out_dir / name).write_text(text)
     details = {"c": {"prefix": p, "precision": precision, "sources": [f"{p}.c"], "header": f"{p}.h",
