@@ -26,6 +26,7 @@ TEMPLATES = Path(__file__).parent / "templates" / "c"
 GOLDEN_STEPS = 64
 FLOAT_GOLDEN_ATOL = 1e-4  # the float target's tolerance against the torch step
 REC_ACTS = ("identity", "relu", "gelu", "sigmoid")
+C_VARIANTS = {"c-int8-h8": "int8-h8"}  # registry targets whose integer layout differs from their precision's
 QUANT_NOTE = ("`step_q` takes and returns quantised values (scales in the header); `step(&state, const float *x, "
               "float *y)` quantises x and returns float logits (y = int32 accumulator * per-class scale). The "
               "integer semantics are defined in mgrade-edge's export/c_fixed.py and reproduced bit for bit.\n")
@@ -189,7 +190,10 @@ def bundle_prefix(model_name: str) -> str:
 
 
 def export_c(step, opts, out_dir: Path) -> ExportResult:
-    precision = opts.target.split("-", 1)[1] if "-" in opts.target else "float32"
+    from . import get_target
+
+    target = get_target(opts.target)
+    precision = C_VARIANTS.get(target.name, target.precision.name)
     if opts.state != "internal":
         raise ExportError(f"target c keeps its state in the state struct (--state internal), not {opts.state!r}")
     p = bundle_prefix(opts.model_name)

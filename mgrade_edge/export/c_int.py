@@ -113,9 +113,9 @@ def int_sources(step, calibration, precision: str, p: str, desc: str, inputs: np
               f"#define RING_VALUES {max(total, 1)}\n#define MQ_LEN {mq_len}\n#define QMAX {qm.qmax}\n"
               f"#define HMAX {qm.hmax}\n#define WIDE_MAX {fx.WIDE_MAX}\n#define SIG_ENTRIES {fx.SIG_ENTRIES}\n"
               f"#define GELU_LIMIT {fx.GELU_LIMIT}\n#define GELU_C3 {fx.GELU_C3}\n#define GELU_U {fx.GELU_U}\n"
-              f"#define INV_S_U {cgen.c_float(np.float32(1.0 / qm.s_u))}\n")
+              f"#define S_U {cgen.c_float(qm.s_u)}\n")
     source = "".join([
-        cgen.banner(desc), f'#include "{p}.h"\n\n', f"#define API(name) {p}_##name\n",
+        cgen.banner(desc), f'#include "{p}.h"\n\n#include <math.h>\n\n', f"#define API(name) {p}_##name\n",
         f"typedef {qm.act_ctype} act_t;\ntypedef {qm.h_ctype} h_t;\n", macros, option_macros(cfg), "\n", TYPES,
         layer_struct(list(INT_FIELDS), precision), "\n", "\n".join(em.data), "\n",
         cgen.c_array("Y_SCALE", "float", qm.y_scale, modifiers="static const"),

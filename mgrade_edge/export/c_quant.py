@@ -178,11 +178,13 @@ class IntReference:
         self.h = [np.zeros(d, dtype=np.int64) for _ in self.rings]
 
     def quantize_x(self, x) -> np.ndarray:
-        """float32: q = trunc(x * (1/s_u) ± 0.5), saturated (the C's float step does the same ops)."""
-        v = np.asarray(x, dtype=np.float32).reshape(-1) * np.float32(1.0 / self.qm.s_u)
-        v = v + np.where(v >= 0, np.float32(0.5), np.float32(-0.5)).astype(np.float32)
-        v = np.clip(v, -self.qm.qmax, self.qm.qmax)
-        return np.trunc(v).astype(np.int64)
+        """The project's one input quantisation (qio: float32 x / scale, rounded half away, clamped to
+        the dtype's range); the C's float step computes the same with lroundf."""
+        from ..qio import QParams
+
+        dtype = "int8" if self.qm.qmax == 127 else "int16"
+        return QParams((self.qm.cfg.d_in,), dtype, float(np.float32(self.qm.s_u))).quantize(
+            np.asarray(x, dtype=np.float32).reshape(-1)).astype(np.int64)
 
     def step(self, x) -> np.ndarray:
         acc = self.step_acc(self.quantize_x(x))

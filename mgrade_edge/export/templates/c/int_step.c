@@ -223,12 +223,9 @@ void API(step)(API(state) *s, const float *x, float *y) {
   act_t uq[D_IN];
   int32_t acc[N_CLASSES];
   int i;
-  for (i = 0; i < D_IN; ++i) {
-    float v = x[i] * INV_S_U;
-    v += v >= 0.0f ? 0.5f : -0.5f;
-    if (v > (float)QMAX) v = (float)QMAX;
-    if (v < -(float)QMAX) v = -(float)QMAX;
-    uq[i] = (act_t)v;
+  for (i = 0; i < D_IN; ++i) {  /* mgrade-edge's qio quantise: x / scale, rounded half away, clamped */
+    const long q = lroundf(x[i] / S_U);
+    uq[i] = (act_t)(q < -QMAX - 1 ? -QMAX - 1 : (q > QMAX ? QMAX : q));
   }
   step_acc(s, uq, acc);
   for (i = 0; i < N_CLASSES; ++i) y[i] = (float)acc[i] * Y_SCALE[i];
