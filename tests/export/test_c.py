@@ -21,7 +21,7 @@ from tests.export.c_bundles import c_bundle
 from tests.helpers import NAMED_CONFIGS, make_model, random_sequences
 
 STRICT = ("-Wall", "-Wextra", "-Werror", "-std=c99", "-pedantic", "-O2")
-STEPS = 3000
+STEPS = 2000
 
 
 @pytest.fixture(scope="session")

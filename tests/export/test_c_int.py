@@ -55,7 +55,7 @@ def test_within_the_target_tolerance_of_the_float_step(c_root, name, precision):
     out = c_bundle(c_root, name, precision)
     manifest = read_manifest(out)
     tol = get_target(manifest["target"]).tolerance
-    stream = random_sequences(NAMED_CONFIGS[name], 1, 3000, seed=8)[0]
+    stream = random_sequences(NAMED_CONFIGS[name], 1, 2000, seed=8)[0]
     got = run_stream(open_runner(out), stream)
     ref = run_stream(TorchRunner(to_streaming(make_model(name))), stream)
     stats = compare_streams(ref, got)
