@@ -85,3 +85,17 @@ def test_bad_options_are_user_errors():
         KeywordsSpec(sample_rate=44100)
     with pytest.raises(DataError, match="voice, dialect"):
         KeywordsSpec(split="speaker")
+
+
+@needs_espeak
+def test_task_registry_builds_task_data_and_rejects_unknown_options(tmp_path, monkeypatch):
+    from mgrade_edge.data import checkpoint_task_data, load_task
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    options = {"train_clips": 3, "val_clips": 1, "test_clips": 2}
+    data = load_task("keywords", 0, options)
+    assert data.train_x.shape == (3, 8000, 1) and data.n_outputs == 35 and data.kind == "sequence"
+    again = checkpoint_task_data({"task": "keywords", "seed": 0, "task_options": options})  # from the cache
+    np.testing.assert_array_equal(again.test_x, data.test_x)
+    with pytest.raises(DataError, match="unknown keywords option"):
+        load_task("keywords", 0, {"clips": 3})
