@@ -6,11 +6,10 @@ checkpoint's test metric can be reproduced by `validate` and the streaming evalu
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from .errors import UserError
+from .tasks.base import TaskData  # every task returns one (re-exported here)
 
 TASKS = ("digits", "flipflop", "lorenz", "keywords", "spoken-digits")  # the last two: mgrade_edge.tasks
 # What a task's targets mean (and so how loss and metric are computed):
@@ -20,20 +19,6 @@ TASKS = ("digits", "flipflop", "lorenz", "keywords", "spoken-digits")  # the las
 TASK_KINDS = {"digits": "sequence", "flipflop": "step_class", "lorenz": "step_regression", "keywords": "sequence",
               "spoken-digits": "sequence"}
 IGNORE = -1
-
-
-@dataclass
-class TaskData:
-    name: str
-    kind: str
-    d_in: int
-    n_outputs: int
-    train_x: np.ndarray  # [N, T, d_in] float32
-    train_y: np.ndarray  # [N] int64 | [N, T] int64 | [N, T, n_outputs] float32
-    val_x: np.ndarray
-    val_y: np.ndarray
-    test_x: np.ndarray
-    test_y: np.ndarray
 
 
 def load_task(name: str, seed: int = 0, options: dict | None = None) -> TaskData:

@@ -11,7 +11,7 @@ from ..errors import DataError
 def _keywords(seed: int, options: dict):
     import numpy as np
 
-    from ..data import TaskData
+    from .base import TaskData
     from .keywords import WORDS, KeywordsSpec, load_keywords
 
     known = {"sample_rate", "train_clips", "val_clips", "test_clips", "split"}

@@ -51,7 +51,7 @@ def load_spoken_digits(seed: int = 0):
     """Seeded stratified split 70/10/20 train/val/test; returns data.TaskData."""
     from sklearn.model_selection import train_test_split
 
-    from ..data import TaskData
+    from .base import TaskData
 
     recordings, y = load_recordings()
     index = np.arange(len(y))
