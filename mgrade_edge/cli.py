@@ -16,7 +16,10 @@ import click
 
 from . import __version__
 from .errors import UserError
+from .safety.bounds import (MAX_CALIB_SEQUENCES, MAX_LR, MAX_SEED, MAX_STEPS, bounded_int,
+                            positive_finite_float)
 
+EXIT_OUTSIDE_TOLERANCE = 1
 EXIT_USER_ERROR = 2
 
 
@@ -43,7 +46,10 @@ def positive(ctx, param, value):
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="mgrade-edge")
 def cli():
-    """Take trained mGRADE sequence models to microcontrollers."""
+    """Take trained mGRADE sequence models to microcontrollers.
+
+    Exit codes: 0 success, 1 validation outside the target's tolerance, 2 user error (bad input).
+    """
 
 
 # ---- train ------------------------------------------------------------------------------------
@@ -54,14 +60,14 @@ TASK_DEFAULTS = {"digits": {"epochs": 40}, "flipflop": {"epochs": 20}, "lorenz":
 @cli.command()
 @click.option("--task", type=click.Choice(["digits", "flipflop", "lorenz"]), default="digits", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Checkpoint to write.")
-@click.option("--epochs", type=int, callback=positive, help="Default: 40 for digits, 20 otherwise.")
+@click.option("--epochs", type=int, callback=bounded_int(1, 100_000), help="Default: 40 for digits, 20 otherwise.")
 @click.option("--d-model", type=int, default=48, show_default=True, callback=positive)
 @click.option("--layers", type=int, default=2, show_default=True, callback=positive)
 @click.option("--kernel-size", type=int, default=16, show_default=True, help="Delay window Γ.")
 @click.option("--taps", type=int, default=4, show_default=True, help="Learnable taps per channel M.")
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--lr", type=float, default=3e-3, show_default=True, callback=positive)
-@click.option("--batch-size", type=int, default=32, show_default=True, callback=positive)
+@click.option("--seed", type=int, default=0, show_default=True, callback=bounded_int(0, MAX_SEED))
+@click.option("--lr", type=float, default=3e-3, show_default=True, callback=positive_finite_float(MAX_LR))
+@click.option("--batch-size", type=int, default=32, show_default=True, callback=bounded_int(1, 100_000))
 @click.option("--force", is_flag=True, help="Overwrite an existing checkpoint.")
 @user_errors
 def train(task, out, epochs, d_model, layers, kernel_size, taps, seed, lr, batch_size, force):
@@ -71,8 +77,10 @@ def train(task, out, epochs, d_model, layers, kernel_size, taps, seed, lr, batch
     """
     from .config import MGRADEConfig
 
-    if out.exists() and not force:
-        raise UserError(f"{out} already exists; pass --force to overwrite it or choose another --out")
+    from .safety.outdir import check_output_file
+
+    check_output_file(out, force)  # before training, not after
+    MGRADEConfig(d_model=d_model, n_layers=layers, kernel_size=kernel_size, n_taps=taps)  # ranges, before the data
     from .checkpoint import save_checkpoint
     from .data import load_task
     from .train import TrainOptions, train_model
@@ -82,6 +90,10 @@ def train(task, out, epochs, d_model, layers, kernel_size, taps, seed, lr, batch
                        kernel_size=kernel_size, n_taps=taps)
     opts = TrainOptions(epochs=epochs or TASK_DEFAULTS[task]["epochs"], lr=lr, batch_size=batch_size, seed=seed)
     model, metadata = train_model(data, cfg, opts)
+    import torch
+
+    if not all(torch.isfinite(p).all() for p in model.parameters()):
+        raise UserError(f"training diverged (NaN/Inf weights) with --lr {lr}; nothing written, retry with a lower --lr")
     save_checkpoint(out, model, metadata)
     result = {k: v for k, v in metadata.items() if k.startswith("test_")}
     click.echo(f"wrote {out}: {metadata['params']} parameters, {metadata['train_seconds']:.1f} s, "
@@ -104,7 +116,9 @@ def info(path, as_json):
 
     ckpt = load_checkpoint(path)
     params = count_parameters(ckpt.model)
-    metadata = {k: v for k, v in ckpt.metadata.items() if k != "val_history"}
+    from .jsonutil import json_safe, printable
+
+    metadata = json_safe({k: v for k, v in ckpt.metadata.items() if k != "val_history"})
     report = {"path": str(path), "config": ckpt.config.to_dict(), "params": params, "metadata": metadata,
               "paper_footprint": paper_footprint(ckpt.config, params)}
     if as_json:
@@ -114,7 +128,7 @@ def info(path, as_json):
     click.echo("config      " + ", ".join(f"{k}={v}" for k, v in report["config"].items()))
     click.echo(f"parameters  {params:,}")
     for key, value in metadata.items():
-        click.echo(f"  {key:<14} {value}")
+        click.echo(f"  {printable(key):<14} {printable(value)}")
     fp = report["paper_footprint"]
     click.echo(f"paper footprint: {fp['total_values']:,} values = {params:,} params + {fp['delay_line_values']:,} "
                f"delay-line + {fp['hidden_state_values']:,} hidden (current sample not stored)")
@@ -158,6 +172,7 @@ def evaluate(path, as_json):
 @click.option("--calib", type=click.Path(path_type=Path), default=None,
               help="Calibration inputs, a .npy of shape [N, T, d_in]; default: the checkpoint's task data.")
 @click.option("--calib-sequences", type=int, default=8, show_default=True,
+              callback=bounded_int(1, MAX_CALIB_SEQUENCES),
               help="Long calibration streams to record (each ~1024 steps of concatenated sequences).")
 @click.option("--force", is_flag=True, help="Replace an existing output directory.")
 @click.option("--no-validate", is_flag=True, help="Skip the short validation written into the manifest.")
@@ -174,6 +189,8 @@ def export(path, target, out, state, quant, calib, calib_sequences, force, no_va
         target = bundle_target_name(quant)
     elif get_target(target).public and quant != "int8":
         raise UserError(f"--quant applies to --target tflm only; for {target} the precision is in the target name")
+    if calib is not None and not get_target(target).quantized:
+        raise UserError(f"--calib is used by quantised targets only; {target} is float, drop --calib or pick an int8 target")
     manifest = export_checkpoint(path, target, out, state=state, calib_file=calib,
                                  calib_sequences=calib_sequences, force=force, validate=not no_validate)
     click.echo(f"wrote {out}/ ({manifest['target']}, {manifest['state']} state, "
@@ -201,7 +218,8 @@ def export(path, target, out, state, quant, calib, calib_sequences, force, no_va
 @cli.command()
 @click.argument("path", type=click.Path(path_type=Path))
 @click.argument("directory", type=click.Path(path_type=Path))
-@click.option("--steps", type=int, default=10_000, show_default=True, help="Length of the long stream.")
+@click.option("--steps", type=int, default=10_000, show_default=True,
+              help=f"Length of the long stream (at most {MAX_STEPS:,}).")
 @click.option("--engine", type=str, default=None, help="onnxruntime | litert | tflm (default: the target's).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @user_errors
@@ -216,10 +234,12 @@ def validate(path, directory, steps, engine, as_json):
     report = validate_artifact(path, directory, steps=steps, engine=engine)
     if as_json:
         click.echo(dumps(report))
-        return
-    from .validate import format_report
+    else:
+        from .validate import format_report
 
-    click.echo(format_report(report))
+        click.echo(format_report(report))
+    if not report["within_tolerance"]:
+        sys.exit(EXIT_OUTSIDE_TOLERANCE)
 
 
 # ---- profile / init ---------------------------------------------------------------------------
@@ -260,11 +280,14 @@ def profile(path, preset, target, state, steps, windows, no_measure, as_json, pl
     mgrade-edge profile --preset speech-commands --no-measure
     """
     if (path is None) == (preset is None):
-        raise UserError("pass either a checkpoint PATH or --preset NAME (not both)")
+        raise UserError("pass a checkpoint PATH or --preset NAME (one of them)" if path is None else
+                        "pass either a checkpoint PATH or --preset NAME, not both")
     if target not in ("tflite-int8", "tflite-int16x8", "tflite"):
         raise UserError(f"--target {target!r} is not one of tflite-int8, tflite-int16x8, tflite")
-    if plot is not None and not plot.parent.exists():
-        raise UserError(f"directory {plot.parent} for --plot does not exist; create it first")
+    if plot is not None:
+        from .safety.outdir import check_output_file
+
+        check_output_file(plot, force=True, what="--plot")
     from .profile_cli import run_profile
 
     report = run_profile(path, preset, target, state, steps, windows, not no_measure)
@@ -287,7 +310,7 @@ def profile(path, preset, target, state, steps, windows, no_measure, as_json, pl
 @cli.command()
 @click.option("--preset", type=str, required=True, help="speech-commands | digits | flipflop | lorenz")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, callback=bounded_int(0, MAX_SEED))
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 @user_errors
 def init(preset, out, seed, force):
@@ -298,8 +321,9 @@ def init(preset, out, seed, force):
     from .presets import preset_config
 
     preset_config(preset)  # a bad name fails before anything else
-    if out.exists() and not force:
-        raise UserError(f"{out} already exists; pass --force to overwrite it or choose another --out")
+    from .safety.outdir import check_output_file
+
+    check_output_file(out, force)
     from .model import count_parameters
     from .presets import write_untrained_checkpoint
 
@@ -313,8 +337,14 @@ def main() -> None:
     """Entry point: click's own usage errors are also reduced to one line (exit code 2)."""
     # TensorFlow's C++ logging would bury our output; users can still raise it by setting the variable.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from .safety.signals import Terminated, cleanup_on_termination
+
     try:
-        code = cli.main(prog_name="mgrade-edge", standalone_mode=False)
+        with cleanup_on_termination():
+            code = cli.main(prog_name="mgrade-edge", standalone_mode=False)
+    except Terminated as exc:
+        click.echo(f"error: {exc}; stopped, nothing was written", err=True)
+        sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         click.echo("error: aborted", err=True)
         sys.exit(1)
