@@ -16,7 +16,7 @@ def json_safe(value):
     if isinstance(value, (set, frozenset)):
         return sorted((json_safe(v) for v in value), key=repr)
     if hasattr(value, "tolist") and hasattr(value, "shape"):  # numpy arrays and torch tensors
-        size = int(getattr(value, "size", lambda: 0)() if callable(getattr(value, "size", None)) else value.size)
+        size = math.prod(value.shape)
         if len(value.shape) == 0:
             return json_safe(value.tolist())
         return json_safe(value.tolist()) if size <= 64 else f"<array of shape {list(value.shape)}>"

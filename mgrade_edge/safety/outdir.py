@@ -36,10 +36,6 @@ def _name_max(directory: Path) -> int:
         return 255
 
 
-def _is_same_or_ancestor(candidate: Path, path: Path) -> bool:
-    return candidate == path or candidate in path.parents
-
-
 def protected_dirs(inputs: list[Path]) -> dict[Path, str]:
     """Directories --out may never be (nor an ancestor of): /, the working directory, every input's directory."""
     dirs = {Path("/"): "the root directory", Path.cwd().resolve(): "the working directory"}
@@ -86,10 +82,21 @@ def check_output_dir(out: Path, force: bool, inputs: list[Path] = ()) -> object:
             else resolved.resolve()
     except OSError:
         pass
-    for directory, what in protected_dirs(list(inputs)).items():
-        if _is_same_or_ancestor(resolved, directory):
-            relation = "is" if resolved == directory else "contains"
-            raise ExportError(f"--out {out} {relation} {what}; it is never replaced, pass a new directory name")
+    protected = protected_dirs(list(inputs))
+    for relation, hit in (("is", lambda d: resolved == d), ("contains", lambda d: resolved in d.parents)):
+        for directory, what in protected.items():
+            if hit(directory):
+                raise ExportError(f"--out {out} {relation} {what}; it is never replaced, pass a new directory name")
+    if len(resolved.name.encode()) + len(".tmp-xxxxxxxx.") > _name_max(resolved.parent):
+        raise ExportError(f"--out name is {len(resolved.name.encode())} bytes long, too long for the file system "
+                          f"(at most {_name_max(resolved.parent) - 16} here); choose a shorter name")
+    try:
+        return _check_existing(out, resolved, force)
+    except OSError as exc:  # e.g. a path component that is not a directory, a loop of links
+        raise ExportError(f"--out {out}: {exc.strerror}; choose another --out") from None
+
+
+def _check_existing(out: Path, resolved: Path, force: bool) -> object:
     if os.path.islink(out):
         target = os.readlink(out)
         raise ExportError(f"--out {out} is a symbolic link (to {target}); pass a real directory name")
@@ -105,9 +112,6 @@ def check_output_dir(out: Path, force: bool, inputs: list[Path] = ()) -> object:
     parent = resolved.parent
     if not parent.exists():
         raise ExportError(f"parent directory {out.parent} of --out does not exist; create it first")
-    if len(resolved.name.encode()) + len(".tmp-xxxxxxxx.") > _name_max(parent):
-        raise ExportError(f"--out name is {len(resolved.name.encode())} bytes long, too long for the file system "
-                          f"(at most {_name_max(parent) - 16} here); choose a shorter name")
     if not os.access(parent, os.W_OK | os.X_OK) or not _can_create_in(parent):
         raise ExportError(f"cannot write into {out.parent} (read-only or permission denied); choose a writable --out")
     return _identity(out)
@@ -221,6 +225,8 @@ def check_output_file(path: Path, force: bool, what: str = "--out") -> None:
     path = Path(path)
     if str(path).strip() == "" or path.name in ("", ".", ".."):
         raise ExportError(f"{what} {str(path)!r} is not a file name; pass e.g. {what} model.pt")
+    if len(path.name.encode()) + 16 > _name_max(Path(os.path.abspath(path)).parent if path.parent.is_dir() else Path(".")):
+        raise ExportError(f"{what} file name is too long for the file system; choose a shorter name")
     if path.is_dir():
         raise ExportError(f"{what} {path} is a directory; pass a file name")
     if os.path.lexists(path) and not path.exists():
@@ -230,7 +236,5 @@ def check_output_file(path: Path, force: bool, what: str = "--out") -> None:
     parent = Path(os.path.abspath(path)).parent
     if not parent.is_dir():
         raise ExportError(f"directory {path.parent} for {what} does not exist; create it first")
-    if len(path.name.encode()) + 16 > _name_max(parent):
-        raise ExportError(f"{what} file name is too long for the file system; choose a shorter name")
     if not os.access(parent, os.W_OK | os.X_OK) or not _can_create_in(parent):
         raise ExportError(f"cannot write into {path.parent} (read-only or permission denied); choose a writable {what}")
