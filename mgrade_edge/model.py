@@ -126,9 +126,6 @@ class MinGRU(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return min_gru_scan(*self.gates(x))
 
-    def step(self, x_t: torch.Tensor, h_prev: torch.Tensor) -> torch.Tensor:
-        return min_gru_step(*self.gates(x_t), h_prev)
-
 
 # ---- section 1: the network -------------------------------------------------------------------
 

@@ -35,7 +35,8 @@ def verify_artifact(directory: Path, manifest) -> Path:
     if Path(name).name != name or name in ("", ".", "..") or model.is_symlink():
         raise ExportError(f"{directory}/manifest.json: model_file {name!r} is not a plain file name inside the "
                           f"directory; {fix}")
-    if not name.endswith(target.suffix) or manifest.get("precision", target.precision) != target.precision:
+    precision = getattr(target.precision, "name", target.precision)
+    if Path(name).suffix != f".{target.format}" or manifest.get("precision", precision) != precision:
         raise ExportError(f"{directory}/manifest.json: target {target.name} does not match model file {name} / "
                           f"precision {manifest.get('precision')}; the manifest was edited, {fix}")
     if not model.is_file():
