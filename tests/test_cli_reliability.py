@@ -205,6 +205,14 @@ def test_validate_outside_tolerance_exits_1(onnx_artifact, capsys, monkeypatch):
     import mgrade_edge.validate as validate
 
     monkeypatch.setattr(validate, "step_tolerance", lambda manifest: 0.0)  # float ONNX differs by ~1e-7
+    real_data = validate.checkpoint_task_data
+
+    def few_sequences(metadata):  # 8 of the 450 test sequences keep the test fast
+        import dataclasses
+
+        data = real_data(metadata)
+        return dataclasses.replace(data, test_x=data.test_x[:8], test_y=data.test_y[:8])
+    monkeypatch.setattr(validate, "checkpoint_task_data", few_sequences)
     monkeypatch.setattr(sys, "argv", ["mgrade-edge", "validate", str(ckpt), str(art), "--steps", "50"])
     with pytest.raises(SystemExit) as info:
         main()
