@@ -228,6 +228,7 @@ def export(path, target, out, state, quant, calib, calib_sequences, force, no_va
 def validate(path, directory, steps, engine, as_json):
     """Stream an exported artifact and the torch step side by side and report the differences.
 
+    Exit code 1 when the artifact is outside the target's tolerance, 2 for bad input.
     Example: mgrade-edge validate examples/digits.pt digits_int8 --steps 20000
     """
     from .jsonutil import dumps
