@@ -411,3 +411,10 @@ def test_help_documents_exit_codes(capsys, monkeypatch):
     with pytest.raises(SystemExit):
         main()
     assert "0 success, 1 validation outside the target's tolerance, 2 user error" in capsys.readouterr().out.replace("\n  ", " ")
+
+
+def test_config_with_non_string_keys_is_named(tmp_path, capsys, monkeypatch):
+    cfg = {**NAMED_CONFIGS["tiny"].to_dict(), 7: 1}
+    path = _save_payload(tmp_path / "keys.pt", cfg=cfg, state_dict={})
+    code, o, e = run_main(["info", path], capsys, monkeypatch)
+    assert_one_line(code, o, e, "unknown config field(s) 7")
