@@ -13,6 +13,7 @@ import os
 import shutil
 import signal
 import tempfile
+import threading
 
 HANDLED = {signal.SIGTERM: "SIGTERM", signal.SIGHUP: "SIGHUP"}
 
@@ -36,7 +37,9 @@ def _raise(signum, frame):
 @contextlib.contextmanager
 def cleanup_on_termination():
     """Install the handlers (and restore the previous ones afterwards) and a private temp directory."""
-    previous = {s: signal.signal(s, _raise) for s in HANDLED}
+    # Handlers can only be installed from the main thread (an embedding application may call us from another).
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = {s: signal.signal(s, _raise) for s in HANDLED} if in_main else {}
     private = tempfile.mkdtemp(prefix="mgrade-edge-")
     saved_env, saved_tempdir = os.environ.get("TMPDIR"), tempfile.tempdir
     os.environ["TMPDIR"], tempfile.tempdir = private, private
