@@ -283,7 +283,7 @@ def profile(path, preset, target, state, steps, windows, no_measure, as_json, pl
     mgrade-edge profile --preset speech-commands --no-measure
     """
     if (path is None) == (preset is None):
-        raise UserError("pass a checkpoint PATH or --preset NAME (one of them)" if path is None else
+        raise UserError("pass either a checkpoint PATH or --preset NAME (neither was given)" if path is None else
                         "pass either a checkpoint PATH or --preset NAME, not both")
     if target not in PROFILE_TARGETS:
         raise UserError(f"--target {target!r} is not one of {', '.join(PROFILE_TARGETS)}")

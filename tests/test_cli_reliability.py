@@ -394,7 +394,7 @@ def test_numeric_options_are_bounded(ckpt, onnx_artifact, tmp_path, capsys, monk
         "calib_sequences_huge": (["export", ckpt, "--target", "onnx-int8", "--calib-sequences", 100_000_000,
                                   "--out", tmp_path / "o"], "must be an integer in [1, 256]"),
         "train_config": (["train", "--out", t, "--d-model", 100_000], "d_model=100000"),
-        "profile_neither": (["profile", "--no-measure"], "pass a checkpoint PATH or --preset NAME (one of them)"),
+        "profile_neither": (["profile", "--no-measure"], "pass either a checkpoint PATH or --preset NAME (neither was given)"),
     }
     if Path("/proc/self").exists():
         cases["train_out_unwritable"] = (["train", "--out", "/proc/t.pt", "--epochs", 1], "cannot write into /proc")
