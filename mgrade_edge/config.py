@@ -67,7 +67,8 @@ class MGRADEConfig:
         if not isinstance(data, dict):
             raise ConfigError(f"config must be a mapping of field names to values, got {type(data).__name__}")
         known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
+        unknown = sorted(map(repr, set(data) - known)) if any(not isinstance(k, str) for k in data) else \
+            sorted(set(data) - known)
         if unknown:
             raise ConfigError(f"unknown config field(s) {', '.join(unknown)}; known fields: {', '.join(sorted(known))}")
         return cls(**data)

@@ -137,9 +137,13 @@ def validate_runner(runner: Runner, reference: Runner, kind: str, readout: str, 
 
 def validate_artifact(checkpoint: str | Path, directory: str | Path, steps: int = DEFAULT_LONG_STEPS,
                       engine: str | None = None, max_sequences: int | None = None) -> dict:
-    if steps <= 0:
-        raise DataError(f"--steps must be > 0, got {steps}")
+    from .safety.bounds import MAX_STEPS
+    from .safety.integrity import verify_artifact
+
+    if not 0 < steps <= MAX_STEPS:
+        raise DataError(f"--steps must be > 0 and at most {MAX_STEPS:,}, got {steps:,}")
     manifest = read_manifest(directory)
+    verify_artifact(Path(directory), manifest)
     digest = sha256_file(checkpoint) if Path(checkpoint).is_file() else None
     ckpt = load_checkpoint(checkpoint)
     source = manifest.get("source_checkpoint", {}).get("sha256")
@@ -153,12 +157,24 @@ def validate_artifact(checkpoint: str | Path, directory: str | Path, steps: int 
     test_x, test_y = data.test_x, data.test_y
     if max_sequences is not None:
         test_x, test_y = test_x[:max_sequences], test_y[:max_sequences]
-    runner = open_runner(directory, engine)
+    runner = open_checked_runner(directory, manifest, engine)
     reference = TorchRunner(to_streaming(ckpt.model))
     report = validate_runner(runner, reference, data.kind, ckpt.config.readout, test_x, test_y, steps,
                              step_tolerance(manifest), cosine_floor(manifest))
     return {"target": manifest["target"], "state": manifest.get("state"), "engine": runner.name, "task": data.name,
             **report}
+
+
+def open_checked_runner(directory, manifest: dict, engine: str | None) -> Runner:
+    """Hashes and fields first; a TFLite model is test-run in a child process before this one loads it."""
+    from .safety.integrity import verify_artifact
+    from .safety.sandbox import preflight
+
+    model = verify_artifact(Path(directory), manifest)
+    engine = engine or get_target(manifest["target"]).engine
+    if engine in ("litert", "tflm") and model.suffix == ".tflite":
+        preflight(model, engine)
+    return open_runner(directory, engine)
 
 
 def format_report(r: dict) -> str:
