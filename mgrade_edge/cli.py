@@ -309,6 +309,29 @@ def init(preset, out, seed, force):
     click.echo(f"wrote {out}: untrained {preset} model, {count_parameters(load_checkpoint(out).model):,} parameters")
 
 
+# ---- import (the authors' JAX/Flax checkpoints) ------------------------------------------------
+
+@cli.command("import")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The run's merged yaml config as JSON (default: config.json next to PATH or above it).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Checkpoint to write.")
+@click.option("--force", is_flag=True, help="Overwrite an existing checkpoint.")
+@user_errors
+def import_flax(path, config_path, out, force):
+    """Import an Orbax or legacy Flax msgpack checkpoint of the authors' JAX code, exactly or not at all.
+
+    Example: mgrade-edge import run/checkpoint_0 --config run/config.json --out model.pt
+    """
+    from .importers import import_flax_checkpoint
+
+    meta = import_flax_checkpoint(path, config_path, out, force)
+    click.echo(f"wrote {out}: {meta['params']:,} parameters from {meta['source']['path']} "
+               f"({meta['source']['format']}, {meta['source_parameter_count']:,} values)")
+    for note in meta["import_notes"]:
+        click.echo(f"  note: {note}")
+
+
 def main() -> None:
     """Entry point: click's own usage errors are also reduced to one line (exit code 2)."""
     # TensorFlow's C++ logging would bury our output; users can still raise it by setting the variable.

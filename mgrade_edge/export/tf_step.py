@@ -69,8 +69,17 @@ def extract_weights(step: StreamingMGRADE) -> dict:
             "mlp_out": _linear(block.mlp_out),
             "cm_ln": _layer_norm(block.cm_ln),
             "post_ln": _layer_norm(block.post_ln),
+            **_variant_weights(block),
         })
     return {"encoder": _linear(step.encoder), "layers": layers, "decoder": _linear(step.decoder)}
+
+
+def _variant_weights(block) -> dict:
+    """The options of the authors' model variants (config.py); defaults give the spec's model."""
+    cfg = block.cfg
+    return {"rec_out_relu": cfg.rec_dense_out_relu, "compress": _linear(block.compress),
+            "compress_act": cfg.compress_act, "layer_skip": cfg.layer_skip, "element_skip": cfg.element_skip,
+            "softplus_cutoff": cfg.softplus_cutoff}
 
 
 # ---- TF ops (tf is passed in so this module imports without tensorflow) -------------------------
@@ -101,7 +110,28 @@ def _rec_act(tf, name, h):
         return _gelu_tanh(tf, h - 1.0)
     if name == "sigmoid":
         return tf.sigmoid(10.0 * (h - 0.5))
+    if name == "relu2":
+        return tf.nn.relu(h - 2.0)
     raise ValueError(name)
+
+
+def _cut_exp_neg(tf, x, s, cutoff: float):
+    """exp(-x) where x > cutoff, else s = sigmoid(-x): the term exp(-softplus(x)) with softplus cut at `cutoff`.
+
+    Above the cutoff exp(-x) = s / (1 - s) = s + s^2 + s^3 + ... with s < e^-cutoff, so three terms are
+    exact to float32 (relative remainder s^3 < 1e-9 at cutoff 7) and need no EXP op (float-only in TFLite Micro).
+    """
+    s2 = s * s
+    return tf.where(x > cutoff, s + s2 + s2 * s, s)
+
+
+def _min_gru_cut(tf, k, a, h, cutoff: float):
+    """h' = (1-z)' h + z' g'(a): the recurrence the authors' scan computes (see model.min_gru_step_cut)."""
+    one_minus_z = _cut_exp_neg(tf, k, tf.sigmoid(-k), cutoff)
+    z = _cut_exp_neg(tf, -k, tf.sigmoid(k), cutoff)
+    neg = tf.minimum(a, 0.0)
+    g = tf.nn.relu(a) + _cut_exp_neg(tf, -neg, tf.sigmoid(neg), cutoff)
+    return one_minus_z * h + z * g
 
 
 def _layer_step(tf, w, x, delay, h):
@@ -110,26 +140,37 @@ def _layer_step(tf, w, x, delay, h):
     v = tf.nn.depthwise_conv2d(tf.expand_dims(window, 1), tf.constant(w["delay_kernel"]),
                                strides=[1, 1, 1, 1], padding="VALID")  # [1, 1, 1, d]
     v = tf.reshape(v, [1, -1])
+    layer_in = x
     if w["conv_ln"] is not None:
         v = _ln(tf, v, w["conv_ln"])
-    x = x + v
-    # minGRU: h' = (1 - z) h + z g(a) = h + z (g(a) - h), z = sigmoid(k)
-    z = tf.sigmoid(_dense(tf, x, w["gate_k"]))
-    a = _dense(tf, x, w["gate_a"])
-    g = tf.nn.relu(a) + tf.sigmoid(tf.minimum(a, 0.0))
-    h_new = h + z * (g - h)
+    x = x + v if w["element_skip"] else v
+    if w["softplus_cutoff"] is not None:
+        h_new = _min_gru_cut(tf, _dense(tf, x, w["gate_k"]), _dense(tf, x, w["gate_a"]), h, w["softplus_cutoff"])
+    else:
+        # minGRU: h' = (1 - z) h + z g(a) = h + z (g(a) - h), z = sigmoid(k)
+        z = tf.sigmoid(_dense(tf, x, w["gate_k"]))
+        a = _dense(tf, x, w["gate_a"])
+        g = tf.nn.relu(a) + tf.sigmoid(tf.minimum(a, 0.0))
+        h_new = h + z * (g - h)
     o = _rec_act(tf, w["rec_act"], h_new)
     if w["rec_out"] is not None:
         o = _dense(tf, o, w["rec_out"])
+        o = tf.nn.relu(o) if w["rec_out_relu"] else o
     if w["rec_ln"] is not None:
         o = _ln(tf, o, w["rec_ln"])
-    x = x + o
+    x = x + o if w["element_skip"] else o
     m = _dense(tf, _ln(tf, x, w["mlp_ln"]), w["mlp_in"])
     m = _gelu_tanh(tf, m) if w["mlp_act"] == "gelu" else tf.nn.relu(m)
     m = _dense(tf, m, w["mlp_out"])
     if w["cm_ln"] is not None:
         m = _ln(tf, m, w["cm_ln"])
-    return _ln(tf, x + m, w["post_ln"]), window[:, 1:, :], h_new
+    x = x + m if w["element_skip"] else m
+    if w["compress"] is not None:
+        x = _dense(tf, x, w["compress"])
+        x = _gelu_tanh(tf, x) if w["compress_act"] == "gelu" else tf.nn.relu(x)
+    if w["layer_skip"]:
+        x = x + layer_in
+    return (_ln(tf, x, w["post_ln"]) if w["post_ln"] is not None else x), window[:, 1:, :], h_new
 
 
 def _network_step(tf, weights, x, state):
