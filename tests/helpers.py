@@ -18,13 +18,13 @@ NAMED_CONFIGS = {
                                 sigma=1.5, rec_act="sigmoid"),
     "relu_act": MGRADEConfig(d_in=1, d_model=6, n_layers=4, n_classes=7, kernel_size=3, n_taps=1,
                              rec_act="relu", ln_eps=1e-5),
-    # The authors' JAX variants (importers/): softplus cut low enough that both branches are reached.
+    # The authors' JAX variants (importers/), with their softplus cut at 7.
     "authors_variants": MGRADEConfig(d_in=2, d_model=8, n_layers=2, n_classes=3, kernel_size=5, n_taps=3,
                                      conv_ln=True, rec_ln=True, rec_dense_out=True, cm_ln=True, rec_act="relu2",
                                      sigma_per_tap=True, positions_to_gamma=True, rec_dense_out_relu=True,
-                                     compress_act="gelu", layer_skip=True, decoder_bias=False, softplus_cutoff=1.0),
+                                     compress_act="gelu", layer_skip=True, decoder_bias=False, softplus_cutoff=7.0),
     "no_residuals": MGRADEConfig(d_in=1, d_model=6, n_layers=2, n_classes=2, kernel_size=4, n_taps=2,
-                                 element_skip=False, postnorm=False, compress_act="relu", softplus_cutoff=0.5),
+                                 element_skip=False, postnorm=False, compress_act="relu", softplus_cutoff=7.0),
 }
 
 
