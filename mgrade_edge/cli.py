@@ -203,9 +203,11 @@ def export(path, target, out, state, quant, calib, calib_sequences, force, no_va
 @click.argument("directory", type=click.Path(path_type=Path))
 @click.option("--steps", type=int, default=10_000, show_default=True, help="Length of the long stream.")
 @click.option("--engine", type=str, default=None, help="onnxruntime | litert | tflm (default: the target's).")
+@click.option("--inputs", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Sequences .npy [N, T, d_in] to validate on instead of the checkpoint's task (e.g. imported models).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @user_errors
-def validate(path, directory, steps, engine, as_json):
+def validate(path, directory, steps, engine, inputs, as_json):
     """Stream an exported artifact and the torch step side by side and report the differences.
 
     Example: mgrade-edge validate examples/digits.pt digits_int8 --steps 20000
@@ -213,7 +215,7 @@ def validate(path, directory, steps, engine, as_json):
     from .jsonutil import dumps
     from .validate import validate_artifact
 
-    report = validate_artifact(path, directory, steps=steps, engine=engine)
+    report = validate_artifact(path, directory, steps=steps, engine=engine, inputs=inputs)
     if as_json:
         click.echo(dumps(report))
         return

@@ -92,7 +92,10 @@ def _unpack(file: Path, raw: bytes):
         raise CheckpointError(f"checkpoint {file} has trailing bytes after the msgpack document; the file is "
                               f"corrupt, {FIX}") from None
     except Exception as exc:  # noqa: BLE001 - any decoder failure means the same thing: the bytes are not a tree
-        reason = "truncated" if "incomplete" in str(exc).lower() else "not a valid msgpack document"
+        text = str(exc).lower()
+        reason = ("truncated" if "incomplete" in text else
+                  "declaring a size larger than the whole file (truncated or forged)" if "exceeds max" in text else
+                  "not a valid msgpack document")
         raise CheckpointError(f"checkpoint {file} is {reason} ({type(exc).__name__}); {FIX}") from None
 
 
