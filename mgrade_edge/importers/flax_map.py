@@ -225,6 +225,9 @@ def map_weights(cfg: MGRADEConfig, tree: dict) -> dict:
             raise CheckpointError(f"checkpoint lacks parameter {src}, which the config's switches need")
         if not np.issubdtype(value.dtype, np.floating) or not np.isfinite(value).all():
             raise CheckpointError(f"checkpoint parameter {src} is not finite floating-point data")
+        if not dst and value.shape != (cfg.n_taps, cfg.d_model):  # a uniform σ still has the tap layout
+            raise CheckpointError(f"checkpoint parameter {src} has shape {list(value.shape)}, but the config needs "
+                                  f"{[cfg.n_taps, cfg.d_model]}; the config and the weights disagree")
         if dst:
             parts.setdefault(dst, {})[how.replace("T", "").strip() or "all"] = value.T if "T" in how else value
     state = {}

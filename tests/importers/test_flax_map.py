@@ -166,6 +166,13 @@ def test_wrong_shapes_are_refused_with_the_parameter_name():
         map_authors_model(args, bad)
 
 
+def test_a_uniform_sigma_of_the_wrong_shape_is_refused():
+    _, tree, args = imported("A_small")
+    bad = dict(tree, **{"DCLSLayer_1/std": np.full((3, 16), 0.8, np.float32)})
+    with pytest.raises(CheckpointError, match=r"DCLSLayer_1/std has shape \[3, 16\]"):
+        map_authors_model(args, bad)
+
+
 def test_config_file_errors_are_one_line(tmp_path):
     (tmp_path / "list.json").write_text(json.dumps([1, 2]))
     (tmp_path / "broken.json").write_text("{")
