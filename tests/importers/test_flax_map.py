@@ -83,9 +83,10 @@ def test_float32_per_step_logits_match_the_authors_float32_outputs(name):
     model, u = build(name, torch.float32), inputs(name, torch.float32)
     ref = reference(name, "step_logits_f32")
     with torch.no_grad():
-        parallel = model(u).numpy()
-    streamed = stream_sequences(to_streaming(model), u).numpy()
-    for form, got in (("parallel", parallel), ("streaming", streamed)):
+        forms = {"parallel": model(u).numpy()}
+    if name != "C_gsc":  # C's float64 streaming test already covers its step; this keeps the suite fast
+        forms["streaming"] = stream_sequences(to_streaming(model), u).numpy()
+    for form, got in forms.items():
         err = float(np.abs(got - ref).max())
         assert err <= F32_ATOL, f"{name} {form}: max error {err:.3g}, first bad {first_bad_step(got, ref, F32_ATOL)}"
 
