@@ -16,6 +16,10 @@ import click
 
 from . import __version__
 from .errors import UserError
+from .export import cli_target_names, families, quant_choices, resolve_cli_target, targets_with
+from .runtime import ENGINES
+
+PROFILE_TARGETS = targets_with(format="tflite", by_quant=False)  # precisions the profiler accounts and measures
 
 EXIT_USER_ERROR = 2
 
@@ -148,13 +152,14 @@ def evaluate(path, as_json):
 
 @cli.command()
 @click.argument("path", type=click.Path(path_type=Path))
-@click.option("--target", required=True,
-              help="onnx | onnx-int8 | tflite | tflite-int8 | tflite-int16x8 | tflm")
+@click.option("--target", required=True, help=" | ".join(cli_target_names()))
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Artifact directory to create.")
 @click.option("--state", type=str, default=None,
               help="external (state tensors are model I/O; default) or internal (resource variables; "
                    "default for tflm).")
-@click.option("--quant", type=str, default="int8", show_default=True, help="tflm only: int8 or int16x8.")
+@click.option("--quant", type=str, default=None,
+              help="; ".join(f"{f} only: {' or '.join(quant_choices(f))} (default {quant_choices(f)[0]})"
+                             for f in families()) + ".")
 @click.option("--calib", type=click.Path(path_type=Path), default=None,
               help="Calibration inputs, a .npy of shape [N, T, d_in]; default: the checkpoint's task data.")
 @click.option("--calib-sequences", type=int, default=8, show_default=True,
@@ -167,13 +172,9 @@ def export(path, target, out, state, quant, calib, calib_sequences, force, no_va
 
     Example: mgrade-edge export examples/digits.pt --target tflite-int8 --out digits_int8
     """
-    from .export import bundle_target_name, get_target
     from .export.pipeline import export_checkpoint
 
-    if target == "tflm":
-        target = bundle_target_name(quant)
-    elif get_target(target).public and quant != "int8":
-        raise UserError(f"--quant applies to --target tflm only; for {target} the precision is in the target name")
+    target = resolve_cli_target(target, quant).name
     manifest = export_checkpoint(path, target, out, state=state, calib_file=calib,
                                  calib_sequences=calib_sequences, force=force, validate=not no_validate)
     click.echo(f"wrote {out}/ ({manifest['target']}, {manifest['state']} state, "
@@ -202,7 +203,7 @@ def export(path, target, out, state, quant, calib, calib_sequences, force, no_va
 @click.argument("path", type=click.Path(path_type=Path))
 @click.argument("directory", type=click.Path(path_type=Path))
 @click.option("--steps", type=int, default=10_000, show_default=True, help="Length of the long stream.")
-@click.option("--engine", type=str, default=None, help="onnxruntime | litert | tflm (default: the target's).")
+@click.option("--engine", type=str, default=None, help=" | ".join(ENGINES) + " (default: the target's).")
 @click.option("--inputs", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Sequences .npy [N, T, d_in] to validate on instead of the checkpoint's task (e.g. imported models).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
@@ -244,7 +245,7 @@ def int_list(ctx, param, value):
 @click.option("--preset", type=str, default=None, help="Profile an untrained model of a named configuration "
               "instead of a checkpoint (speech-commands, digits, flipflop, lorenz).")
 @click.option("--target", type=str, default="tflite-int8", show_default=True,
-              help="tflite-int8 | tflite-int16x8 | tflite: the precision to account and measure.")
+              help=" | ".join(PROFILE_TARGETS) + ": the precision to account and measure.")
 @click.option("--state", type=str, default="internal", show_default=True, help="internal | external.")
 @click.option("--steps", type=str, default="1,10,100,1000,10000", show_default=True, callback=int_list,
               help="Step counts after which the arena is recorded.")
@@ -263,8 +264,8 @@ def profile(path, preset, target, state, steps, windows, no_measure, as_json, pl
     """
     if (path is None) == (preset is None):
         raise UserError("pass either a checkpoint PATH or --preset NAME (not both)")
-    if target not in ("tflite-int8", "tflite-int16x8", "tflite"):
-        raise UserError(f"--target {target!r} is not one of tflite-int8, tflite-int16x8, tflite")
+    if target not in PROFILE_TARGETS:
+        raise UserError(f"--target {target!r} is not one of {', '.join(PROFILE_TARGETS)}")
     if plot is not None and not plot.parent.exists():
         raise UserError(f"directory {plot.parent} for --plot does not exist; create it first")
     from .profile_cli import run_profile

@@ -11,16 +11,15 @@ Byte widths per precision follow what the TFLite converter emits (checked on con
 int8 FULLY_CONNECTED/DEPTHWISE_CONV_2D weights with int32 biases in int8 mode and int64 biases in
 16x8 mode; the converter adds a zero bias to the bias-free depthwise conv in both; element-wise
 constants such as LayerNorm gamma/beta take the activation type, one scale per tensor).
-The measured part (exported model, TFLite Micro arena) lives in profile_measure.py.
+The measured part (exported model, TFLite Micro arena) and profile_report live in profile_measure.py,
+which imports this module (one way).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from .checkpoint import paper_footprint
 from .config import MGRADEConfig
-from .errors import DataError, ExportError
+from .export import PRECISIONS, Precision, get_target  # noqa: F401  (PRECISIONS: the registry's, re-exported)
 
 DEFAULT_STEPS = (1, 10, 100, 1000, 10000)
 DEFAULT_WINDOWS = (16, 64, 256)  # window lengths W at which the non-streaming model is measured
@@ -29,32 +28,8 @@ ARENA_GOAL_RATIO = 1.25  # measured arena / analytic minimum we aim for
 QPARAM_BYTES_PER_CHANNEL = 12  # TFLite QuantizationParameters: float32 scale + int64 zero point
 
 
-@dataclass(frozen=True)
-class Precision:
-    name: str
-    weight: int  # bytes per FULLY_CONNECTED / DEPTHWISE_CONV_2D weight
-    bias: int  # bytes per bias of those ops
-    act: int  # bytes per activation, state value and element-wise constant
-    quantized: bool
-
-    def dtype(self, kind: str) -> str:
-        if not self.quantized:
-            return "float32"
-        size = {"weight": self.weight, "bias": self.bias}.get(kind, self.act)
-        return {1: "int8", 2: "int16", 4: "int32", 8: "int64"}[size]
-
-
-PRECISIONS = {
-    "float32": Precision("float32", 4, 4, 4, False),
-    "int8": Precision("int8", 1, 4, 1, True),
-    "int16x8": Precision("int16x8", 1, 8, 2, True),
-}
-
-
 def target_precision(target: str) -> Precision:
-    from .export import get_target
-
-    return PRECISIONS[get_target(target).precision]
+    return get_target(target).precision
 
 
 # ---- parameters and flash ----------------------------------------------------------------------
@@ -286,35 +261,6 @@ def analytic_profile(cfg: MGRADEConfig, target: str = "tflite-int8", model=None)
         "per_layer": per_layer,
         "comparisons": comparisons(cfg, prec, minimum),
     }
-
-
-def profile_report(config: MGRADEConfig, model=None, target: str = "tflite-int8", steps=DEFAULT_STEPS,
-                   measure: bool = True, calibration=None, state: str = "internal", windows=DEFAULT_WINDOWS) -> dict:
-    """Analytic profile, plus (measure=True) the exported model's measured TFLite Micro arena, and the
-    arena of the non-streaming model re-run over each window length in `windows` (None: skip).
-
-    Internal state by default: the state then lives once, in the arena's resource variables, as on a
-    device; external state would hold every state tensor twice (as input and as output) and leave
-    the feedback copy to the application.
-    """
-    if model is not None and model.cfg != config:
-        raise ValueError(f"model config {model.cfg} differs from the config to profile {config}")
-    for name, values in (("step counts", steps), ("window lengths", windows or (1,))):
-        if not values or any(not isinstance(v, int) or isinstance(v, bool) or v < 1 for v in values):
-            raise DataError(f"{name} {list(values)} must be positive integers, e.g. "
-                            f"{','.join(map(str, DEFAULT_STEPS if name == 'step counts' else DEFAULT_WINDOWS))}")
-    if state not in ("internal", "external"):
-        raise ExportError(f"state {state!r} is not one of internal, external")
-    report = analytic_profile(config, target, model)
-    report.update(arena_bytes={}, arena_delta_bytes=None, arena_over_minimum=None, measured=None)
-    if measure:
-        if not target.startswith("tflite"):
-            raise ExportError(f"measuring the arena needs a TFLite target, got {target!r}; choose tflite, "
-                              f"tflite-int8 or tflite-int16x8, or profile without measuring")
-        from .profile_measure import measure_profile
-
-        measure_profile(report, config, model, target, tuple(steps), calibration, state, windows)
-    return report
 
 
 # ---- text report ------------------------------------------------------------------------------

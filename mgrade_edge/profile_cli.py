@@ -9,7 +9,7 @@ def run_profile(path: Path | None, preset: str | None, target: str, state: str, 
                 measure: bool) -> dict:
     from .checkpoint import load_checkpoint
     from .data import checkpoint_task_data
-    from .profile import profile_report
+    from .profile_measure import profile_report
     from .quantize import calibration_set
     from .streaming import to_streaming
 

@@ -1,4 +1,5 @@
-"""The measured half of `profile`: export the step, measure its TFLite Micro arena, and account for it.
+"""The measured half of `profile` (and `profile_report`, analytic + measured; imports profile, never
+the reverse): export the step, measure its TFLite Micro arena, and account for it.
 
 - The streaming step is exported by `export.tflite.export_tflite`, its smallest working arena found
   by `tflm_arena.measure_min_arena`, then one interpreter runs 1 ... 10,000 steps at exactly that
@@ -18,10 +19,13 @@ from pathlib import Path
 
 import numpy as np
 
+from .config import MGRADEConfig
+from .errors import DataError, ExportError
+from .export import get_target
+from .profile import DEFAULT_STEPS, DEFAULT_WINDOWS, analytic_profile
+
 ALIGN = 16  # TFLite Micro aligns every arena allocation to 16 bytes
 TIMING_CALLS = 200
-# TensorType -> bytes (schema.fbs); RESOURCE (13) handles hold no data in the arena.
-TYPE_BYTES = {0: 4, 1: 2, 2: 4, 3: 1, 4: 8, 6: 1, 7: 2, 9: 1, 10: 8, 13: 0}
 STRUCT_TYPES = ("TfLiteEvalTensor data", "Persistent TfLiteTensor data", "Persistent TfLiteTensor quantization data",
                 "NodeAndRegistration struct")
 
@@ -42,10 +46,11 @@ def random_sequences(d_in: int, n: int, length: int, seed: int = 0) -> np.ndarra
 def graph_summary(model_bytes: bytes) -> dict:
     """Ops, constant and quantisation-parameter bytes, resource-variable bytes and the ideal peak of
     live non-constant tensors of subgraph 0 (every buffer 16-byte aligned, perfect packing)."""
-    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+    from .export import flatbuffer
+    from .export.flatbuffer import TYPE_BYTES
 
-    model = schema.Model.GetRootAsModel(model_bytes, 0)
-    op_names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+    model = flatbuffer.root(model_bytes)
+    op_names = flatbuffer.op_names()
     sg = model.Subgraphs(0)
 
     def tensor_bytes(i: int) -> int:
@@ -59,7 +64,7 @@ def graph_summary(model_bytes: bytes) -> dict:
     for i in range(sg.OperatorsLength()):
         op = sg.Operators(i)
         code = model.OperatorCodes(op.OpcodeIndex())
-        name = op_names.get(max(code.BuiltinCode(), code.DeprecatedBuiltinCode()), "CUSTOM")
+        name = op_names.get(flatbuffer.builtin_code(code), "CUSTOM")
         histogram[name] = histogram.get(name, 0) + 1
         inputs = [op.Inputs(k) for k in range(op.InputsLength()) if op.Inputs(k) >= 0]
         outputs = [op.Outputs(k) for k in range(op.OutputsLength())]
@@ -138,10 +143,11 @@ def _export_step(step, target: str, state: str, calibration) -> tuple[bytes, dic
 def time_invoke(model_bytes: bytes, arena: int, calls: int = TIMING_CALLS) -> float:
     """Mean microseconds per TFLite Micro invoke (zero inputs) with a known-good arena, host CPU."""
     from tflite_micro import runtime
-    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
+    from .export.flatbuffer import n_inputs
 
     interpreter = runtime.Interpreter.from_bytes(model_bytes, arena_size=arena)
-    for i in range(schema.Model.GetRootAsModel(model_bytes, 0).Subgraphs(0).InputsLength()):
+    for i in range(n_inputs(model_bytes)):
         det = interpreter.get_input_details(i)
         interpreter.set_input(np.zeros(det["shape"], det["dtype"]), i)
     for _ in range(3):
@@ -270,7 +276,8 @@ def measure_window(step, window: int, precision: str, calibration) -> dict:
     model_bytes = convert(module, function, precision, representative if calibration is not None else None)
     arena = measure_min_arena(model_bytes)
     graph = graph_summary(model_bytes)
-    from .profile import PRECISIONS, peak_live, step_dataflow
+    from .export import PRECISIONS
+    from .profile import peak_live, step_dataflow
 
     cfg, act = step.cfg, PRECISIONS[precision].act
     analytic = (peak_live(step_dataflow(cfg, window))[0] + window * cfg.d_in + cfg.n_classes) * act
@@ -280,3 +287,32 @@ def measure_window(step, window: int, precision: str, calibration) -> dict:
             "arena_non_persistent_bytes": arena.allocations["non_persistent"],
             "graph_peak_live_tensor_bytes": graph["peak_live_tensor_bytes"],
             "call_us_host": time_invoke(model_bytes, arena.minimum + DEFAULT_MARGIN, calls=20)}
+
+
+# ---- the whole profile: analytic, then measured ------------------------------------------------
+
+def profile_report(config: MGRADEConfig, model=None, target: str = "tflite-int8", steps=DEFAULT_STEPS,
+                   measure: bool = True, calibration=None, state: str = "internal", windows=DEFAULT_WINDOWS) -> dict:
+    """Analytic profile, plus (measure=True) the exported model's measured TFLite Micro arena, and the
+    arena of the non-streaming model re-run over each window length in `windows` (None: skip).
+
+    Internal state by default: the state then lives once, in the arena's resource variables, as on a
+    device; external state would hold every state tensor twice (as input and as output) and leave
+    the feedback copy to the application.
+    """
+    if model is not None and model.cfg != config:
+        raise ValueError(f"model config {model.cfg} differs from the config to profile {config}")
+    for name, values in (("step counts", steps), ("window lengths", windows or (1,))):
+        if not values or any(not isinstance(v, int) or isinstance(v, bool) or v < 1 for v in values):
+            raise DataError(f"{name} {list(values)} must be positive integers, e.g. "
+                            f"{','.join(map(str, DEFAULT_STEPS if name == 'step counts' else DEFAULT_WINDOWS))}")
+    if state not in ("internal", "external"):
+        raise ExportError(f"state {state!r} is not one of internal, external")
+    report = analytic_profile(config, target, model)
+    report.update(arena_bytes={}, arena_delta_bytes=None, arena_over_minimum=None, measured=None)
+    if measure:
+        if get_target(target).format != "tflite":
+            raise ExportError(f"measuring the arena needs a TFLite target, got {target!r}; choose tflite, "
+                              f"tflite-int8 or tflite-int16x8, or profile without measuring")
+        measure_profile(report, config, model, target, tuple(steps), calibration, state, windows)
+    return report

@@ -60,9 +60,6 @@ class StepSignature:
                 return t
         raise KeyError(name)
 
-    def state_bytes(self, bytes_per_value: int = 4) -> int:
-        return sum(_numel(t.shape) for t in self.by_role("state_in")) * bytes_per_value
-
     def to_dict(self) -> dict:
         return {"tensors": [asdict(t) for t in self.tensors], "state_pairs": [list(p) for p in self.state_pairs]}
 
@@ -73,13 +70,6 @@ class StepSignature:
 
     def __str__(self) -> str:
         return json.dumps(self.to_dict())
-
-
-def _numel(shape: tuple[int, ...]) -> int:
-    n = 1
-    for s in shape:
-        n *= s
-    return n
 
 
 def step_signature(model: MGRADE, dtype: str = "float32") -> StepSignature:

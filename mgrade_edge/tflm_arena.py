@@ -125,10 +125,10 @@ def capture_fd2():
 def _zero_inputs(interpreter, model_bytes: bytes) -> list:
     """One zero array per input of subgraph 0 (memory use does not depend on the values)."""
     import numpy as np
-    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
 
-    n_inputs = schema.Model.GetRootAsModel(model_bytes, 0).Subgraphs(0).InputsLength()
-    return [np.zeros(d["shape"], d["dtype"]) for d in map(interpreter.get_input_details, range(n_inputs))]
+    from .export.flatbuffer import n_inputs
+
+    return [np.zeros(d["shape"], d["dtype"]) for d in map(interpreter.get_input_details, range(n_inputs(model_bytes)))]
 
 
 def _child_run(model_path: str, arena: int, steps: int, report_at: list[int]) -> dict:

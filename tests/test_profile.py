@@ -8,7 +8,8 @@ import pytest
 from mgrade_edge.errors import DataError, ExportError
 from mgrade_edge.model import MGRADE, count_parameters
 from mgrade_edge.presets import preset_config
-from mgrade_edge.profile import (analytic_profile, comparisons, peak_live, profile_report, step_dataflow, tcn_stack,
+from mgrade_edge.profile_measure import profile_report
+from mgrade_edge.profile import (analytic_profile, comparisons, peak_live, step_dataflow, tcn_stack,
                                  training_parameters, PRECISIONS, format_report)
 from mgrade_edge.profile_plot import write_plot
 from tests.helpers import NAMED_CONFIGS, make_model

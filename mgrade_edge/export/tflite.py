@@ -20,11 +20,11 @@ import numpy as np
 
 from ..errors import ExportError
 from ..streaming import StreamingMGRADE
+from . import Precision, get_precision, get_target, targets_with
 from .artifact import ExportOptions, ExportResult, TensorInfo
 
 MODEL_FILE = "model.tflite"
-PRECISIONS = {"tflite": "float32", "tflite-int8": "int8", "tflite-int16x8": "int16x8"}
-STATES = ("external", "internal")
+STATES = get_target("tflite").states
 # Signature keys: external-state models get the converter's default key; internal-state models have
 # "step" and "zero_state" (subgraph order follows the sorted keys; the step must be subgraph 0).
 EXTERNAL_KEY = "serving_default"
@@ -53,7 +53,7 @@ def export_tflite(step: StreamingMGRADE, opts: ExportOptions, out_dir: Path) -> 
     (out_dir / MODEL_FILE).write_bytes(data)
     tensors, details = describe_model(data, step, opts.state)
     notes = []
-    if precision != "float32":
+    if precision.quantized:
         steps = sum(len(s) for s in opts.calibration.streams)
         how = "the step inputs of every step" if opts.state == "external" else "x through the variables"
         notes.append(f"calibrated in stream order on {how} of {len(opts.calibration.streams)} streams, "
@@ -63,14 +63,15 @@ def export_tflite(step: StreamingMGRADE, opts: ExportOptions, out_dir: Path) -> 
     return ExportResult(MODEL_FILE, tensors, STATE_HANDLING[opts.state], notes=notes, details=details)
 
 
-def _check_options(opts: ExportOptions) -> str:
-    if opts.target not in PRECISIONS:
-        raise ExportError(f"target {opts.target!r} is not a TFLite target; choose one of {', '.join(PRECISIONS)}")
+def _check_options(opts: ExportOptions) -> Precision:
+    if get_target(opts.target).format != "tflite":
+        raise ExportError(f"target {opts.target!r} is not a TFLite target; choose one of "
+                          f"{', '.join(targets_with(format='tflite'))}")
     if opts.state not in STATES:
         raise ExportError(f"state {opts.state!r} is not one of {', '.join(STATES)}; use external (state as "
                           f"model inputs/outputs) or internal (resource variables)")
-    precision = PRECISIONS[opts.target]
-    if precision != "float32":
+    precision = get_target(opts.target).precision
+    if precision.quantized:
         calib = opts.calibration
         if calib is None or not getattr(calib, "streams", None):
             raise ExportError(f"target {opts.target} needs calibration data; pass a calibration set recorded "
@@ -80,42 +81,42 @@ def _check_options(opts: ExportOptions) -> str:
 
 # ---- conversion --------------------------------------------------------------------------------
 
-def convert_step(step: StreamingMGRADE, precision: str, state: str, calibration=None) -> bytes:
+def convert_step(step: StreamingMGRADE, precision: Precision | str, state: str, calibration=None) -> bytes:
     """The .tflite flatbuffer of `step` (deterministic: same step and calibration -> same bytes)."""
     from .tf_step import build_external_step, build_internal_step
 
+    precision = get_precision(precision) if isinstance(precision, str) else precision
     build = build_external_step if state == "external" else build_internal_step
-    module, functions = build(step, quantized=precision != "float32")
-    representative = None if precision == "float32" else _representative_dataset(step, calibration, state)
+    module, functions = build(step, quantized=precision.quantized)
+    representative = _representative_dataset(step, calibration, state) if precision.quantized else None
     return convert_functions(module, functions, precision, representative, variables=state == "internal")
 
 
-def convert_functions(module, functions: list, precision: str, representative=None, variables: bool = False) -> bytes:
+def convert_functions(module, functions: list, precision: Precision | str, representative=None,
+                      variables: bool = False) -> bytes:
     """Concrete functions -> .tflite: float32, or full integer (int8, or int16 activations with int8
     weights) with integer I/O; `variables` keeps resource variables (stored quantised when quantising).
     The one place converter settings live: the step export, the profiler's window model and the
     arena tests all convert through here."""
     from ..native_io import import_tensorflow, quiet_native_output
 
+    precision = get_precision(precision) if isinstance(precision, str) else precision
     tf = import_tensorflow()
     converter = tf.lite.TFLiteConverter.from_concrete_functions(functions, module)
     if variables:
         converter.experimental_enable_resource_variables = True
-    if precision != "float32":
+    if precision.quantized:
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         converter.representative_dataset = representative
         if variables:
             converter._experimental_variable_quantization = True  # store the variables quantised
-        ops = tf.lite.OpsSet
-        int8 = precision == "int8"
-        converter.target_spec.supported_ops = [ops.TFLITE_BUILTINS_INT8 if int8 else
-                                               ops.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
-        converter.inference_input_type = converter.inference_output_type = tf.int8 if int8 else tf.int16
+        converter.target_spec.supported_ops = [getattr(tf.lite.OpsSet, precision.converter_ops)]
+        converter.inference_input_type = converter.inference_output_type = getattr(tf, precision.value_dtype)
     try:
         with quiet_native_output() as native_text:
             return bytes(converter.convert())
     except Exception as exc:  # the converter's own errors are internal failures, keep them chained
-        raise RuntimeError(f"TFLite conversion ({precision}) failed: {exc}\n"
+        raise RuntimeError(f"TFLite conversion ({precision.name}) failed: {exc}\n"
                            f"converter output:\n{native_text()}") from exc
 
 
@@ -201,17 +202,15 @@ def _tensor_info(name: str, role: str, detail: dict) -> TensorInfo:
 def _flatbuffer_structure(data: bytes) -> dict:
     """Op list (builtin names, all subgraphs), op counts of subgraph 0, and each resource variable's
     storage dtype/shape/qparams (read from the READ_VARIABLE output that carries them)."""
-    from tensorflow.lite.python import schema_py_generated as fb
+    from . import flatbuffer
 
-    model = fb.ModelT.InitFromObj(fb.Model.GetRootAsModel(data, 0))
-    op_names = {v: k for k, v in vars(fb.BuiltinOperator).items() if not k.startswith("_")}
-    type_names = {v: k.lower() for k, v in vars(fb.TensorType).items() if not k.startswith("_")}
+    model = flatbuffer.read_model(data)
+    type_names = flatbuffer.type_names()
     ops, counts, variables, shared_names = set(), {}, {}, set()
     for index, graph in enumerate(model.subgraphs):
         handles = {}
         for op in graph.operators or []:
-            code = model.operatorCodes[op.opcodeIndex]
-            name = op_names[max(code.builtinCode, code.deprecatedBuiltinCode)]
+            name = flatbuffer.op_name(model, op)
             ops.add(name)
             if index == 0:
                 counts[name] = counts.get(name, 0) + 1

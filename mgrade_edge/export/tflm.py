@@ -5,7 +5,7 @@
 writes model.tflite, model_data.cc/.h (the flatbuffer as an aligned array), op_resolver.h (exactly
 the ops the model uses), mgrade_model.h (measured arena size, tensor indices and quantisation of
 x, y and every state tensor, model shape), mgrade_stream.h/.cc (init/reset/step with quantisation
-and external-state feedback), main.cc + golden_io.h (streams recorded real input and checks the
+and external-state feedback), mgrade_qio.h (the quantisation formulas of mgrade_edge.qio), main.cc + golden_io.h (streams recorded real input and checks the
 TFLite Micro Python interpreter's outputs) and README.md. Nothing depends on time or dict order, so
 the same model gives a byte-identical bundle. The arena is measured, never guessed (tflm_arena).
 """
@@ -19,11 +19,10 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ExportError
-from . import cgen
+from ..qio import QParams, StatePair, requantize_is_identity
+from . import cgen, get_target, resolve_cli_target
 
 TEMPLATES = Path(__file__).parent / "templates"
-QUANTS = ("int8", "int16x8")
-STATES = ("internal", "external")
 GOLDEN_STEPS = 32
 # Device kernels (CMSIS-NN, ...) may round an intermediate differently from the reference kernels
 # the golden outputs come from; one output quantisation step absorbs that, more would be a bug.
@@ -95,9 +94,7 @@ class TensorSlot:
 
     @property
     def qparams(self):
-        """The runners' quantisation of this tensor (the arithmetic mgrade_stream.cc mirrors)."""
-        from ..runtime.litert_runner import QParams
-
+        """The runners' quantisation of this tensor (the arithmetic mgrade_qio.h implements)."""
         return QParams(tuple(self.shape), self.dtype, self.scale, self.zero_point)
 
 
@@ -121,8 +118,6 @@ class ModelLayout:
 
     def raw_copy(self, pair: tuple[TensorSlot, TensorSlot]) -> bool:
         """Same rule as the runners' feedback: copy raw when requantising would change no value."""
-        from ..runtime.litert_runner import requantize_is_identity
-
         a, b = pair
         return requantize_is_identity(b.qparams, a.qparams)
 
@@ -130,13 +125,10 @@ class ModelLayout:
 def read_layout(model_bytes: bytes, signature, graph_names: dict[str, str] | None = None) -> ModelLayout:
     """Tensor slots of x, y and the state pairs of `signature` (a StepSignature), ops and variables."""
     from tflite_micro.python.tflite_micro.runtime import count_resource_variables
-    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+    from . import flatbuffer
 
-    model = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(model_bytes, 0))
-    op_names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
-    codes = [max(c.builtinCode, c.deprecatedBuiltinCode) for c in model.operatorCodes]
-    used = sorted({op_names.get(codes[op.opcodeIndex], f"#{codes[op.opcodeIndex]}")
-                   for sg in model.subgraphs for op in (sg.operators or [])})
+    model = flatbuffer.read_model(model_bytes)
+    used = flatbuffer.used_ops(model)
     for op in used:
         resolver_method(op)  # an op TFLite Micro cannot run is refused before any other work
     main = model.subgraphs[0]
@@ -164,7 +156,7 @@ def read_layout(model_bytes: bytes, signature, graph_names: dict[str, str] | Non
     pairs = [(slot(a, "input"), slot(b, "output")) for a, b in signature.state_pairs if a in by_name]
     variable_bytes = 0  # what ASSIGN_VARIABLE writes per step = the internal state's size
     for op in main.operators or []:
-        if op_names.get(codes[op.opcodeIndex]) == "ASSIGN_VARIABLE":
+        if flatbuffer.op_name(model, op) == "ASSIGN_VARIABLE":
             t = main.tensors[op.inputs[1]]
             variable_bytes += int(np.prod(t.shape)) * np.dtype(_INT_TYPES.get(t.type, (0, np.float32))[1]).itemsize
     return ModelLayout(slot("x", "input"), slot("y", "output"), pairs, used,
@@ -192,8 +184,8 @@ def stream_through_tflm(model_bytes: bytes, layout: ModelLayout, stream: np.ndar
             interpreter.invoke()
             ys.append(np.asarray(interpreter.get_output(layout.y.position)).reshape(-1).copy())
             outs = [interpreter.get_output(b.position) for _, b in layout.state_pairs]  # all read, then fed back
-            state = [np.asarray(o).astype(a.np_dtype).reshape(a.shape) if layout.raw_copy((a, b))
-                     else a.qparams.quantize(b.qparams.dequantize(np.asarray(o))) for (a, b), o in zip(layout.state_pairs, outs)]
+            state = [StatePair(a.name, b.name, a.qparams, b.qparams).feed_back(o)
+                     for (a, b), o in zip(layout.state_pairs, outs)]
         runs.append(np.stack(ys))
     return runs
 
@@ -269,6 +261,7 @@ def write_bundle(model_bytes: bytes, layout: ModelLayout, cfg, out_dir: Path, mo
             output_array=cgen.c_array("kGoldenOutput", f"{layout.y.dtype}_t", np.asarray(golden_y).reshape(-1),
                                       per_line=16, modifiers="inline constexpr")),
         "mgrade_stream.h": render("mgrade_stream.h"),
+        "mgrade_qio.h": render("mgrade_qio.h"),
         "mgrade_stream.cc": render("mgrade_stream.cc", macro=ns.upper(), model_array=array),
         "main.cc": render("main.cc"),
         "README.md": render(
@@ -320,7 +313,7 @@ def export_tflm(step, opts, out_dir: Path):
     "tflm-int8" / "tflm-int16x8": the .tflite's tensors plus the bundle summary in details["tflm"]."""
     from .artifact import ExportResult
 
-    quant = opts.target.removeprefix("tflm-")
+    quant = get_target(opts.target).precision.name
     result, summary = _export(step, quant, opts.state, opts.calibration, out_dir, opts.model_name, opts.model_name,
                               GOLDEN_STEPS)
     return ExportResult(result.model_file, result.tensors, result.state_handling,
@@ -336,14 +329,13 @@ def _export(step, quant, state, calibration, out_dir, model_name, source_desc, g
     from .artifact import ExportOptions
     from .tflite import export_tflite
 
-    if quant not in QUANTS:
-        raise ExportError(f"tflm quantisation {quant!r} is not one of {', '.join(QUANTS)}")
-    if state not in STATES:
-        raise ExportError(f"state placement {state!r} is not one of {', '.join(STATES)}")
+    target = resolve_cli_target("tflm", quant)
+    if state not in target.states:
+        raise ExportError(f"state placement {state!r} is not one of {', '.join(target.states)}")
     if calibration is None or not getattr(calibration, "streams", None):
         raise ExportError("the tflm bundle needs calibration data (its streams also give the golden input); "
                           "pass a calibration set (quantize.calibration_set)")
-    result = export_tflite(step, ExportOptions(f"tflite-{quant}", state, calibration, model_name), Path(out_dir))
+    result = export_tflite(step, ExportOptions(target.name, state, calibration, model_name), Path(out_dir))
     model_bytes = (Path(out_dir) / result.model_file).read_bytes()
     layout = read_layout(model_bytes, step.signature, {t.name: t.graph_name for t in result.tensors if t.graph_name})
     arena = measure_min_arena(model_bytes)

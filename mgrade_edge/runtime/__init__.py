@@ -2,6 +2,7 @@
 
 Engines: torch (reference step), onnxruntime, litert (ai-edge-litert), tflm (TFLite Micro
 interpreter). Each runner's constructor takes (directory, manifest) and imports its engine lazily.
+Which engines run which artifact is the target registry's `Target.engines` (mgrade_edge.export).
 """
 
 from __future__ import annotations
@@ -24,11 +25,13 @@ def open_runner(directory: str | Path, engine: str | None = None, **kwargs):
     from ..export.artifact import read_manifest
 
     manifest = read_manifest(directory)
-    engine = engine or get_target(manifest["target"]).engine
+    target = get_target(manifest["target"])
+    engine = engine or target.engine
     if engine not in ENGINES:
         raise UserError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
-    if engine in ("litert", "tflm") and not manifest["model_file"].endswith(".tflite"):
-        raise UserError(f"engine {engine} runs .tflite artifacts only, {directory} holds {manifest['model_file']}")
+    if engine not in target.engines:
+        raise UserError(f"engine {engine} does not run {target.name} artifacts ({directory} holds "
+                        f"{manifest['model_file']}); choose one of {', '.join(target.engines)}")
     module, cls = ENGINES[engine].split(":")
     runner_cls = getattr(importlib.import_module(f"{__name__}.{module}"), cls)
     return runner_cls(Path(directory), manifest, **kwargs)

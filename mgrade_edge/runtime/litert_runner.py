@@ -3,110 +3,23 @@
 The runner owns quantising x, dequantising y and, for external state, feeding the state outputs back
 as the next inputs. A state output is kept *raw* (integers) when requantising it to its input's
 (scale, zero point) cannot change any value, so feedback adds no rounding; otherwise it is
-requantised. The I/O helpers here are shared with the TFLite Micro runner.
+requantised. The arithmetic is mgrade_edge.qio's (the same as the generated C++); TFLiteIO here only
+adds fast per-step paths for x and y and is shared with the TFLite Micro runner.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import ExportError
 from ..native_io import quiet_native_output
+from ..qio import INT_RANGES, QParams, StatePair, requantize, requantize_is_identity  # noqa: F401  (re-exported)
 from .base import Runner
 
-INT_RANGES = {"int8": (-128, 127), "int16": (-32768, 32767)}
 SMALL_INPUT = 16  # up to this many input values, quantising x in plain Python is the faster route
-
-
-def round_half_away(values: np.ndarray) -> np.ndarray:
-    """Round to nearest, ties away from zero: what TFLite's QUANTIZE kernel does (np.rint ties to even)."""
-    return np.copysign(np.floor(np.abs(values) + 0.5), values)
-
-
-@dataclass(frozen=True)
-class QParams:
-    """How one tensor is stored: shape, dtype, and (scale, zero point) for integer tensors."""
-
-    shape: tuple[int, ...]
-    dtype: str  # float32 | int8 | int16
-    scale: float | None = None
-    zero_point: int = 0
-
-    @classmethod
-    def from_info(cls, info: dict) -> "QParams":
-        return cls(tuple(info["shape"]), info["dtype"], info.get("scale"), int(info.get("zero_point") or 0))
-
-    @property
-    def quantized(self) -> bool:
-        return self.dtype in INT_RANGES
-
-    def quantize(self, values: np.ndarray) -> np.ndarray:
-        values = np.asarray(values, dtype=np.float32).reshape(self.shape)
-        if not self.quantized:
-            return values
-        lo, hi = INT_RANGES[self.dtype]
-        # float32 quotient as TFLite computes it, rounded exactly (float32 floor(|v| + 0.5) is not)
-        q = round_half_away((values / np.float32(self.scale)).astype(np.float64)) + self.zero_point
-        return np.clip(q, lo, hi).astype(self.dtype)
-
-    def dequantize(self, raw: np.ndarray) -> np.ndarray:
-        if not self.quantized:
-            return np.asarray(raw, dtype=np.float32)
-        return (raw.astype(np.float32) - np.float32(self.zero_point)) * np.float32(self.scale)
-
-    def zeros(self) -> np.ndarray:
-        """The stored form of an all-zero tensor (the zero point, for integer tensors)."""
-        return self.quantize(np.zeros(self.shape, np.float32))
-
-
-def requantize(raw: np.ndarray, src: QParams, dst: QParams) -> np.ndarray:
-    """Raw values stored with `src` parameters, re-expressed with `dst` parameters (nearest step)."""
-    if src == dst:
-        return raw
-    if not (src.quantized and dst.quantized):
-        return dst.quantize(src.dequantize(raw))
-    lo, hi = INT_RANGES[dst.dtype]
-    ratio = np.float64(src.scale) / np.float64(dst.scale)
-    q = round_half_away((raw.astype(np.float64) - src.zero_point) * ratio) + dst.zero_point
-    return np.minimum(np.maximum(q, lo), hi).astype(dst.dtype)  # np.clip is slow on small arrays
-
-
-def requantize_is_identity(src: QParams, dst: QParams) -> bool:
-    """True when requantize(src -> dst) returns every representable raw value unchanged.
-
-    Converted models often give a state's input and output scales that differ in the last float32
-    bit; with equal zero points, round((q - zp) * ratio) = q - zp whenever |q - zp| * |ratio - 1| < 0.5,
-    so raw feedback is then exact, not an approximation.
-    """
-    if src == dst:
-        return True
-    if src.dtype != dst.dtype or not src.quantized or src.zero_point != dst.zero_point:
-        return False
-    lo, hi = INT_RANGES[src.dtype]
-    widest = max(hi - src.zero_point, src.zero_point - lo)
-    return widest * abs(np.float64(src.scale) / np.float64(dst.scale) - 1.0) < 0.5
-
-
-@dataclass(frozen=True)
-class StatePair:
-    name_in: str
-    name_out: str
-    q_in: QParams
-    q_out: QParams
-
-    @property
-    def raw_feedback(self) -> bool:
-        return requantize_is_identity(self.q_out, self.q_in)
-
-    def feedback_function(self):
-        """None when the raw output can be fed back as is, else a function making the next input."""
-        if self.raw_feedback:
-            return None
-        return lambda raw: requantize(raw, self.q_out, self.q_in)
 
 
 class TFLiteIO:

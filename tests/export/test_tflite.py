@@ -16,11 +16,12 @@ import numpy as np
 import pytest
 
 from mgrade_edge.errors import ExportError
-from mgrade_edge.export import TARGETS
+from mgrade_edge.export import TARGETS, targets_with
 from mgrade_edge.export.artifact import ExportOptions, write_manifest
+from mgrade_edge.validate import stream_failures
 from tests.helpers import NAMED_CONFIGS, make_model, random_sequences
 
-TFLITE_TARGETS = ("tflite", "tflite-int8", "tflite-int16x8")
+TFLITE_TARGETS = tuple(targets_with(format="tflite", by_quant=False))
 CONFIGS = ("tiny", "digits_like", "odd")
 STATES = ("external", "internal")
 CASES = [(t, c, s) for t in TFLITE_TARGETS for c in CONFIGS for s in STATES]
@@ -90,37 +91,6 @@ def torch_outputs(step, stream: np.ndarray) -> np.ndarray:
     return run_stream(TorchRunner(step), stream)
 
 
-def y_scale(manifest: dict) -> float | None:
-    return next(t for t in manifest["tensors"] if t["name"] == "y").get("scale")
-
-
-def tolerance_failures(target: str, manifest: dict, got: np.ndarray, ref: np.ndarray) -> list[str]:
-    """Empty when `got` meets the target's declared Tolerance against `ref`, else what failed where."""
-    tol = TARGETS[target].tolerance
-    err = np.abs(got.astype(np.float64) - ref.astype(np.float64)).max(axis=1)
-    failures = []
-    if tol.atol is not None:
-        bound, unit = tol.atol, "abs"
-    elif tol.max_steps_of_y is not None:
-        bound, unit = tol.max_steps_of_y * y_scale(manifest), f"= {tol.max_steps_of_y} steps of y"
-    else:
-        bound = None
-    if bound is not None and err.max() > bound:
-        first = int(np.argmax(err > bound))
-        failures.append(f"max abs err {err.max():.4g} > {bound:.4g} ({unit}); first at step {first} "
-                        f"(err {err[first]:.4g})")
-    if tol.min_cosine is not None:
-        cos = cosine(got, ref)
-        if cos < tol.min_cosine:
-            failures.append(f"cosine {cos:.5f} < {tol.min_cosine}")
-    return failures
-
-
-def cosine(a: np.ndarray, b: np.ndarray) -> float:
-    a, b = a.reshape(-1).astype(np.float64), b.reshape(-1).astype(np.float64)
-    return float(a @ b / max(np.linalg.norm(a) * np.linalg.norm(b), 1e-30))
-
-
 # ---- every case against the torch step -----------------------------------------------------------
 
 @pytest.mark.parametrize("target,config,state", CASES, ids=CASE_IDS)
@@ -133,7 +103,7 @@ def test_litert_stream_matches_torch_step(target, config, state):
     ref = torch_outputs(step, stream)
     got = run_stream(LiteRTRunner(directory, manifest), stream)
     assert got.shape == ref.shape == (STREAM_STEPS, NAMED_CONFIGS[config].n_classes)
-    failures = tolerance_failures(target, manifest, got, ref)
+    failures = stream_failures(manifest, got, ref)
     assert not failures, f"{target} {config} {state}: " + "; ".join(failures)
 
 
@@ -151,7 +121,7 @@ def test_every_block_option_runs_in_both_engines(target, config):
     stream = eval_stream(config)[:200]
     ref = torch_outputs(step, stream)
     for runner in (LiteRTRunner(directory, manifest), TFLMRunner(directory, manifest)):
-        failures = tolerance_failures(target, manifest, run_stream(runner, stream), ref)
+        failures = stream_failures(manifest, run_stream(runner, stream), ref)
         assert not failures, f"{runner.name}, {target} {config}: " + "; ".join(failures)
 
 
@@ -166,13 +136,12 @@ def test_tolerance_check_catches_a_forgetful_runner():
         stream = eval_stream("digits_like")
         forgetful = np.stack([(runner.reset(), runner.step(x))[1] for x in stream])
         ref = torch_outputs(step, stream)
-        assert tolerance_failures(target, manifest, forgetful, ref), target
-        assert not tolerance_failures(target, manifest, run_stream(runner, stream), ref), target
+        assert stream_failures(manifest, forgetful, ref), target
+        assert not stream_failures(manifest, run_stream(runner, stream), ref), target
 
 
 # ---- what the converted model is made of ---------------------------------------------------------
 
-IO_DTYPES = {"tflite": "float32", "tflite-int8": "int8", "tflite-int16x8": "int16"}
 
 
 @pytest.mark.parametrize("target,state", [(t, s) for t in TFLITE_TARGETS for s in STATES])
@@ -181,7 +150,7 @@ def test_tensor_infos_and_details(target, state):
     tensors = {t["name"]: t for t in manifest["tensors"]}
     details = manifest["details"]
     cfg = NAMED_CONFIGS["digits_like"]
-    io = IO_DTYPES[target]
+    io = TARGETS[target].precision.value_dtype
     quantized = io != "float32"
     if state == "external":
         assert set(tensors) == set(step.signature.input_names + step.signature.output_names)

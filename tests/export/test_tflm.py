@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from mgrade_edge.errors import ExportError
-from mgrade_edge.export import cgen
+from mgrade_edge.export import cgen, quant_choices
 from mgrade_edge.export.tflm import (GOLDEN_STEPS, TEMPLATES, TFLM_BUILTIN_OPS, export_tflm_bundle,
                                      resolver_method)
 from mgrade_edge.quantize import calibration_set
@@ -27,8 +27,8 @@ from tests.helpers import make_model, random_sequences
 
 GXX = shutil.which("g++")
 needs_gxx = pytest.mark.skipif(GXX is None, reason="g++ not installed: cannot compile-check generated C++")
-COMBOS = [("int8", "external"), ("int8", "internal"), ("int16x8", "external"), ("int16x8", "internal")]
-BUNDLE_FILES = ["README.md", "golden_io.h", "main.cc", "mgrade_model.h", "mgrade_stream.cc", "mgrade_stream.h",
+COMBOS = [(quant, state) for quant in quant_choices("tflm") for state in ("external", "internal")]
+BUNDLE_FILES = ["README.md", "golden_io.h", "main.cc", "mgrade_model.h", "mgrade_qio.h", "mgrade_stream.cc", "mgrade_stream.h",
                 "model.tflite", "model_data.cc", "model_data.h", "op_resolver.h"]
 # Header paths of the real TFLite Micro API the harness includes; each becomes a shim of the
 # declaration-only header for the compile check.

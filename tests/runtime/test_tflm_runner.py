@@ -19,7 +19,8 @@ from mgrade_edge.runtime.base import run_stream
 from mgrade_edge.runtime.litert_runner import LiteRTRunner
 from mgrade_edge.runtime.tflm_runner import MIN_DEFAULT_ARENA, TFLMRunner, default_arena_size
 from tests.export.test_tflite import (CASE_IDS, CASES, TFLITE_TARGETS, eval_stream, tflite_artifact,
-                                      tolerance_failures, torch_outputs)
+                                      torch_outputs)
+from mgrade_edge.validate import stream_failures
 
 FLOAT_ENGINE_ATOL = 1e-5  # float kernels differ only in summation order
 
@@ -33,7 +34,7 @@ def test_tflm_runs_every_artifact(target, config, state):
         litert = run_stream(LiteRTRunner(directory, manifest), stream)
         assert np.abs(got - litert).max() <= FLOAT_ENGINE_ATOL
     else:
-        failures = tolerance_failures(target, manifest, got, torch_outputs(step, stream))
+        failures = stream_failures(manifest, got, torch_outputs(step, stream))
         assert not failures, f"TFLite Micro, {target} {config} {state}: " + "; ".join(failures)
 
 

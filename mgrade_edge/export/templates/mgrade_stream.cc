@@ -6,6 +6,7 @@ $banner
 #include <new>
 
 #include "mgrade_model.h"
+#include "mgrade_qio.h"
 #include "model_data.h"
 #include "op_resolver.h"
 #include "tensorflow/lite/micro/micro_allocator.h"
@@ -27,15 +28,13 @@ TfLiteType element_type(int element_bytes) {
   return element_bytes == 1 ? kTfLiteInt8 : kTfLiteInt16;
 }
 
-int32_t clamp_to(int32_t q, TfLiteType type) {
-  const int32_t lo = type == kTfLiteInt8 ? -128 : -32768;
-  const int32_t hi = type == kTfLiteInt8 ? 127 : 32767;
-  return q < lo ? lo : (q > hi ? hi : q);
+int element_bytes_of(TfLiteType type) {
+  return type == kTfLiteInt8 ? 1 : 2;
 }
 
-// Same arithmetic as TFLite's reference QUANTIZE kernel: round(value / scale), half away from zero.
+// Same arithmetic as TFLite's reference QUANTIZE kernel and the toolchain's runners (mgrade_qio.h).
 int32_t quantize(float value, float scale, int32_t zero_point, TfLiteType type) {
-  return clamp_to(static_cast<int32_t>(std::lround(value / scale)) + zero_point, type);
+  return mgrade_qio::quantize(value, scale, zero_point, element_bytes_of(type));
 }
 
 int32_t read_raw(const TfLiteTensor* tensor, int i) {
@@ -90,8 +89,9 @@ void feed_back_state() {
       std::memcpy(staged, out->data.raw, out->bytes);
     } else {
       for (int i = 0; i < kStateLength[p]; ++i) {
-        const float value = static_cast<float>(read_raw(out, i) - kStateOutZeroPoint[p]) * kStateOutScale[p];
-        write_raw(staged, in_type, i, quantize(value, kStateInScale[p], kStateInZeroPoint[p], in_type));
+        write_raw(staged, in_type, i,
+                  mgrade_qio::requantize(read_raw(out, i), kStateOutScale[p], kStateOutZeroPoint[p], kStateInScale[p],
+                                         kStateInZeroPoint[p], kStateInElementBytes[p]));
       }
     }
     offset += static_cast<size_t>(kStateLength[p] * kStateInElementBytes[p]);
@@ -198,7 +198,7 @@ bool step(const float* input, float* logits) {
   }
   const TfLiteTensor* y = g_interpreter->output(kYOutputIndex);
   for (int i = 0; i < kOutputLength; ++i) {
-    logits[i] = static_cast<float>(read_raw(y, i) - kYZeroPoint) * kYScale;
+    logits[i] = mgrade_qio::dequantize(read_raw(y, i), kYScale, kYZeroPoint);
   }
 #if ${macro}_EXTERNAL_STATE
   feed_back_state();

@@ -1,0 +1,43 @@
+"""The target registry is the one description of a target: CLI spellings, runners and exporters derive from it."""
+
+import pytest
+
+from mgrade_edge.errors import ExportError
+from mgrade_edge.export import (PRECISIONS, TARGETS, cli_target_names, get_target, quant_choices, resolve_cli_target,
+                                resolve_exporter)
+from mgrade_edge.runtime import ENGINES
+
+
+@pytest.mark.parametrize("name", list(TARGETS))
+def test_every_target_is_complete(name):
+    t = TARGETS[name]
+    assert t.precision is PRECISIONS[t.precision.name]
+    assert t.states and t.engines and set(t.engines) <= set(ENGINES)
+    assert callable(resolve_exporter(t))
+    assert t.tolerance is not None
+    # every registered target is reachable from the CLI, and resolves back to itself
+    quant = t.precision.name if t.by_quant else None
+    assert resolve_cli_target(t.cli_name, quant) is t
+
+
+def test_cli_spellings_and_quant_choices():
+    assert cli_target_names() == ["onnx", "onnx-int8", "tflite", "tflite-int8", "tflite-int16x8", "tflm"]
+    assert quant_choices("tflm") == ["int8", "int16x8"]
+    assert resolve_cli_target("tflm").name == "tflm-int8"  # the first precision is the default
+    assert get_target("tflm-int16x8").tolerance == get_target("tflite-int16x8").tolerance
+    with pytest.raises(ExportError, match="--quant 'int4' is not one of int8, int16x8"):
+        resolve_cli_target("tflm", "int4")
+    with pytest.raises(ExportError, match="--quant applies to --target tflm only"):
+        resolve_cli_target("tflite-int8", "int16x8")
+    with pytest.raises(ExportError, match="unknown target 'coreml'"):
+        resolve_cli_target("coreml")
+
+
+@pytest.mark.parametrize("name", list(PRECISIONS))
+def test_precision_widths_match_value_dtype(name):
+    import numpy as np
+
+    p = PRECISIONS[name]
+    assert np.dtype(p.value_dtype).itemsize == p.act
+    assert p.dtype("activation") == p.value_dtype or not p.quantized
+    assert (p.converter_ops is None) == (not p.quantized)
