@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .cli_train import config_options
 from .errors import UserError
 from .export import cli_target_names, families, quant_choices, resolve_cli_target, targets_with
 from .runtime import ENGINES
@@ -52,40 +53,48 @@ def cli():
 
 # ---- train ------------------------------------------------------------------------------------
 
-TASK_DEFAULTS = {"digits": {"epochs": 40}, "flipflop": {"epochs": 20}, "lorenz": {"epochs": 20}}
+TASK_DEFAULTS = {"digits": {"epochs": 40}, "flipflop": {"epochs": 20}, "lorenz": {"epochs": 20},
+                 "keywords": {"epochs": 10}, "spoken-digits": {"epochs": 30}}
 
 
 @cli.command()
-@click.option("--task", type=click.Choice(["digits", "flipflop", "lorenz"]), default="digits", show_default=True)
+@click.option("--task", type=click.Choice(list(TASK_DEFAULTS)), default="digits", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Checkpoint to write.")
-@click.option("--epochs", type=int, callback=positive, help="Default: 40 for digits, 20 otherwise.")
-@click.option("--d-model", type=int, default=48, show_default=True, callback=positive)
-@click.option("--layers", type=int, default=2, show_default=True, callback=positive)
-@click.option("--kernel-size", type=int, default=16, show_default=True, help="Delay window Γ.")
-@click.option("--taps", type=int, default=4, show_default=True, help="Learnable taps per channel M.")
+@click.option("--epochs", type=int, callback=positive, help="Default: 40 digits, 30 spoken-digits, 10 keywords, "
+              "20 otherwise.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--lr", type=float, default=3e-3, show_default=True, callback=positive)
 @click.option("--batch-size", type=int, default=32, show_default=True, callback=positive)
 @click.option("--force", is_flag=True, help="Overwrite an existing checkpoint.")
+@config_options
 @user_errors
-def train(task, out, epochs, d_model, layers, kernel_size, taps, seed, lr, batch_size, force):
+def train(task, out, epochs, seed, lr, batch_size, force, **options):
     """Train an mGRADE model on a bundled or generated task and write a checkpoint.
 
-    Example: mgrade-edge train --task digits --out model.pt
+    Example: mgrade-edge train --task digits --out model.pt;
+    mgrade-edge train --task keywords --sample-rate 8000 --out kw.pt
     """
-    from .config import MGRADEConfig
+    from .cli_train import build_config, pop_config_options
 
+    preset, overrides, task_options = pop_config_options(options)
+    if task_options and task != "keywords":
+        raise UserError(f"--{next(iter(task_options)).replace('_', '-')} applies to --task keywords only")
     if out.exists() and not force:
         raise UserError(f"{out} already exists; pass --force to overwrite it or choose another --out")
     from .checkpoint import save_checkpoint
     from .data import load_task
     from .train import TrainOptions, train_model
 
-    data = load_task(task, seed)
-    cfg = MGRADEConfig(d_in=data.d_in, d_model=d_model, n_layers=layers, n_classes=data.n_outputs,
-                       kernel_size=kernel_size, n_taps=taps)
+    data = load_task(task, seed, task_options)
+    cfg = build_config(preset, overrides, data.d_in, data.n_outputs)
     opts = TrainOptions(epochs=epochs or TASK_DEFAULTS[task]["epochs"], lr=lr, batch_size=batch_size, seed=seed)
     model, metadata = train_model(data, cfg, opts)
+    if task_options or task == "keywords":
+        metadata["task_options"] = task_options
+    if preset is not None:
+        metadata["preset"] = preset
+    metadata["split"] = {"train": len(data.train_y), "val": len(data.val_y), "test": len(data.test_y),
+                         **({"held_out": task_options.get("split", "voice")} if task == "keywords" else {})}
     save_checkpoint(out, model, metadata)
     result = {k: v for k, v in metadata.items() if k.startswith("test_")}
     click.echo(f"wrote {out}: {metadata['params']} parameters, {metadata['train_seconds']:.1f} s, "

@@ -283,6 +283,10 @@ def format_report(report: dict) -> str:
              f"RAM minimum     state {st['total']:,} (delay lines {st['delay_lines']:,} + hidden {st['hidden']:,}) "
              f"+ scratch {report['scratch_bytes']:,} + I/O {sum(report['io_bytes'].values()):,} "
              f"= {report['analytic_min_ram_bytes']:,}", ""]
+    if "compute" in report:  # added by profile_cli for checkpoints and presets
+        from .compute import format_compute
+
+        lines.insert(-1, format_compute(report["compute"]))
     widths = (9, 9, 9, 10, 8, 9)
     lines.append(_row(("part", "params", "flash", "delay", "hidden", "scratch"), widths))
     for part, e in report["per_layer"].items():
