@@ -132,9 +132,12 @@ def _check_state_dict(path: Path, cfg: MGRADEConfig, state: dict, model: MGRADE)
                                   f"retrain with a lower --lr")
         if name.endswith("delay.positions"):
             lo, hi = float(value.min()), float(value.max())
-            if lo < 0 or hi > cfg.kernel_size - 1:
+            top = cfg.kernel_size if cfg.positions_to_gamma else cfg.kernel_size - 1
+            if lo < 0 or hi > top:
                 raise CheckpointError(f"checkpoint {path}: {name} lies in [{lo:.3g}, {hi:.3g}], outside the delay window "
-                                      f"[0, {cfg.kernel_size - 1}]; clamp positions after each optimiser step or {FIX}")
+                                      f"[0, {top}]; clamp positions after each optimiser step or {FIX}")
+        if name.endswith("delay.sigmas") and float(value.min()) <= 0:
+            raise CheckpointError(f"checkpoint {path}: {name} holds a tap width <= 0; widths must be positive, {FIX}")
 
 
 def load_checkpoint(path: str | Path) -> Checkpoint:

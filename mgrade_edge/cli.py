@@ -231,9 +231,11 @@ def export(path, target, out, state, quant, calib, calib_sequences, force, no_va
 @click.option("--steps", type=int, default=10_000, show_default=True,
               help=f"Length of the long stream (at most {MAX_STEPS:,}).")
 @click.option("--engine", type=str, default=None, help=" | ".join(ENGINES) + " (default: the target's).")
+@click.option("--inputs", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Sequences .npy [N, T, d_in] to validate on instead of the checkpoint's task (e.g. imported models).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @user_errors
-def validate(path, directory, steps, engine, as_json):
+def validate(path, directory, steps, engine, inputs, as_json):
     """Stream an exported artifact and the torch step side by side and report the differences.
 
     Exit code 1 when the artifact is outside the target's tolerance, 2 for bad input.
@@ -242,7 +244,7 @@ def validate(path, directory, steps, engine, as_json):
     from .jsonutil import dumps
     from .validate import validate_artifact
 
-    report = validate_artifact(path, directory, steps=steps, engine=engine)
+    report = validate_artifact(path, directory, steps=steps, engine=engine, inputs=inputs)
     if as_json:
         click.echo(dumps(report))
     else:
@@ -342,6 +344,29 @@ def init(preset, out, seed, force):
     from .checkpoint import load_checkpoint
 
     click.echo(f"wrote {out}: untrained {preset} model, {count_parameters(load_checkpoint(out).model):,} parameters")
+
+
+# ---- import (the authors' JAX/Flax checkpoints) ------------------------------------------------
+
+@cli.command("import")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The run's merged yaml config as JSON (default: config.json next to PATH or above it).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Checkpoint to write.")
+@click.option("--force", is_flag=True, help="Overwrite an existing checkpoint.")
+@user_errors
+def import_flax(path, config_path, out, force):
+    """Import an Orbax or legacy Flax msgpack checkpoint of the authors' JAX code, exactly or not at all.
+
+    Example: mgrade-edge import run/checkpoint_0 --config run/config.json --out model.pt
+    """
+    from .importers import import_flax_checkpoint
+
+    meta = import_flax_checkpoint(path, config_path, out, force)
+    click.echo(f"wrote {out}: {meta['params']:,} parameters from {meta['source']['path']} "
+               f"({meta['source']['format']}, {meta['source_parameter_count']:,} values)")
+    for note in meta["import_notes"]:
+        click.echo(f"  note: {note}")
 
 
 def main() -> None:
