@@ -42,9 +42,13 @@ def checkpoint_task_data(metadata: dict) -> TaskData | None:
     """The data of the task a checkpoint was trained on (same seed, so generated tasks match), or None
     when its metadata names no known task (an untrained preset, a foreign model)."""
     task = metadata.get("task")
-    if task not in TASKS:
+    if not isinstance(task, str) or task not in TASKS:
         return None
-    return load_task(task, int(metadata.get("seed", 0)), metadata.get("task_options"))
+    seed = metadata.get("seed", 0)
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed <= 2**32 - 1:
+        raise UserError(f"checkpoint metadata seed={str(seed)[:40]!r} is not an integer in [0, 2**32-1]; "
+                        f"set it to the seed the model was trained with")
+    return load_task(task, seed, metadata.get("task_options"))
 
 
 # ---- digits: 8x8 images read pixel by pixel (64 steps, 1 channel) ------------------------------
