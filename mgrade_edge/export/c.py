@@ -185,6 +185,21 @@ def torch_outputs(step, inputs: np.ndarray) -> np.ndarray:
     return run_stream(TorchRunner(step), inputs)
 
 
+# Model variants of the authors' code (config.py) the C step does not implement, with their spec values.
+UNSUPPORTED_VARIANTS = {"rec_dense_out_relu": False, "compress_act": "none", "layer_skip": False,
+                        "element_skip": True, "postnorm": True, "decoder_bias": True, "softplus_cutoff": None}
+
+
+def check_supported(cfg) -> None:
+    """One-line refusal of configurations the C templates do not compute."""
+    bad = [f"{k}={getattr(cfg, k, v)!r}" for k, v in UNSUPPORTED_VARIANTS.items() if getattr(cfg, k, v) != v]
+    if cfg.rec_act not in REC_ACTS:
+        bad.append(f"rec_act={cfg.rec_act!r}")
+    if bad:
+        raise ExportError(f"target c does not implement {', '.join(bad)}; export this model with --target tflite-int8 "
+                          f"or tflm instead")
+
+
 def bundle_prefix(model_name: str) -> str:
     return cgen.check_identifier("mgrade_" + cgen.c_identifier(model_name))
 
@@ -192,6 +207,7 @@ def bundle_prefix(model_name: str) -> str:
 def export_c(step, opts, out_dir: Path) -> ExportResult:
     from . import get_target
 
+    check_supported(step.cfg)
     target = get_target(opts.target)
     precision = C_VARIANTS.get(target.name, target.precision.name)
     if opts.state != "internal":

@@ -29,7 +29,31 @@ def c_root(tmp_path_factory):
     return tmp_path_factory.mktemp("c-bundles")
 
 
-@pytest.mark.parametrize("name", sorted(NAMED_CONFIGS))
+def _supported(name: str) -> bool:
+    from mgrade_edge.export.c import check_supported
+
+    try:
+        check_supported(NAMED_CONFIGS[name])
+        return True
+    except ExportError:
+        return False
+
+
+SUPPORTED = [n for n in sorted(NAMED_CONFIGS) if _supported(n)]
+
+
+def test_unsupported_variants_are_refused_in_one_line(tmp_path):
+    from mgrade_edge.export.artifact import ExportOptions
+    from mgrade_edge.export.c import export_c
+
+    unsupported = [n for n in sorted(NAMED_CONFIGS) if not _supported(n)]
+    if not unsupported:
+        pytest.skip("every named config is supported")
+    with pytest.raises(ExportError, match="target c does not implement"):
+        export_c(to_streaming(make_model(unsupported[0])), ExportOptions("c-float32", "internal", None, "m"), tmp_path)
+
+
+@pytest.mark.parametrize("name", SUPPORTED)
 def test_float_c_streams_like_the_torch_step(c_root, name):
     out = c_bundle(c_root, name)
     stream = random_sequences(NAMED_CONFIGS[name], 1, STEPS, seed=3)[0]
