@@ -120,6 +120,10 @@ def _check_state_dict(path: Path, cfg: MGRADEConfig, state: dict, model: MGRADE)
         value = state[name]
         if not isinstance(value, torch.Tensor) or not value.is_floating_point():
             raise CheckpointError(f"checkpoint {path}: weight {name} is not a floating-point tensor; {FIX}")
+        if value.layout != torch.strided or value.is_meta or value.is_nested or value.is_quantized:
+            kind = "meta" if value.is_meta else "nested" if value.is_nested else str(value.layout).replace("torch.", "")
+            raise CheckpointError(f"checkpoint {path}: weight {name} is a {kind} tensor, not a plain dense one; "
+                                  f"save tensor.to_dense() values, or {FIX}")
         if tuple(value.shape) != tuple(ref.shape):
             raise CheckpointError(f"checkpoint {path}: weight {name} has shape {list(value.shape)} but the config "
                                   f"needs {list(ref.shape)}; the config and weights disagree, {FIX}")
@@ -128,9 +132,12 @@ def _check_state_dict(path: Path, cfg: MGRADEConfig, state: dict, model: MGRADE)
                                   f"retrain with a lower --lr")
         if name.endswith("delay.positions"):
             lo, hi = float(value.min()), float(value.max())
-            if lo < 0 or hi > cfg.kernel_size - 1:
+            top = cfg.kernel_size if cfg.positions_to_gamma else cfg.kernel_size - 1
+            if lo < 0 or hi > top:
                 raise CheckpointError(f"checkpoint {path}: {name} lies in [{lo:.3g}, {hi:.3g}], outside the delay window "
-                                      f"[0, {cfg.kernel_size - 1}]; clamp positions after each optimiser step or {FIX}")
+                                      f"[0, {top}]; clamp positions after each optimiser step or {FIX}")
+        if name.endswith("delay.sigmas") and float(value.min()) <= 0:
+            raise CheckpointError(f"checkpoint {path}: {name} holds a tap width <= 0; widths must be positive, {FIX}")
 
 
 def load_checkpoint(path: str | Path) -> Checkpoint:
@@ -142,8 +149,11 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
         cfg = MGRADEConfig.from_dict(payload["config"])
     except (ConfigError, TypeError) as exc:
         raise CheckpointError(f"checkpoint {path} has an invalid config: {exc}") from None
+    from .safety.bounds import check_model_size
+
+    # Size and weights are checked against a shapes-only model before any real memory is allocated.
+    _check_state_dict(path, cfg, payload["state_dict"], check_model_size(path, cfg))
     model = MGRADE(cfg)
-    _check_state_dict(path, cfg, payload["state_dict"], model)
     model.load_state_dict({k: v.float() for k, v in payload["state_dict"].items()})
     return Checkpoint(path, cfg, model.eval(), dict(payload["metadata"]))
 

@@ -15,12 +15,16 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .cli_train import config_options
 from .errors import UserError
-from .export import cli_target_names, families, quant_choices, resolve_cli_target, targets_with
+from .safety.bounds import (MAX_CALIB_SEQUENCES, MAX_LR, MAX_SEED, MAX_STEPS, bounded_int,
+                            positive_finite_float)
+from .export import cli_target_names, families, get_target, quant_choices, resolve_cli_target, targets_with
 from .runtime import ENGINES
 
 PROFILE_TARGETS = targets_with(format="tflite", by_quant=False)  # precisions the profiler accounts and measures
 
+EXIT_OUTSIDE_TOLERANCE = 1
 EXIT_USER_ERROR = 2
 
 
@@ -47,45 +51,61 @@ def positive(ctx, param, value):
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="mgrade-edge")
 def cli():
-    """Take trained mGRADE sequence models to microcontrollers."""
+    """Take trained mGRADE sequence models to microcontrollers.
+
+    Exit codes: 0 success, 1 validation outside the target's tolerance, 2 user error (bad input).
+    """
 
 
 # ---- train ------------------------------------------------------------------------------------
 
-TASK_DEFAULTS = {"digits": {"epochs": 40}, "flipflop": {"epochs": 20}, "lorenz": {"epochs": 20}}
+TASK_DEFAULTS = {"digits": {"epochs": 40}, "flipflop": {"epochs": 20}, "lorenz": {"epochs": 20},
+                 "keywords": {"epochs": 10}, "spoken-digits": {"epochs": 30}}
 
 
 @cli.command()
-@click.option("--task", type=click.Choice(["digits", "flipflop", "lorenz"]), default="digits", show_default=True)
+@click.option("--task", type=click.Choice(list(TASK_DEFAULTS)), default="digits", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Checkpoint to write.")
-@click.option("--epochs", type=int, callback=positive, help="Default: 40 for digits, 20 otherwise.")
-@click.option("--d-model", type=int, default=48, show_default=True, callback=positive)
-@click.option("--layers", type=int, default=2, show_default=True, callback=positive)
-@click.option("--kernel-size", type=int, default=16, show_default=True, help="Delay window Γ.")
-@click.option("--taps", type=int, default=4, show_default=True, help="Learnable taps per channel M.")
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--lr", type=float, default=3e-3, show_default=True, callback=positive)
-@click.option("--batch-size", type=int, default=32, show_default=True, callback=positive)
+@click.option("--epochs", type=int, callback=bounded_int(1, 100_000),
+              help="Default: 40 digits, 30 spoken-digits, 10 keywords, 20 otherwise.")
+@click.option("--seed", type=int, default=0, show_default=True, callback=bounded_int(0, MAX_SEED))
+@click.option("--lr", type=float, default=3e-3, show_default=True, callback=positive_finite_float(MAX_LR))
+@click.option("--batch-size", type=int, default=32, show_default=True, callback=bounded_int(1, 100_000))
 @click.option("--force", is_flag=True, help="Overwrite an existing checkpoint.")
+@config_options
 @user_errors
-def train(task, out, epochs, d_model, layers, kernel_size, taps, seed, lr, batch_size, force):
+def train(task, out, epochs, seed, lr, batch_size, force, **options):
     """Train an mGRADE model on a bundled or generated task and write a checkpoint.
 
-    Example: mgrade-edge train --task digits --out model.pt
+    Example: mgrade-edge train --task digits --out model.pt;
+    mgrade-edge train --task keywords --sample-rate 8000 --out kw.pt
     """
-    from .config import MGRADEConfig
+    from .cli_train import build_config, pop_config_options
+    from .safety.outdir import check_output_file
 
-    if out.exists() and not force:
-        raise UserError(f"{out} already exists; pass --force to overwrite it or choose another --out")
+    preset, overrides, task_options = pop_config_options(options)
+    if task_options and task != "keywords":
+        raise UserError(f"--{next(iter(task_options)).replace('_', '-')} applies to --task keywords only")
+    check_output_file(out, force)  # before training, not after
+    build_config(preset, overrides, 1, 2)  # option ranges, before the data is loaded or generated
     from .checkpoint import save_checkpoint
     from .data import load_task
     from .train import TrainOptions, train_model
 
-    data = load_task(task, seed)
-    cfg = MGRADEConfig(d_in=data.d_in, d_model=d_model, n_layers=layers, n_classes=data.n_outputs,
-                       kernel_size=kernel_size, n_taps=taps)
+    data = load_task(task, seed, task_options)
+    cfg = build_config(preset, overrides, data.d_in, data.n_outputs)
     opts = TrainOptions(epochs=epochs or TASK_DEFAULTS[task]["epochs"], lr=lr, batch_size=batch_size, seed=seed)
     model, metadata = train_model(data, cfg, opts)
+    import torch
+
+    if not all(torch.isfinite(p).all() for p in model.parameters()):
+        raise UserError(f"training diverged (NaN/Inf weights) with --lr {lr}; nothing written, retry with a lower --lr")
+    if task_options or task == "keywords":
+        metadata["task_options"] = task_options
+    if preset is not None:
+        metadata["preset"] = preset
+    metadata["split"] = {"train": len(data.train_y), "val": len(data.val_y), "test": len(data.test_y),
+                         **({"held_out": task_options.get("split", "voice")} if task == "keywords" else {})}
     save_checkpoint(out, model, metadata)
     result = {k: v for k, v in metadata.items() if k.startswith("test_")}
     click.echo(f"wrote {out}: {metadata['params']} parameters, {metadata['train_seconds']:.1f} s, "
@@ -108,7 +128,9 @@ def info(path, as_json):
 
     ckpt = load_checkpoint(path)
     params = count_parameters(ckpt.model)
-    metadata = {k: v for k, v in ckpt.metadata.items() if k != "val_history"}
+    from .jsonutil import json_safe, printable
+
+    metadata = json_safe({k: v for k, v in ckpt.metadata.items() if k != "val_history"})
     report = {"path": str(path), "config": ckpt.config.to_dict(), "params": params, "metadata": metadata,
               "paper_footprint": paper_footprint(ckpt.config, params)}
     if as_json:
@@ -118,7 +140,7 @@ def info(path, as_json):
     click.echo("config      " + ", ".join(f"{k}={v}" for k, v in report["config"].items()))
     click.echo(f"parameters  {params:,}")
     for key, value in metadata.items():
-        click.echo(f"  {key:<14} {value}")
+        click.echo(f"  {printable(key):<14} {printable(value)}")
     fp = report["paper_footprint"]
     click.echo(f"paper footprint: {fp['total_values']:,} values = {params:,} params + {fp['delay_line_values']:,} "
                f"delay-line + {fp['hidden_state_values']:,} hidden (current sample not stored)")
@@ -163,6 +185,7 @@ def evaluate(path, as_json):
 @click.option("--calib", type=click.Path(path_type=Path), default=None,
               help="Calibration inputs, a .npy of shape [N, T, d_in]; default: the checkpoint's task data.")
 @click.option("--calib-sequences", type=int, default=8, show_default=True,
+              callback=bounded_int(1, MAX_CALIB_SEQUENCES),
               help="Long calibration streams to record (each ~1024 steps of concatenated sequences).")
 @click.option("--force", is_flag=True, help="Replace an existing output directory.")
 @click.option("--no-validate", is_flag=True, help="Skip the short validation written into the manifest.")
@@ -175,6 +198,9 @@ def export(path, target, out, state, quant, calib, calib_sequences, force, no_va
     from .export.pipeline import export_checkpoint
 
     target = resolve_cli_target(target, quant).name
+    if calib is not None and not get_target(target).quantized:
+        raise UserError(f"--calib is used by quantised targets only; {target} is float, drop --calib or pick an "
+                        f"int8 target")
     manifest = export_checkpoint(path, target, out, state=state, calib_file=calib,
                                  calib_sequences=calib_sequences, force=force, validate=not no_validate)
     click.echo(f"wrote {out}/ ({manifest['target']}, {manifest['state']} state, "
@@ -202,25 +228,31 @@ def export(path, target, out, state, quant, calib, calib_sequences, force, no_va
 @cli.command()
 @click.argument("path", type=click.Path(path_type=Path))
 @click.argument("directory", type=click.Path(path_type=Path))
-@click.option("--steps", type=int, default=10_000, show_default=True, help="Length of the long stream.")
+@click.option("--steps", type=int, default=10_000, show_default=True,
+              help=f"Length of the long stream (at most {MAX_STEPS:,}).")
 @click.option("--engine", type=str, default=None, help=" | ".join(ENGINES) + " (default: the target's).")
+@click.option("--inputs", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Sequences .npy [N, T, d_in] to validate on instead of the checkpoint's task (e.g. imported models).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @user_errors
-def validate(path, directory, steps, engine, as_json):
+def validate(path, directory, steps, engine, inputs, as_json):
     """Stream an exported artifact and the torch step side by side and report the differences.
 
+    Exit code 1 when the artifact is outside the target's tolerance, 2 for bad input.
     Example: mgrade-edge validate examples/digits.pt digits_int8 --steps 20000
     """
     from .jsonutil import dumps
     from .validate import validate_artifact
 
-    report = validate_artifact(path, directory, steps=steps, engine=engine)
+    report = validate_artifact(path, directory, steps=steps, engine=engine, inputs=inputs)
     if as_json:
         click.echo(dumps(report))
-        return
-    from .validate import format_report
+    else:
+        from .validate import format_report
 
-    click.echo(format_report(report))
+        click.echo(format_report(report))
+    if not report["within_tolerance"]:
+        sys.exit(EXIT_OUTSIDE_TOLERANCE)
 
 
 # ---- profile / init ---------------------------------------------------------------------------
@@ -261,11 +293,14 @@ def profile(path, preset, target, state, steps, windows, no_measure, as_json, pl
     mgrade-edge profile --preset speech-commands --no-measure
     """
     if (path is None) == (preset is None):
-        raise UserError("pass either a checkpoint PATH or --preset NAME (not both)")
+        raise UserError("pass either a checkpoint PATH or --preset NAME (neither was given)" if path is None else
+                        "pass either a checkpoint PATH or --preset NAME, not both")
     if target not in PROFILE_TARGETS:
         raise UserError(f"--target {target!r} is not one of {', '.join(PROFILE_TARGETS)}")
-    if plot is not None and not plot.parent.exists():
-        raise UserError(f"directory {plot.parent} for --plot does not exist; create it first")
+    if plot is not None:
+        from .safety.outdir import check_output_file
+
+        check_output_file(plot, force=True, what="--plot")
     from .profile_cli import run_profile
 
     report = run_profile(path, preset, target, state, steps, windows, not no_measure)
@@ -288,7 +323,7 @@ def profile(path, preset, target, state, steps, windows, no_measure, as_json, pl
 @cli.command()
 @click.option("--preset", type=str, required=True, help="speech-commands | digits | flipflop | lorenz")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, callback=bounded_int(0, MAX_SEED))
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 @user_errors
 def init(preset, out, seed, force):
@@ -299,8 +334,9 @@ def init(preset, out, seed, force):
     from .presets import preset_config
 
     preset_config(preset)  # a bad name fails before anything else
-    if out.exists() and not force:
-        raise UserError(f"{out} already exists; pass --force to overwrite it or choose another --out")
+    from .safety.outdir import check_output_file
+
+    check_output_file(out, force)
     from .model import count_parameters
     from .presets import write_untrained_checkpoint
 
@@ -310,12 +346,41 @@ def init(preset, out, seed, force):
     click.echo(f"wrote {out}: untrained {preset} model, {count_parameters(load_checkpoint(out).model):,} parameters")
 
 
+# ---- import (the authors' JAX/Flax checkpoints) ------------------------------------------------
+
+@cli.command("import")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The run's merged yaml config as JSON (default: config.json next to PATH or above it).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Checkpoint to write.")
+@click.option("--force", is_flag=True, help="Overwrite an existing checkpoint.")
+@user_errors
+def import_flax(path, config_path, out, force):
+    """Import an Orbax or legacy Flax msgpack checkpoint of the authors' JAX code, exactly or not at all.
+
+    Example: mgrade-edge import run/checkpoint_0 --config run/config.json --out model.pt
+    """
+    from .importers import import_flax_checkpoint
+
+    meta = import_flax_checkpoint(path, config_path, out, force)
+    click.echo(f"wrote {out}: {meta['params']:,} parameters from {meta['source']['path']} "
+               f"({meta['source']['format']}, {meta['source_parameter_count']:,} values)")
+    for note in meta["import_notes"]:
+        click.echo(f"  note: {note}")
+
+
 def main() -> None:
     """Entry point: click's own usage errors are also reduced to one line (exit code 2)."""
     # TensorFlow's C++ logging would bury our output; users can still raise it by setting the variable.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from .safety.signals import Terminated, cleanup_on_termination
+
     try:
-        code = cli.main(prog_name="mgrade-edge", standalone_mode=False)
+        with cleanup_on_termination():
+            code = cli.main(prog_name="mgrade-edge", standalone_mode=False)
+    except Terminated as exc:
+        click.echo(f"error: {exc}; stopped, nothing was written", err=True)
+        sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         click.echo("error: aborted", err=True)
         sys.exit(1)

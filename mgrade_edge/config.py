@@ -10,9 +10,11 @@ from dataclasses import dataclass
 
 from .errors import ConfigError
 
-REC_ACTIVATIONS = ("identity", "relu", "gelu", "sigmoid")
+# relu2 = relu(h - 2), the shift the authors' JAX code uses for its "relu" (see importers/).
+REC_ACTIVATIONS = ("identity", "relu", "gelu", "sigmoid", "relu2")
 MLP_ACTIVATIONS = ("gelu", "relu")
 READOUTS = ("mean", "last")
+COMPRESS_ACTIVATIONS = ("none", "gelu", "relu")
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,16 @@ class MGRADEConfig:
     ln_eps: float = 1e-6  # reference code uses 1e-6 (PyTorch default is 1e-5)
     readout: str = "mean"  # mean over time of per-step logits | last step
     encoder_bias: bool = True
+    # Variants of the authors' JAX model (importers/flax_map.py); the defaults are the spec's model.
+    sigma_per_tap: bool = False  # σ is a fixed [M, d] buffer per layer (delay.sigmas), not the scalar sigma
+    positions_to_gamma: bool = False  # positions may lie in [0, Γ] (a tap centred one step ahead), not [0, Γ-1]
+    rec_dense_out_relu: bool = False  # ReLU after the recurrent dense projection, before LN_rec
+    compress_act: str = "none"  # none | gelu | relu: a d -> d dense + activation after channel mixing
+    layer_skip: bool = False  # add the layer's input before LN_post
+    element_skip: bool = True  # residual around the delay, recurrent and channel-mixing blocks
+    postnorm: bool = True  # LN_post at the end of every layer
+    decoder_bias: bool = True
+    softplus_cutoff: float | None = None  # None: exact minGRU; c: softplus(x) taken as x for x > c (authors: 7)
 
     def __post_init__(self) -> None:
         _check_int(self, "d_in", 1, 4096)
@@ -54,6 +66,7 @@ class MGRADEConfig:
         _check_choice(self, "rec_act", REC_ACTIVATIONS)
         _check_choice(self, "mlp_act", MLP_ACTIVATIONS)
         _check_choice(self, "readout", READOUTS)
+        _check_variants(self)
 
     @property
     def mlp_hidden(self) -> int:
@@ -67,13 +80,28 @@ class MGRADEConfig:
         if not isinstance(data, dict):
             raise ConfigError(f"config must be a mapping of field names to values, got {type(data).__name__}")
         known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
+        unknown = sorted(map(repr, set(data) - known)) if any(not isinstance(k, str) for k in data) else \
+            sorted(set(data) - known)
         if unknown:
             raise ConfigError(f"unknown config field(s) {', '.join(unknown)}; known fields: {', '.join(sorted(known))}")
         return cls(**data)
 
     def replace(self, **changes) -> "MGRADEConfig":
         return dataclasses.replace(self, **changes)
+
+
+def _check_variants(cfg: MGRADEConfig) -> None:
+    for name in ("sigma_per_tap", "positions_to_gamma", "rec_dense_out_relu", "layer_skip", "element_skip",
+                 "postnorm", "decoder_bias"):
+        if not isinstance(getattr(cfg, name), bool):
+            raise ConfigError(f"config field {name}={getattr(cfg, name)!r} must be true or false")
+    _check_choice(cfg, "compress_act", COMPRESS_ACTIVATIONS)
+    if cfg.rec_dense_out_relu and not cfg.rec_dense_out:
+        raise ConfigError("config field rec_dense_out_relu=true needs rec_dense_out=true (the ReLU follows that dense)")
+    cut = cfg.softplus_cutoff
+    if cut is not None and (not isinstance(cut, (int, float)) or isinstance(cut, bool) or not (0.0 < cut <= 100.0)):
+        raise ConfigError(f"config field softplus_cutoff={cut!r} must be null (exact) or a number in (0, 100]; "
+                          f"the authors' scan uses 7")
 
 
 def _check_int(cfg: MGRADEConfig, name: str, lo: int, hi: int) -> None:

@@ -6,36 +6,29 @@ checkpoint's test metric can be reproduced by `validate` and the streaming evalu
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from .errors import UserError
+from .tasks.base import TaskData  # every task returns one (re-exported here)
 
-TASKS = ("digits", "flipflop", "lorenz")
+TASKS = ("digits", "flipflop", "lorenz", "keywords", "spoken-digits")  # the last two: mgrade_edge.tasks
 # What a task's targets mean (and so how loss and metric are computed):
 #   sequence: one class per sequence, read out from the per-step logits (mean or last)
 #   step_class: one class per step, -1 where the step is not scored
 #   step_regression: real targets per step
-TASK_KINDS = {"digits": "sequence", "flipflop": "step_class", "lorenz": "step_regression"}
+TASK_KINDS = {"digits": "sequence", "flipflop": "step_class", "lorenz": "step_regression", "keywords": "sequence",
+              "spoken-digits": "sequence"}
 IGNORE = -1
 
 
-@dataclass
-class TaskData:
-    name: str
-    kind: str
-    d_in: int
-    n_outputs: int
-    train_x: np.ndarray  # [N, T, d_in] float32
-    train_y: np.ndarray  # [N] int64 | [N, T] int64 | [N, T, n_outputs] float32
-    val_x: np.ndarray
-    val_y: np.ndarray
-    test_x: np.ndarray
-    test_y: np.ndarray
+def load_task(name: str, seed: int = 0, options: dict | None = None) -> TaskData:
+    """options: task options of the workloads in mgrade_edge.tasks (e.g. keywords' sample_rate)."""
+    from . import tasks
 
-
-def load_task(name: str, seed: int = 0) -> TaskData:
+    if name in tasks.REGISTRY:
+        return tasks.load(name, seed, options)
+    if options:
+        raise UserError(f"task {name!r} takes no options, got {', '.join(sorted(options))}")
     if name == "digits":
         return load_digits_task()
     if name == "flipflop":
@@ -49,7 +42,13 @@ def checkpoint_task_data(metadata: dict) -> TaskData | None:
     """The data of the task a checkpoint was trained on (same seed, so generated tasks match), or None
     when its metadata names no known task (an untrained preset, a foreign model)."""
     task = metadata.get("task")
-    return load_task(task, int(metadata.get("seed", 0))) if task in TASKS else None
+    if not isinstance(task, str) or task not in TASKS:
+        return None
+    seed = metadata.get("seed", 0)
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed <= 2**32 - 1:
+        raise UserError(f"checkpoint metadata seed={str(seed)[:40]!r} is not an integer in [0, 2**32-1]; "
+                        f"set it to the seed the model was trained with")
+    return load_task(task, seed, metadata.get("task_options"))
 
 
 # ---- digits: 8x8 images read pixel by pixel (64 steps, 1 channel) ------------------------------

@@ -38,10 +38,11 @@ def training_parameters(cfg: MGRADEConfig) -> dict[str, int]:
     """The model's own parameter count per part (what count_parameters gives; taps, not kernels)."""
     d, r, ln = cfg.d_model, cfg.mlp_hidden, 2 * cfg.d_model
     layer = (2 * cfg.n_taps * d + 2 * d * d + 2 * d + (d * d + d) * cfg.rec_dense_out
-             + ln * (2 + cfg.conv_ln + cfg.rec_ln + cfg.cm_ln) + (d * r + r) + (r * d + d))
+             + ln * (1 + cfg.postnorm + cfg.conv_ln + cfg.rec_ln + cfg.cm_ln) + (d * r + r) + (r * d + d)
+             + (d * d + d) * (cfg.compress_act != "none"))
     parts = {"encoder": cfg.d_in * d + d * cfg.encoder_bias}
     parts.update({f"layer_{i}": layer for i in range(cfg.n_layers)})
-    parts["decoder"] = d * cfg.n_classes + cfg.n_classes
+    parts["decoder"] = d * cfg.n_classes + cfg.n_classes * cfg.decoder_bias
     return parts
 
 
@@ -71,8 +72,9 @@ def deployed_tensors(cfg: MGRADEConfig, prec: Precision) -> list[tuple[str, str,
         out += norm(p, "conv_ln", cfg.conv_ln) + dense(p, "gate_k", d, d) + dense(p, "gate_a", d, d)
         out += (dense(p, "rec_out", d, d) if cfg.rec_dense_out else []) + norm(p, "rec_ln", cfg.rec_ln)
         out += dense(p, "mlp_in", d, r) + dense(p, "mlp_out", r, d)
-        out += norm(p, "cm_ln", cfg.cm_ln) + norm(p, "post_ln", i < cfg.n_layers - 1)
-    return out + dense("decoder", "decoder", d, c)
+        out += norm(p, "cm_ln", cfg.cm_ln) + (dense(p, "compress", d, d) if cfg.compress_act != "none" else [])
+        out += norm(p, "post_ln", cfg.postnorm and i < cfg.n_layers - 1)
+    return out + dense("decoder", "decoder", d, c, cfg.decoder_bias)
 
 
 def flash_by_part(cfg: MGRADEConfig, prec: Precision) -> dict[str, dict]:
@@ -281,6 +283,10 @@ def format_report(report: dict) -> str:
              f"RAM minimum     state {st['total']:,} (delay lines {st['delay_lines']:,} + hidden {st['hidden']:,}) "
              f"+ scratch {report['scratch_bytes']:,} + I/O {sum(report['io_bytes'].values()):,} "
              f"= {report['analytic_min_ram_bytes']:,}", ""]
+    if "compute" in report:  # added by profile_cli for checkpoints and presets
+        from .compute import format_compute
+
+        lines.insert(-1, format_compute(report["compute"]))
     widths = (9, 9, 9, 10, 8, 9)
     lines.append(_row(("part", "params", "flash", "delay", "hidden", "scratch"), widths))
     for part, e in report["per_layer"].items():

@@ -28,6 +28,9 @@ def run_profile(path: Path | None, preset: str | None, target: str, state: str, 
     report = profile_report(config, model, target=target, steps=tuple(steps or (1,)), measure=measure,
                             calibration=calibration, state=state, windows=tuple(windows) if windows else None)
     report["source"] = source
+    from .compute import compute_summary, step_rate_hz
+
+    report["compute"] = compute_summary(report["macs_per_step"], step_rate_hz(metadata))
     report["calibration"] = "task data" if calibration is not None else (
         "random data" if measure and target != "tflite" else None)
     return report

@@ -66,15 +66,37 @@ def load_calibration_file(path: str | Path, d_in: int) -> np.ndarray:
     except Exception:  # noqa: BLE001 - any unreadable file is the same user error
         raise DataError(f"calibration file {path} is not a readable .npy array (object arrays are refused); "
                         f"save it with numpy.save(path, array.astype('float32'))") from None
-    if not isinstance(arr, np.ndarray) or arr.ndim != 3 or arr.shape[2] != d_in or min(arr.shape) == 0:
+    if not isinstance(arr, np.ndarray):
+        raise DataError(f"calibration file {path} is a .npz archive, not one array; save a single array of shape "
+                        f"[N, T, {d_in}] with numpy.save")
+    if arr.ndim != 3 or arr.shape[2] != d_in or min(arr.shape) == 0:
         raise DataError(f"calibration file {path} has shape {list(getattr(arr, 'shape', []))}; expected "
                         f"[N, T, {d_in}] (N sequences of T steps with the model's d_in={d_in} channels)")
     if not np.issubdtype(arr.dtype, np.floating) and not np.issubdtype(arr.dtype, np.integer):
         raise DataError(f"calibration file {path} has dtype {arr.dtype}; expected a float array")
-    arr = arr.astype(np.float32)
     if not np.isfinite(arr).all():
         raise DataError(f"calibration file {path} contains NaN or Inf; remove or replace those values")
-    return arr
+    check_calibration_values(arr, f"calibration file {path}")
+    return arr.astype(np.float32)
+
+
+MAX_CALIB_ABS = 1e6  # inputs are normalised signals; beyond this float32 products overflow in the converter
+MIN_CALIB_STEPS = 32  # fewer samples cannot give a usable range for every tensor
+
+
+def check_calibration_values(arr: np.ndarray, what: str) -> None:
+    """Refuse calibration data the converter cannot use, before it runs (it can SIGSEGV on huge values)."""
+    peak = float(np.max(np.abs(arr)))
+    if peak > MAX_CALIB_ABS:
+        raise DataError(f"{what} holds values up to {peak:.3g}, outside the supported range [-{MAX_CALIB_ABS:g}, "
+                        f"{MAX_CALIB_ABS:g}]; scale the inputs as the model was trained")
+    steps = arr.shape[0] * arr.shape[1]
+    if steps < MIN_CALIB_STEPS:
+        raise DataError(f"{what} holds only {steps} step(s); calibration needs at least {MIN_CALIB_STEPS} steps of "
+                        f"real inputs (N x T)")
+    if float(np.max(arr)) == float(np.min(arr)):
+        raise DataError(f"{what} is constant (every value {float(arr.flat[0]):g}); quantisation ranges need real, "
+                        f"varying inputs")
 
 
 def make_streams(sequences: np.ndarray, n_streams: int, steps: int, seed: int = 0) -> list[np.ndarray]:

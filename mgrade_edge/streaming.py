@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from .errors import UserError
-from .model import MGRADE, DelayConv, FrozenDelayConv, MGRADEBlock, min_gru_step
+from .model import MGRADE, DelayConv, FrozenDelayConv, MGRADEBlock
 
 FREEZE_MODES = ("dense", "round")
 ROLES = ("input", "output", "state_in", "state_out")
@@ -153,9 +153,10 @@ class StreamingLayer(nn.Module):
         # x [N, d], delay [N, Γ-1, d] (oldest first), h [N, d]
         window = torch.cat([delay, x.unsqueeze(1)], dim=1)  # [N, Γ, d]
         v = (window * self.kernel).sum(dim=1)
+        layer_in = x
         x = self.block.delay_residual(x, v)
-        h_new = min_gru_step(*self.block.gru.gates(x), h)
-        return self.block.after_recurrence(x, h_new), window[:, 1:], h_new
+        h_new = self.block.gru.step(x, h)
+        return self.block.after_recurrence(x, h_new, layer_in), window[:, 1:], h_new
 
 
 class StreamingMGRADE(nn.Module):

@@ -109,8 +109,8 @@ def validate_runner(runner: Runner, reference: Runner, kind: str, readout: str, 
     # Top-1 agreement means something only for classification; a regression artifact has none.
     agreement = None if kind == "step_regression" else \
         float((predictions(kind, ref_seq, readout) == predictions(kind, art_seq, readout)).mean())
-    acc_ref = task_metrics(kind, ref_seq, test_y, readout)
-    acc_art = task_metrics(kind, art_seq, test_y, readout)
+    acc_ref = task_metrics(kind, ref_seq, test_y, readout) if test_y is not None else {}
+    acc_art = task_metrics(kind, art_seq, test_y, readout) if test_y is not None else {}
     n_seq, n_long = art_seq.size, art_long.size  # overall RMS pools the two workloads' mean squares
     rms = float(np.sqrt((n_seq * seq["rms_err"] ** 2 + n_long * long["rms_err"] ** 2) / (n_seq + n_long)))
     worst_cosine = min(seq["cosine"], long["cosine"])
@@ -136,29 +136,55 @@ def validate_runner(runner: Runner, reference: Runner, kind: str, readout: str, 
 
 
 def validate_artifact(checkpoint: str | Path, directory: str | Path, steps: int = DEFAULT_LONG_STEPS,
-                      engine: str | None = None, max_sequences: int | None = None) -> dict:
-    if steps <= 0:
-        raise DataError(f"--steps must be > 0, got {steps}")
+                      engine: str | None = None, max_sequences: int | None = None,
+                      inputs: str | Path | None = None) -> dict:
+    """`inputs` (.npy [N, T, d_in]) replaces the task's test set: needed for a checkpoint without a task
+    (an imported one); the report then has no accuracy, only the step-by-step comparison."""
+    from .safety.bounds import MAX_STEPS
+    from .safety.integrity import verify_artifact
+
+    if not 0 < steps <= MAX_STEPS:
+        raise DataError(f"--steps must be > 0 and at most {MAX_STEPS:,}, got {steps:,}")
     manifest = read_manifest(directory)
+    verify_artifact(Path(directory), manifest)
     digest = sha256_file(checkpoint) if Path(checkpoint).is_file() else None
     ckpt = load_checkpoint(checkpoint)
     source = manifest.get("source_checkpoint", {}).get("sha256")
     if source and digest != source:
         raise UserError(f"{directory} was exported from a different checkpoint (sha256 {source[:12]}..., "
                         f"{checkpoint} is {digest[:12]}...); pass the checkpoint it was exported from or re-export")
-    data = checkpoint_task_data(ckpt.metadata)
-    if data is None:
+    data = None if inputs is not None else checkpoint_task_data(ckpt.metadata)
+    if data is None and inputs is None:
         raise UserError(f"checkpoint {checkpoint} has no task to validate on (metadata task="
-                        f"{ckpt.metadata.get('task')!r}); validate a checkpoint trained with `mgrade-edge train`")
-    test_x, test_y = data.test_x, data.test_y
+                        f"{ckpt.metadata.get('task')!r}); pass --inputs FILE.npy [N, T, {ckpt.config.d_in}] "
+                        f"or validate a checkpoint trained with `mgrade-edge train`")
+    if data is None:
+        from .quantize import load_calibration_file
+
+        test_x, test_y, kind, task = load_calibration_file(inputs, ckpt.config.d_in), None, "sequence", \
+            f"inputs {Path(inputs).name}"
+    else:
+        test_x, test_y, kind, task = data.test_x, data.test_y, data.kind, data.name
     if max_sequences is not None:
         test_x, test_y = test_x[:max_sequences], test_y[:max_sequences]
-    runner = open_runner(directory, engine)
+    runner = open_checked_runner(directory, manifest, engine)
     reference = TorchRunner(to_streaming(ckpt.model))
-    report = validate_runner(runner, reference, data.kind, ckpt.config.readout, test_x, test_y, steps,
+    report = validate_runner(runner, reference, kind, ckpt.config.readout, test_x, test_y, steps,
                              step_tolerance(manifest), cosine_floor(manifest))
-    return {"target": manifest["target"], "state": manifest.get("state"), "engine": runner.name, "task": data.name,
+    return {"target": manifest["target"], "state": manifest.get("state"), "engine": runner.name, "task": task,
             **report}
+
+
+def open_checked_runner(directory, manifest: dict, engine: str | None) -> Runner:
+    """Hashes and fields first; a TFLite model is test-run in a child process before this one loads it."""
+    from .safety.integrity import verify_artifact
+    from .safety.sandbox import preflight
+
+    model = verify_artifact(Path(directory), manifest)
+    engine = engine or get_target(manifest["target"]).engine
+    if engine in ("litert", "tflm") and model.suffix == ".tflite":
+        preflight(model, engine)
+    return open_runner(directory, engine)
 
 
 def format_report(r: dict) -> str:

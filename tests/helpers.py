@@ -18,6 +18,13 @@ NAMED_CONFIGS = {
                                 sigma=1.5, rec_act="sigmoid"),
     "relu_act": MGRADEConfig(d_in=1, d_model=6, n_layers=4, n_classes=7, kernel_size=3, n_taps=1,
                              rec_act="relu", ln_eps=1e-5),
+    # The authors' JAX variants (importers/), with their softplus cut at 7.
+    "authors_variants": MGRADEConfig(d_in=2, d_model=8, n_layers=2, n_classes=3, kernel_size=5, n_taps=3,
+                                     conv_ln=True, rec_ln=True, rec_dense_out=True, cm_ln=True, rec_act="relu2",
+                                     sigma_per_tap=True, positions_to_gamma=True, rec_dense_out_relu=True,
+                                     compress_act="gelu", layer_skip=True, decoder_bias=False, softplus_cutoff=7.0),
+    "no_residuals": MGRADEConfig(d_in=1, d_model=6, n_layers=2, n_classes=2, kernel_size=4, n_taps=2,
+                                 element_skip=False, postnorm=False, compress_act="relu", softplus_cutoff=7.0),
 }
 
 
@@ -28,7 +35,14 @@ def make_model(name: str, seed: int = 0):
     from mgrade_edge.model import MGRADE
 
     torch.manual_seed(seed)
-    return MGRADE(NAMED_CONFIGS[name]).eval()
+    model = MGRADE(NAMED_CONFIGS[name]).eval()
+    with torch.no_grad():
+        for layer in model.layers:
+            if hasattr(layer.delay, "sigmas"):  # per-tap widths that really differ
+                layer.delay.sigmas.uniform_(0.5, 1.5)
+            if layer.delay.position_max > layer.delay.kernel_size - 1:  # one tap centred one step ahead
+                layer.delay.positions[0, 0] = layer.delay.position_max - 0.3
+    return model
 
 
 def random_sequences(cfg: MGRADEConfig, n: int, length: int, seed: int = 0) -> np.ndarray:

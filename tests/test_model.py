@@ -96,3 +96,25 @@ def test_delay_conv_gradients_reach_positions():
     conv = DelayConv(3, 8, 2, 0.8)
     conv(torch.randn(1, 20, 3)).sum().backward()
     assert conv.positions.grad is not None and float(conv.positions.grad.abs().sum()) > 0
+
+
+def test_chunked_scan_equals_whole_sequence_scan_in_float64():
+    # 300 steps = 4 full chunks of 64 and a partial one: the carried state crosses every boundary.
+    g = torch.Generator().manual_seed(7)
+    k = torch.randn(2, 300, 5, dtype=torch.float64, generator=g) * 3
+    a = torch.randn(2, 300, 5, dtype=torch.float64, generator=g) * 3
+    assert torch.allclose(min_gru_scan(k, a, chunk=64), min_gru_scan(k, a, chunk=None), rtol=1e-9, atol=1e-12)
+
+
+def test_float32_chunked_scan_stays_on_float64_recurrence_over_16k_steps():
+    g = torch.Generator().manual_seed(8)
+    k = torch.randn(1, 16_000, 4, dtype=torch.float64, generator=g) * 2
+    a = torch.randn(1, 16_000, 4, dtype=torch.float64, generator=g) * 2
+    h = torch.zeros(1, 4, dtype=torch.float64)
+    reference = []
+    for t in range(k.shape[1]):
+        h = min_gru_step(k[:, t], a[:, t], h)
+        reference.append(h)
+    reference = torch.stack(reference, 1)
+    err = (min_gru_scan(k.float(), a.float()).double() - reference).abs().max()
+    assert err <= 1e-4 * reference.abs().max()

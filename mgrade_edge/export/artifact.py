@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ExportError
+from ..hashing import sha256_file  # noqa: F401  (re-exported: manifests record these digests)
 from ..jsonutil import json_safe
 
 MANIFEST = "manifest.json"
@@ -56,49 +57,36 @@ class ExportResult:
     details: dict = field(default_factory=dict)  # exporter-specific facts (resource variables, ops ...)
 
 
-def sha256_file(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+def check_output_dir(out: Path, force: bool, inputs: tuple = ()) -> object:
+    """Refuse a dangerous, foreign or unwritable --out before any work is done (see safety.outdir)."""
+    from ..safety.outdir import check_output_dir as check
 
-
-def check_output_dir(out: Path, force: bool) -> None:
-    """Refuse an existing output unless --force, and an unwritable parent, before any work is done."""
-    if out.exists() and not force:
-        raise ExportError(f"output directory {out} already exists; pass --force to replace it or choose another --out")
-    if out.exists() and not out.is_dir():
-        raise ExportError(f"output {out} exists and is not a directory; remove it or choose another --out")
-    parent = out.parent if str(out.parent) else Path(".")
-    if not parent.exists():
-        raise ExportError(f"parent directory {parent} of --out does not exist; create it first")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise ExportError(f"cannot write into {parent} (permission denied); choose a writable --out")
+    return check(Path(out), force, list(inputs))
 
 
 @contextlib.contextmanager
-def atomic_output_dir(out: Path, force: bool):
-    """Yield a temporary sibling directory; on success it replaces `out`, on failure it vanishes."""
+def atomic_output_dir(out: Path, force: bool, inputs: tuple = ()):
+    """Yield a temporary sibling directory; on success it takes the place of `out` without ever
+    replacing something that appeared meanwhile; on failure (signals included) it vanishes."""
+    from ..safety.outdir import new_artifact_dir, publish
+
     out = Path(out)
-    check_output_dir(out, force)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent if str(out.parent) else "."))
+    before = check_output_dir(out, force, inputs)
+    tmp = new_artifact_dir(out)
     try:
         yield tmp
-        if out.exists():
-            # Move the old directory aside first so a crash never leaves neither version in place.
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=tmp.parent))
-            os.replace(out, old / "prev")
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
+        publish(tmp, out, before)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
 
 
 def write_manifest(directory: Path, manifest: dict) -> None:
+    """Also records every file of the directory with its sha256: validate checks them, and --force
+    replaces only a directory holding nothing else."""
+    from ..safety.outdir import list_files
+
+    manifest = {**manifest, "files": list_files(Path(directory))}
     (Path(directory) / MANIFEST).write_text(json.dumps(json_safe(manifest), indent=2, sort_keys=True,
                                                         allow_nan=False) + "\n")
 

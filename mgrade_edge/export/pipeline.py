@@ -53,7 +53,8 @@ def export_checkpoint(checkpoint: str | Path, target_name: str, out: str | Path,
 
     target, state = check_options(target_name, state, calib_sequences)
     out = Path(out)
-    check_output_dir(out, force)
+    inputs = (Path(checkpoint),) + ((Path(calib_file),) if calib_file else ())
+    check_output_dir(out, force, inputs)
     ckpt = load_checkpoint(checkpoint)
     step = to_streaming(ckpt.model)
     calibration = None
@@ -61,7 +62,7 @@ def export_checkpoint(checkpoint: str | Path, target_name: str, out: str | Path,
         sequences, source = calibration_sequences(ckpt, Path(calib_file) if calib_file else None)
         calibration = calibration_set(step, sequences, n_sequences=calib_sequences, source=source)
     opts = ExportOptions(target=target.name, state=state, calibration=calibration, model_name=Path(checkpoint).stem)
-    with atomic_output_dir(out, force) as tmp:
+    with atomic_output_dir(out, force, inputs) as tmp:
         result = resolve_exporter(target)(step, opts, tmp)
         model_path = tmp / result.model_file
         manifest = {

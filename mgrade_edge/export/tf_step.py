@@ -44,8 +44,12 @@ def _layer_norm(module):
     return None if module is None else (_numpy(module.weight), _numpy(module.bias), float(module.eps))
 
 
-def extract_weights(step: StreamingMGRADE) -> dict:
-    """Every weight of the step as float32 numpy arrays, in the layout the TF ops take."""
+def extract_weights(step: StreamingMGRADE, quantized: bool = False) -> dict:
+    """Every weight of the step as float32 numpy arrays, in the layout the TF ops take.
+
+    quantized: the graph is for an integer target, which leaves out the softplus-cut excess terms
+    (see _min_gru_cut): they are below one quantisation step, and their calibrated range is often
+    exactly zero, which TFLite Micro cannot quantise."""
     layers = []
     for layer in step.layers:
         block = layer.block
@@ -69,8 +73,18 @@ def extract_weights(step: StreamingMGRADE) -> dict:
             "mlp_out": _linear(block.mlp_out),
             "cm_ln": _layer_norm(block.cm_ln),
             "post_ln": _layer_norm(block.post_ln),
+            **_variant_weights(block, quantized),
         })
     return {"encoder": _linear(step.encoder), "layers": layers, "decoder": _linear(step.decoder)}
+
+
+def _variant_weights(block, quantized: bool) -> dict:
+    """The options of the authors' model variants (config.py); defaults give the spec's model."""
+    cfg = block.cfg
+    cutoff = None if quantized else cfg.softplus_cutoff
+    return {"rec_out_relu": cfg.rec_dense_out_relu, "compress": _linear(block.compress),
+            "compress_act": cfg.compress_act, "layer_skip": cfg.layer_skip, "element_skip": cfg.element_skip,
+            "softplus_cutoff": cutoff}
 
 
 # ---- TF ops (tf is passed in so this module imports without tensorflow) -------------------------
@@ -101,7 +115,46 @@ def _rec_act(tf, name, h):
         return _gelu_tanh(tf, h - 1.0)
     if name == "sigmoid":
         return tf.sigmoid(10.0 * (h - 0.5))
+    if name == "relu2":
+        return tf.nn.relu(h - 2.0)
     raise ValueError(name)
+
+
+def _cut_excess(tf, below, s, cutoff: float):
+    """exp(-x) - s where x > cutoff, else 0, with s = sigmoid(-x): how far the term exp(-softplus(x))
+    moves when softplus is cut at `cutoff`; the caller passes below = cutoff - x (no NEG op: TFLite
+    Micro's is float-only).
+
+    Above the cutoff exp(-x) - s = s^2 / (1 - s) = s^2 + s^3 + ..., and s < s_c = sigmoid(-cutoff), so the
+    series is cut where s_c^n < 1e-9 (3 terms at the authors' cutoff 7): exact to float32. Built from
+    RELU/MINIMUM/MUL/ADD only: EXP is float-only in TFLite Micro, DIV has no int16 kernel and tf.where
+    becomes SELECT, which TFLite Micro lacks. Below the cutoff the series is switched off by subtracting
+    gain * relu(below), which exceeds the series' bound s_c^2 / (1 - s_c) as soon as x is one float32
+    step below the cutoff; only x == cutoff exactly takes the upper branch. The gain is the smallest that
+    does this (x4 margin): about 7 at cutoff 7, so int8/int16 requantisation stays well-conditioned.
+    """
+    s_c = 1.0 / (1.0 + math.exp(cutoff))
+    n_terms = max(2, math.ceil(math.log(1e-9) / math.log(s_c)))
+    gap_below = float(np.float32(cutoff) - np.nextafter(np.float32(cutoff), np.float32(0)))
+    gain = 4.0 * s_c * s_c / (1.0 - s_c) / gap_below
+    t = tf.minimum(s, s_c)  # keeps the (discarded) series small below the cutoff
+    series = 1.0 + t
+    for _ in range(n_terms - 3):
+        series = 1.0 + t * series
+    return tf.nn.relu(t * t * series - gain * tf.nn.relu(below))
+
+
+def _min_gru_cut(tf, k, a, h, cutoff: float):
+    """h' = (1-z)' h + z' g'(a), the recurrence the authors' scan computes (model.min_gru_step_cut), as
+    the spec's h + z (g' - h) plus the small excess terms: h passes through an ADD, as in the exact
+    step, so a quantised state is not re-rounded by a MUL every step."""
+    z = tf.sigmoid(k)
+    excess_one_minus_z = _cut_excess(tf, cutoff - k, 1.0 - z, cutoff)  # softplus(k) cut
+    excess_z = _cut_excess(tf, cutoff + k, z, cutoff)  # softplus(-k) cut
+    neg = tf.minimum(a, 0.0)
+    sig_neg = tf.sigmoid(neg)
+    g = tf.nn.relu(a) + sig_neg + _cut_excess(tf, cutoff + neg, sig_neg, cutoff)  # softplus(-a) cut, a < 0
+    return h + z * (g - h) + excess_one_minus_z * h + excess_z * g
 
 
 def _layer_step(tf, w, x, delay, h):
@@ -110,26 +163,37 @@ def _layer_step(tf, w, x, delay, h):
     v = tf.nn.depthwise_conv2d(tf.expand_dims(window, 1), tf.constant(w["delay_kernel"]),
                                strides=[1, 1, 1, 1], padding="VALID")  # [1, 1, 1, d]
     v = tf.reshape(v, [1, -1])
+    layer_in = x
     if w["conv_ln"] is not None:
         v = _ln(tf, v, w["conv_ln"])
-    x = x + v
-    # minGRU: h' = (1 - z) h + z g(a) = h + z (g(a) - h), z = sigmoid(k)
-    z = tf.sigmoid(_dense(tf, x, w["gate_k"]))
-    a = _dense(tf, x, w["gate_a"])
-    g = tf.nn.relu(a) + tf.sigmoid(tf.minimum(a, 0.0))
-    h_new = h + z * (g - h)
+    x = x + v if w["element_skip"] else v
+    if w["softplus_cutoff"] is not None:
+        h_new = _min_gru_cut(tf, _dense(tf, x, w["gate_k"]), _dense(tf, x, w["gate_a"]), h, w["softplus_cutoff"])
+    else:
+        # minGRU: h' = (1 - z) h + z g(a) = h + z (g(a) - h), z = sigmoid(k)
+        z = tf.sigmoid(_dense(tf, x, w["gate_k"]))
+        a = _dense(tf, x, w["gate_a"])
+        g = tf.nn.relu(a) + tf.sigmoid(tf.minimum(a, 0.0))
+        h_new = h + z * (g - h)
     o = _rec_act(tf, w["rec_act"], h_new)
     if w["rec_out"] is not None:
         o = _dense(tf, o, w["rec_out"])
+        o = tf.nn.relu(o) if w["rec_out_relu"] else o
     if w["rec_ln"] is not None:
         o = _ln(tf, o, w["rec_ln"])
-    x = x + o
+    x = x + o if w["element_skip"] else o
     m = _dense(tf, _ln(tf, x, w["mlp_ln"]), w["mlp_in"])
     m = _gelu_tanh(tf, m) if w["mlp_act"] == "gelu" else tf.nn.relu(m)
     m = _dense(tf, m, w["mlp_out"])
     if w["cm_ln"] is not None:
         m = _ln(tf, m, w["cm_ln"])
-    return _ln(tf, x + m, w["post_ln"]), window[:, 1:, :], h_new
+    x = x + m if w["element_skip"] else m
+    if w["compress"] is not None:
+        x = _dense(tf, x, w["compress"])
+        x = _gelu_tanh(tf, x) if w["compress_act"] == "gelu" else tf.nn.relu(x)
+    if w["layer_skip"]:
+        x = x + layer_in
+    return (_ln(tf, x, w["post_ln"]) if w["post_ln"] is not None else x), window[:, 1:, :], h_new
 
 
 def _network_step(tf, weights, x, state):
@@ -143,13 +207,13 @@ def _network_step(tf, weights, x, state):
 
 # ---- the modules -------------------------------------------------------------------------------
 
-def build_external_step(step: StreamingMGRADE):
+def build_external_step(step: StreamingMGRADE, quantized: bool = False):
     """(tf.Module, concrete function) with inputs x + every state_in, outputs y + every state_out."""
     from ..native_io import import_tensorflow
 
     tf = import_tensorflow()
 
-    weights = extract_weights(step)
+    weights = extract_weights(step, quantized)
     sig = step.signature
     specs = [tf.TensorSpec(sig.spec(n).shape, tf.float32, name=n) for n in sig.input_names]
     out_names = sig.output_names
@@ -164,7 +228,7 @@ def build_external_step(step: StreamingMGRADE):
     return module, [module.step.get_concrete_function()]
 
 
-def build_internal_step(step: StreamingMGRADE):
+def build_internal_step(step: StreamingMGRADE, quantized: bool = False):
     """(tf.Module, concrete functions [step, zero_state]): state lives in tf.Variables inside the model.
 
     `zero_state(dummy)` zeroes every variable. It takes a dummy input because int8 conversion fails on
@@ -176,7 +240,7 @@ def build_internal_step(step: StreamingMGRADE):
 
     tf = import_tensorflow()
 
-    weights = extract_weights(step)
+    weights = extract_weights(step, quantized)
     sig = step.signature
     state_specs = [sig.spec(n) for n in sig.input_names[1:]]
     x_spec = tf.TensorSpec(sig.spec("x").shape, tf.float32, name="x")

@@ -41,6 +41,10 @@ STATE_HANDLING = {
 }
 
 
+_CUT_NOTE = ("softplus cut at {cutoff}: the gate terms it changes (by a factor of at most 1 + e^-{cutoff}) are kept "
+             "exact in float graphs and left out of integer graphs, where they are below one quantisation step")
+
+
 def export_tflite(step: StreamingMGRADE, opts: ExportOptions, out_dir: Path) -> ExportResult:
     """Convert `step` to `out_dir/model.tflite`; returns the tensors, state handling and details."""
     precision = _check_options(opts)
@@ -54,6 +58,8 @@ def export_tflite(step: StreamingMGRADE, opts: ExportOptions, out_dir: Path) -> 
         how = "the step inputs of every step" if opts.state == "external" else "x through the variables"
         notes.append(f"calibrated in stream order on {how} of {len(opts.calibration.streams)} streams, "
                      f"{steps} steps ({opts.calibration.source})")
+        if step.cfg.softplus_cutoff is not None:
+            notes.append(_CUT_NOTE.format(cutoff=step.cfg.softplus_cutoff))
     return ExportResult(MODEL_FILE, tensors, STATE_HANDLING[opts.state], notes=notes, details=details)
 
 
@@ -79,8 +85,9 @@ def convert_step(step: StreamingMGRADE, precision: Precision | str, state: str, 
     """The .tflite flatbuffer of `step` (deterministic: same step and calibration -> same bytes)."""
     from .tf_step import build_external_step, build_internal_step
 
-    module, functions = build_external_step(step) if state == "external" else build_internal_step(step)
     precision = get_precision(precision) if isinstance(precision, str) else precision
+    build = build_external_step if state == "external" else build_internal_step
+    module, functions = build(step, quantized=precision.quantized)
     representative = _representative_dataset(step, calibration, state) if precision.quantized else None
     return convert_functions(module, functions, precision, representative, variables=state == "internal")
 

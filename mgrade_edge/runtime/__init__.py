@@ -16,6 +16,7 @@ ENGINES = {
     "onnxruntime": "ort_runner:OrtRunner",
     "litert": "litert_runner:LiteRTRunner",
     "tflm": "tflm_runner:TFLMRunner",
+    "c": "c_runner:CRunner",
 }
 
 

@@ -16,7 +16,7 @@ from mgrade_edge.runtime.torch_runner import TorchRunner
 from mgrade_edge.streaming import to_streaming
 from tests.helpers import make_model, random_sequences
 
-CONFIGS = ("tiny", "digits_like", "odd", "all_options")
+CONFIGS = ("tiny", "digits_like", "odd", "all_options", "authors_variants")
 STREAM_SEQUENCES, SEQUENCE_STEPS = 3, 100  # 300 steps: three sequences back to back, state never reset
 
 

@@ -37,8 +37,14 @@ def test_existing_output_refused_unless_force(ckpt, tmp_path):
     with pytest.raises(ExportError, match="already exists; pass --force"):
         export_checkpoint(ckpt, "onnx", out)
     assert (out / "keep.txt").read_text() == "mine"
-    export_checkpoint(ckpt, "onnx", out, force=True, validate=False)
-    assert not (out / "keep.txt").exists() and (out / "model.onnx").exists()
+    # --force replaces only an artifact mgrade-edge wrote, never a directory holding the user's files
+    with pytest.raises(ExportError, match="--force replaces only an artifact directory mgrade-edge wrote"):
+        export_checkpoint(ckpt, "onnx", out, force=True, validate=False)
+    assert (out / "keep.txt").read_text() == "mine"
+    ours = tmp_path / "ours"
+    export_checkpoint(ckpt, "onnx", ours, validate=False)
+    export_checkpoint(ckpt, "onnx", ours, force=True, validate=False)
+    assert (ours / "model.onnx").exists()
 
 
 def test_failure_midway_leaves_nothing_behind(ckpt, tmp_path, monkeypatch):
@@ -125,5 +131,5 @@ def test_unwritable_parent_is_refused_even_as_root(ckpt, tmp_path, monkeypatch):
     locked = tmp_path / "locked"
     locked.mkdir()
     monkeypatch.setattr(os, "access", lambda p, mode: False if str(p) == str(locked) else real_access(p, mode))
-    with pytest.raises(ExportError, match=r"cannot write into .*locked \(permission denied\)"):
+    with pytest.raises(ExportError, match=r"cannot write into .*locked \(read-only or permission denied\)"):
         export_checkpoint(ckpt, "onnx", locked / "out")

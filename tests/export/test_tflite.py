@@ -52,7 +52,7 @@ def test_litert_stream_matches_torch_step(target, config, state, tflite_artifact
     assert not failures, f"{target} {config} {state}: " + "; ".join(failures)
 
 
-OPTION_CONFIGS = ("all_options", "sigmoid_act", "relu_act")  # every LayerNorm/activation/dense option
+OPTION_CONFIGS = ("all_options", "sigmoid_act", "relu_act", "authors_variants", "no_residuals")  # every option
 
 
 @pytest.mark.parametrize("target", TFLITE_TARGETS)

@@ -1,0 +1,150 @@
+"""Integer semantics of the quantised C step: the primitives, bit-exact in numpy and in templates/c/int_step.c.
+
+Representations (all symmetric, zero point 0):
+- act  : int8 (int16 in int16x8), scale = calibrated max|v| / QMAX. Matmul inputs, delay lines, I/O.
+- h    : uint8 (uint16 in int16x8): h >= 0 always (g > 0, z in (0, 1), h_0 = 0), so the unsigned
+         type gives the state one more bit; scale = calibrated max h / HMAX.
+- wide : int32 residual-stream and branch values, scale = max|v| / 2^20, saturated at ±(2^24 - 1)
+         (16x headroom over calibration; keeps LayerNorm sums inside int64).
+- Q16  : int32 fixed point with 16 fractional bits, the domain of the nonlinearities (gate
+         pre-activations, GELU, rec_act).
+- weights int8 per output channel (scale max|w|/127), biases int32 at scale s_in * s_w.
+Rescaling by a real factor f is rq(a, m, n) = (a * m + 2^(n-1)) >> n in int64 (arithmetic shift,
+round half up), with m in [2^30, 2^31) and f = m / 2^n (relative error <= 2^-31).
+Nonlinearities and their error bounds (checked in tests/export/test_c_fixed.py):
+- sigmoid: 513-entry Q15 table over [-16, 16] (step 1/16), linear interpolation: |err| <= 8e-5.
+- GELU (tanh form): x * sigmoid(1.5957691 (x + 0.044715 x^3)) in Q16 for |x| < 8, x or 0 beyond:
+  |err| <= 8e-4.
+- LayerNorm: integer mean and variance, rsqrt by an exact integer square root of the variance scaled
+  to [2^58, 2^62) and one 64-bit division per call: relative error of 1/sigma <= 2^-26.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..errors import ExportError
+
+WIDE_FRAC_BITS = 20  # calibrated max|v| maps to 2^20
+WIDE_MAX = (1 << 24) - 1
+Q16 = 1 << 16
+INT32_MAX = (1 << 31) - 1
+SIG_LO, SIG_STEP_BITS, SIG_ENTRIES = -16, 12, 513  # table over [-16, 16], step 2^12 in Q16 = 1/16
+GELU_LIMIT = 8 * Q16
+GELU_C3 = round(0.044715 * (1 << 24))
+GELU_U = round(2.0 * math.sqrt(2.0 / math.pi) * (1 << 24))
+LN_NORM = 1 << 58
+
+
+def multiplier(f: float) -> tuple[int, int]:
+    """(m, n) with m / 2^n = f, |m| in [2^30, 2^31), 1 <= n <= 62; tiny factors may give m = 0.
+
+    >>> multiplier(0.5)
+    (1073741824, 31)
+    >>> multiplier(-3.0)
+    (-1610612736, 29)
+    """
+    if not math.isfinite(f):
+        raise ExportError(f"a rescaling factor is {f}; the calibration ranges are degenerate, calibrate on real inputs")
+    if f == 0.0:
+        return 0, 1
+    e = math.floor(math.log2(abs(f)))
+    n = 30 - e
+    if n < 1:
+        raise ExportError(f"rescaling factor {f:.3g} is too large for int32 fixed point; check the calibration ranges")
+    n = min(n, 62)
+    m = round(abs(f) * 2.0 ** n)
+    if m >= 1 << 31:
+        m, n = m >> 1, n - 1
+    return (m if f > 0 else -m), n
+
+
+def rq(a, mult: tuple[int, int]):
+    """(a * m + 2^(n-1)) >> n on int64 arrays (the C rq())."""
+    m, n = mult
+    return (np.asarray(a, dtype=np.int64) * np.int64(m) + np.int64(1 << (n - 1))) >> np.int64(n)
+
+
+def rq_channels(a, mults):
+    """rq with one (m, n) per element of the last axis."""
+    m = np.array([k[0] for k in mults], dtype=np.int64)
+    n = np.array([k[1] for k in mults], dtype=np.int64)
+    return (np.asarray(a, dtype=np.int64) * m + (np.int64(1) << (n - 1))) >> n
+
+
+def sat(a, lo: int, hi: int):
+    return np.clip(np.asarray(a, dtype=np.int64), lo, hi)
+
+
+def sigmoid_table() -> np.ndarray:
+    grid = SIG_LO + np.arange(SIG_ENTRIES, dtype=np.float64) / 16.0
+    return np.round(32768.0 / (1.0 + np.exp(-grid))).astype(np.int64)
+
+
+SIG_TABLE = sigmoid_table()
+
+
+def sig_q15(u):
+    """sigmoid of a Q16 value, in Q15 (0 .. 32768)."""
+    t = np.asarray(u, dtype=np.int64) - SIG_LO * Q16
+    top = (SIG_ENTRIES - 1) << SIG_STEP_BITS
+    tc = np.clip(t, 0, top - 1)
+    i, f = tc >> SIG_STEP_BITS, tc & ((1 << SIG_STEP_BITS) - 1)
+    lo, hi = SIG_TABLE[i], SIG_TABLE[i + 1]
+    out = lo + (((hi - lo) * f + (1 << (SIG_STEP_BITS - 1))) >> SIG_STEP_BITS)
+    return np.where(t <= 0, SIG_TABLE[0], np.where(t >= top, SIG_TABLE[-1], out))
+
+
+def gelu_q16(x):
+    x = np.asarray(x, dtype=np.int64)
+    xc = np.clip(x, -GELU_LIMIT, GELU_LIMIT)
+    x3 = (xc * xc * xc) >> 32  # Q16
+    t = xc + ((x3 * GELU_C3 + (1 << 23)) >> 24)
+    u = (t * GELU_U + (1 << 23)) >> 24
+    inside = (xc * sig_q15(u) + (1 << 14)) >> 15
+    return np.where(x >= GELU_LIMIT, x, np.where(x <= -GELU_LIMIT, 0, inside))
+
+
+def rdiv(a, b: int):
+    """Round-half-away division by a positive int, as in C (truncating division of magnitudes)."""
+    a = np.asarray(a, dtype=np.int64)
+    mag = (np.abs(a) + b // 2) // b
+    return np.where(a >= 0, mag, -mag)
+
+
+def layer_norm(w, gamma_mult: list[tuple[int, int]], beta: np.ndarray, eps: int, lo: int, hi: int):
+    """Integer LayerNorm of wide values w [d] -> saturated outputs at the output scale."""
+    w = np.asarray(w, dtype=np.int64)
+    d = w.shape[-1]
+    mean = int(rdiv(int(w.sum()), d))
+    diff = w - mean
+    var = int(rdiv(int((diff * diff).sum()), d)) + eps
+    var, k = max(var, 1), 0
+    while var < LN_NORM:
+        var, k = var << 2, k + 1
+    sd = math.isqrt(var)
+    inv = ((1 << 56) + sd // 2) // sd
+    xhat = (diff * np.int64(inv) + np.int64(1 << (39 - k))) >> np.int64(40 - k)
+    out = rq_channels(xhat, gamma_mult) + beta
+    return sat(out, lo, hi)
+
+
+def quantize_weights(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per output channel (row) int8: (q [out, in], scale [out]); an all-zero row gets scale 1."""
+    w = np.asarray(w, dtype=np.float64)
+    w2 = w.reshape(w.shape[0], -1)
+    scale = np.abs(w2).max(axis=1) / 127.0
+    scale[scale == 0] = 1.0
+    return np.clip(np.round(w2 / scale[:, None]), -127, 127).astype(np.int64).reshape(w.shape), scale
+
+
+def quantize_bias(b: np.ndarray | None, scale: np.ndarray, n: int) -> np.ndarray:
+    if b is None:
+        return np.zeros(n, dtype=np.int64)
+    q = np.round(np.asarray(b, dtype=np.float64) / scale)
+    if np.abs(q).max(initial=0) > INT32_MAX:
+        raise ExportError("a bias does not fit int32 at scale s_in * s_w; the calibration range of its input is "
+                          "degenerate, calibrate on real inputs")
+    return q.astype(np.int64)

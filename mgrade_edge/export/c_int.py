@@ -1,0 +1,142 @@
+"""C emission of the quantised step (int8 / int16x8): the constants of c_quant.QuantModel as const
+data, the per-layer records, and the golden outputs of the numpy integer reference."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ExportError
+from . import c_fixed as fx
+from . import cgen
+from .artifact import TensorInfo
+from .c import TEMPLATES, header_text, layer_struct, option_macros
+
+INT_FIELDS = (("rows", "unsigned"), ("ring_offset", "unsigned"), ("k0", "const int8_t *"),
+              ("kring", "const int8_t *"), ("m_v", "const mult *"), ("conv_ln", "const ln_params *"),
+              ("x_x1", "mult"), ("v_x1", "mult"), ("x1q", "mult"), ("gate", "dense_params"), ("g_h", "mult"),
+              ("h_fx", "mult"), ("h_o", "mult"), ("fx_o", "mult"), ("rec_out", "dense_params"),
+              ("rec_ln", "const ln_params *"), ("x1_x2", "mult"), ("o_x2", "mult"), ("mlp_ln", "const ln_params *"),
+              ("mlp_in", "dense_params"), ("m2", "mult"), ("mlp_out", "dense_params"), ("cm_ln", "const ln_params *"),
+              ("x2_s", "mult"), ("m_s", "mult"), ("post_ln", "const ln_params *"))
+TYPES = """typedef struct { int32_t m; int32_t n; } mult;  /* x * m / 2^n */
+typedef struct { const int8_t *w; const int32_t *b; const mult *m; } dense_params;
+typedef struct { const mult *g; const int32_t *b; int64_t eps; } ln_params;
+"""
+
+
+def _mult(m) -> str:
+    return f"{{{int(m[0])}, {int(m[1])}}}"
+
+
+def mult_array(name: str, mults) -> str:
+    cgen.check_identifier(name)
+    items = [_mult(m) for m in mults]
+    rows = "\n".join("    " + ", ".join(items[i:i + 6]) + "," for i in range(0, len(items), 6))
+    return f"static const mult {name}[{len(items)}] = {{\n{rows}\n}};\n"
+
+
+class Emitter:
+    def __init__(self):
+        self.data: list[str] = []
+
+    def array(self, name: str, ctype: str, values) -> str:
+        values = np.asarray(values).reshape(-1)
+        if values.size == 0:
+            return "0"
+        self.data.append(cgen.c_array(name, ctype, values, per_line=16, modifiers="static const"))
+        return name
+
+    def dense(self, name: str, p) -> str:
+        w = self.array(f"{name}_w", "int8_t", p.w)
+        b = self.array(f"{name}_b", "int32_t", p.b)
+        self.data.append(mult_array(f"{name}_m", p.mult))
+        return f"{{{w}, {b}, {name}_m}}"
+
+    def norm(self, name: str, p) -> str:
+        if p is None:
+            return "0"
+        self.data.append(mult_array(f"{name}_g", p.gamma))
+        b = self.array(f"{name}_b", "int32_t", p.beta)
+        self.data.append(f"static const ln_params {name} = {{{name}_g, {b}, INT64_C({int(p.eps)})}};\n")
+        return f"&{name}"
+
+
+def _even(n: int) -> int:
+    """Struct padding before a uint16_t member (the state struct's alignment is 2)."""
+    return n + n % 2
+
+
+def check_ranges(qm) -> None:
+    """int32 accumulation must not overflow: (inputs per dot product) * QMAX * 127 < 2^31."""
+    cfg = qm.cfg
+    longest = max(cfg.d_in, cfg.d_model, cfg.mlp_hidden, max(qm.ring_rows) + 1)
+    if longest * qm.qmax * 127 >= 1 << 31:
+        raise ExportError(f"{qm.precision}: a dot product over {longest} inputs can overflow int32 accumulation; "
+                          f"use --quant int8 for this model")
+
+
+def int_sources(step, calibration, precision: str, p: str, desc: str, inputs: np.ndarray):
+    from .c_calib import calibrated_ranges
+    from .c_quant import IntReference, QuantModel
+
+    if calibration is None:
+        raise ExportError(f"target c-{precision} needs calibration data; pass --calib FILE.npy")
+    qm = QuantModel(step, calibrated_ranges(calibration), precision)
+    check_ranges(qm)
+    cfg, em = qm.cfg, Emitter()
+    offsets, total = [], 0
+    for rows in qm.ring_rows:
+        offsets.append(total)
+        total += rows * cfg.d_model
+    enc, dec = em.dense("enc", qm.enc), em.dense("dec", qm.dec)
+    inits = []
+    for i, L in enumerate(qm.layers):
+        n, c = f"L{i}_", L.c
+        em.data.append(mult_array(n + "m_v", L.m_v))
+        vals = {"rows": f"{L.rows}u", "ring_offset": f"{offsets[i]}u", "k0": em.array(n + "k0", "int8_t", L.k0),
+                "kring": em.array(n + "kring", "int8_t", L.kring), "m_v": n + "m_v"}
+        for f, ctype in INT_FIELDS[5:]:
+            if ctype == "mult":
+                vals[f] = _mult(c[f])
+            elif ctype == "dense_params":
+                vals[f] = em.dense(n + f, c[f]) if f in c else "{0, 0, 0}"
+            else:
+                vals[f] = em.norm(n + f, c.get(f))
+        inits.append("  {" + ", ".join(vals[f] for f, _ in INT_FIELDS) + "}")
+    sig = em.array("SIG_TABLE", "int32_t", fx.SIG_TABLE)
+    act_bytes, h_bytes = (1 if qm.qmax == 127 else 2), (1 if qm.hmax == 255 else 2)
+    mq_len = max(cfg.mlp_hidden, cfg.d_in, cfg.n_classes)
+    scratch = 8 * cfg.d_model + act_bytes * (cfg.d_model + mq_len)
+    state_bytes = _even(_even(act_bytes * max(total, 1)) + h_bytes * cfg.n_layers * cfg.d_model) + 2 * cfg.n_layers
+    macros = (f"#define D_IN {cfg.d_in}\n#define D {cfg.d_model}\n#define R {cfg.mlp_hidden}\n"
+              f"#define N_CLASSES {cfg.n_classes}\n#define N_LAYERS {cfg.n_layers}\n"
+              f"#define RING_VALUES {max(total, 1)}\n#define MQ_LEN {mq_len}\n#define QMAX {qm.qmax}\n"
+              f"#define HMAX {qm.hmax}\n#define WIDE_MAX {fx.WIDE_MAX}\n#define SIG_ENTRIES {fx.SIG_ENTRIES}\n"
+              f"#define GELU_LIMIT {fx.GELU_LIMIT}\n#define GELU_C3 {fx.GELU_C3}\n#define GELU_U {fx.GELU_U}\n"
+              f"#define S_U {cgen.c_float(qm.s_u)}\n")
+    source = "".join([
+        cgen.banner(desc), f'#include "{p}.h"\n\n#include <math.h>\n\n', f"#define API(name) {p}_##name\n",
+        f"typedef {qm.act_ctype} act_t;\ntypedef {qm.h_ctype} h_t;\n", macros, option_macros(cfg), "\n", TYPES,
+        layer_struct(list(INT_FIELDS), precision), "\n", "\n".join(em.data), "\n",
+        cgen.c_array("Y_SCALE", "float", qm.y_scale, modifiers="static const"),
+        f"static const dense_params ENC = {enc};\nstatic const dense_params DEC = {dec};\n",
+        "static const layer_params LAYERS[N_LAYERS] = {\n" + ",\n".join(inits) + "\n};\n\n",
+        (TEMPLATES / "int_step.c").read_text()])
+    assert sig == "SIG_TABLE"
+    act = qm.act_ctype
+    extra = (f"/* Quantised I/O: xq = round(x / {qm.s_u!r}), y = yq * {qm.s_y!r} (symmetric, zero point 0). */\n"
+             f"void {p}_step_q({p}_state *s, const {act} *xq, {act} *yq);\n")
+    header = header_text(p, desc, precision, cfg, act, total, qm.h_ctype, state_bytes, scratch, act, extra)
+    ref = IntReference(qm)
+    xq_golden = np.stack([ref.quantize_x(x) for x in inputs])
+    ref.reset()
+    yq_golden = np.stack([ref.step_q(xq) for xq in xq_golden])
+    golden = (f"#define GOLDEN_STEPS {len(inputs)}\n#define GOLDEN_TOLERANCE 0.0\n"
+              + cgen.c_array("kGoldenInput", act, xq_golden.reshape(-1), per_line=16, modifiers="static const")
+              + cgen.c_array("kGoldenOutput", act, yq_golden.reshape(-1), per_line=16, modifiers="static const"))
+    facts = {"rows": qm.ring_rows, "ring_values": total, "scratch_bytes": scratch, "state_bytes": state_bytes,
+             "io_bytes": act_bytes * (cfg.d_in + cfg.n_classes), "io_ctype": act,
+             "x_scale": qm.s_u, "y_scale": qm.s_y, "h_type": qm.h_ctype}
+    tensors = [TensorInfo("x", "input", [1, cfg.d_in], act.replace("_t", ""), qm.s_u, 0),
+               TensorInfo("y", "output", [1, cfg.n_classes], act.replace("_t", ""), qm.s_y, 0)]
+    return {f"{p}.h": header, f"{p}.c": source}, facts, golden, tensors

@@ -1,0 +1,53 @@
+"""Integer primitives of the quantised C step: the documented error bounds hold."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from mgrade_edge.errors import ExportError
+from mgrade_edge.export import c_fixed as fx
+
+
+def test_multiplier_represents_the_factor_to_31_bits():
+    for f in (1e-9, 3.3e-5, 0.017, 0.5, 1.0, 7.77, 12345.6, -0.25):
+        m, n = fx.multiplier(f)
+        assert 1 <= n <= 62 and (1 << 30) <= abs(m) < (1 << 31)
+        assert abs(m / 2.0**n - f) <= abs(f) * 2.0**-30
+    with pytest.raises(ExportError, match="too large"):
+        fx.multiplier(2.0**40)
+
+
+def test_rq_rounds_half_up_like_an_arithmetic_shift():
+    half = (1 << 30, 31)  # x * 0.5
+    assert list(fx.rq(np.array([-3, -2, -1, 0, 1, 2, 3]), half)) == [-1, -1, 0, 0, 1, 1, 2]
+
+
+def test_sigmoid_table_error_bound():
+    u = np.linspace(-24, 24, 200_001)
+    got = fx.sig_q15(np.round(u * fx.Q16).astype(np.int64)) / 32768.0
+    assert np.abs(got - 1 / (1 + np.exp(-np.round(u * fx.Q16) / fx.Q16))).max() <= 8e-5
+
+
+def test_gelu_error_bound():
+    x = np.linspace(-20, 20, 200_001)
+    xq = np.round(x * fx.Q16).astype(np.int64)
+    xr = xq / fx.Q16
+    ref = 0.5 * xr * (1 + np.tanh(math.sqrt(2 / math.pi) * (xr + 0.044715 * xr**3)))
+    assert np.abs(fx.gelu_q16(xq) / fx.Q16 - ref).max() <= 8e-4
+
+
+def test_layer_norm_matches_float_layer_norm():
+    rng = np.random.default_rng(0)
+    d, s_in, s_out = 13, 2.0**-18, 2.0**-16
+    gamma, beta = rng.normal(size=d), rng.normal(size=d) * 0.1
+    for scale in (1e-3, 1.0, 20.0):  # tiny, typical and large inputs
+        v = rng.normal(size=d) * scale
+        w = np.clip(np.round(v / s_in), -fx.WIDE_MAX, fx.WIDE_MAX).astype(np.int64)
+        vin = w * s_in
+        ref = (vin - vin.mean()) / np.sqrt(vin.var() + 1e-6) * gamma + beta
+        got = fx.layer_norm(w, [fx.multiplier(g / fx.Q16 / s_out) for g in gamma], np.round(beta / s_out),
+                            max(round(1e-6 / s_in**2), 1), -fx.WIDE_MAX, fx.WIDE_MAX) * s_out
+        assert np.abs(got - ref).max() <= 1e-3 * np.abs(ref).max() + 1e-4, scale

@@ -1,0 +1,101 @@
+"""The quantised c targets: the generated C is bit-exact with the numpy integer reference over
+thousands of steps, within the target's tolerance of the float torch step, warning-free, and its
+golden program passes (bit-identical rerun)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from mgrade_edge.export import get_target
+from mgrade_edge.export.artifact import read_manifest
+from mgrade_edge.export.c_calib import calibrated_ranges
+from mgrade_edge.export.c_quant import IntReference, QuantModel
+from mgrade_edge.quantize import calibration_set
+from mgrade_edge.runtime import open_runner
+from mgrade_edge.runtime.base import run_stream
+from mgrade_edge.runtime.torch_runner import TorchRunner
+from mgrade_edge.streaming import to_streaming
+from mgrade_edge.validate import compare_streams
+from tests.export.c_bundles import CALIB_STREAMS, c_bundle
+from tests.helpers import NAMED_CONFIGS, make_model, random_sequences
+
+STRICT = ("-Wall", "-Wextra", "-Werror", "-std=c99", "-pedantic", "-O2")
+CASES = [("odd", "int8"), ("all_options", "int8"), ("sigmoid_act", "int8-h8"), ("relu_act", "int16x8")]
+
+
+@pytest.fixture(scope="session")
+def c_root(tmp_path_factory):
+    return tmp_path_factory.mktemp("c-int-bundles")
+
+
+def reference_for(name: str, precision: str) -> IntReference:
+    """The numpy reference built exactly as the exporter builds it (same calibration, same seed)."""
+    step = to_streaming(make_model(name))
+    cal = calibration_set(step, random_sequences(NAMED_CONFIGS[name], 16, 256, seed=1), n_sequences=CALIB_STREAMS)
+    return IntReference(QuantModel(step, calibrated_ranges(cal), precision))
+
+
+@pytest.mark.parametrize("name, precision", CASES)
+def test_c_is_bit_exact_with_the_integer_reference(c_root, name, precision):
+    out = c_bundle(c_root, name, precision)
+    stream = random_sequences(NAMED_CONFIGS[name], 1, 1000, seed=7)[0]
+    got = run_stream(open_runner(out), stream)
+    ref = reference_for(name, precision)
+    expected = np.stack([ref.step(x) for x in stream])
+    mismatch = np.nonzero((got != expected).any(axis=1))[0]
+    assert len(mismatch) == 0, f"first differing step {mismatch[0]}"
+
+
+@pytest.mark.parametrize("name, precision", CASES)
+def test_within_the_target_tolerance_of_the_float_step(c_root, name, precision):
+    out = c_bundle(c_root, name, precision)
+    manifest = read_manifest(out)
+    tol = get_target(manifest["target"]).tolerance
+    stream = random_sequences(NAMED_CONFIGS[name], 1, 2000, seed=8)[0]
+    got = run_stream(open_runner(out), stream)
+    ref = run_stream(TorchRunner(to_streaming(make_model(name))), stream)
+    stats = compare_streams(ref, got)
+    y_scale = next(t["scale"] for t in manifest["tensors"] if t["name"] == "y")
+    assert stats["cosine"] >= tol.min_cosine
+    assert stats["max_abs_err"] <= tol.max_steps_of_y * y_scale
+
+
+@pytest.mark.parametrize("cc, flags", [("gcc", ()), ("arm-none-eabi-gcc", ("-mcpu=cortex-m4", "-mthumb"))])
+@pytest.mark.parametrize("precision", ["int8", "int8-h8", "int16x8"])
+def test_int_sources_compile_warning_free(c_root, tmp_path, cc, flags, precision):
+    if shutil.which(cc) is None:
+        pytest.skip(f"{cc} not installed")
+    out = c_bundle(c_root, "all_options", precision)
+    for src in ("mgrade_all_options.c", "main.c"):
+        proc = subprocess.run([cc, *STRICT, *flags, "-c", str(out / src), "-o", str(tmp_path / (src + ".o"))],
+                              capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.parametrize("name, precision", [("odd", "int8"), ("relu_act", "int16x8")])
+def test_int_golden_program_is_exact(c_root, tmp_path, name, precision):
+    out = c_bundle(c_root, name, precision)
+    exe = tmp_path / "golden"
+    subprocess.run(["gcc", *STRICT, str(out / "main.c"), str(out / f"mgrade_{name}.c"), "-lm", "-o", str(exe)],
+                   check=True)
+    proc = subprocess.run([str(exe)], capture_output=True, text=True)
+    assert proc.returncode == 0 and "worst error 0 " in proc.stdout and "rerun identical" in proc.stdout, proc.stdout
+
+
+def test_unsigned_hidden_state_and_ring_types(c_root):
+    header = (c_bundle(c_root, "relu_act", "int16x8") / "mgrade_relu_act.h").read_text()
+    assert "int16_t ring[" in header and "uint16_t h[" in header
+    header = (c_bundle(c_root, "odd", "int8") / "mgrade_odd.h").read_text()
+    assert "int8_t ring[" in header and "uint16_t h[" in header
+    header = (c_bundle(c_root, "sigmoid_act", "int8-h8") / "mgrade_sigmoid_act.h").read_text()
+    assert "int8_t ring[" in header and "uint8_t h[" in header
+
+
+@pytest.mark.parametrize("name, precision", CASES)
+def test_reported_state_bytes_are_the_structs_size(c_root, name, precision):
+    out = c_bundle(c_root, name, precision)
+    assert read_manifest(out)["details"]["c"]["state_bytes"] == open_runner(out).state_bytes

@@ -1,0 +1,14 @@
+from mgrade_edge.compute import compute_summary, format_compute, step_rate_hz
+
+
+def test_audio_tasks_report_compute_per_second_at_their_sample_rate():
+    assert step_rate_hz({"task": "keywords", "task_options": {"sample_rate": 16000}}) == 16000
+    assert step_rate_hz({"task": "keywords"}) == 8000
+    s = compute_summary(1000, 8000)
+    assert s["macs_per_second"] == 8_000_000
+    assert "8.0 M per second of audio at 8,000 Hz" in format_compute(s)
+
+
+def test_non_audio_tasks_have_no_per_second_figure():
+    assert step_rate_hz({"task": "digits"}) is None
+    assert "no per-second figure" in format_compute(compute_summary(1000, None))
