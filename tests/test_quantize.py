@@ -122,9 +122,9 @@ def test_non_positive_sequence_count_is_a_user_error(odd_step):
 
 def test_a_good_file_loads_as_float32(tmp_path):
     path = tmp_path / "calib.npy"
-    np.save(path, np.arange(12, dtype=np.int16).reshape(2, 3, 2))
+    np.save(path, np.arange(64, dtype=np.int16).reshape(2, 16, 2))  # 32 steps, the fewest accepted
     arr = load_calibration_file(path, d_in=2)
-    assert arr.dtype == np.float32 and arr.shape == (2, 3, 2) and arr[1, 2, 1] == 11.0
+    assert arr.dtype == np.float32 and arr.shape == (2, 16, 2) and arr[1, 15, 1] == 63.0
 
 
 @pytest.mark.parametrize("content,message", [
@@ -134,8 +134,11 @@ def test_a_good_file_loads_as_float32(tmp_path):
     (np.zeros((4, 3, 1), np.float32), r"has shape \[4, 3, 1\]; expected \[N, T, 2\]"),
     (np.zeros((0, 3, 2), np.float32), r"has shape \[0, 3, 2\]"),
     (np.array([[["a", "b"]]]), "has dtype <U1; expected a float array"),
-    (np.array([[[1.0, np.nan]]]), "contains NaN or Inf"),
-    (np.array([[[np.inf, 0.0]]]), "contains NaN or Inf"),
+    (np.full((2, 16, 2), np.nan), "contains NaN or Inf"),
+    (np.ones((2, 16, 2)) * [np.inf, 0.0], "contains NaN or Inf"),
+    (np.ones((1, 31, 2), np.float32), "holds only 31 step"),
+    (np.full((2, 16, 2), 0.5, np.float32), "is constant"),
+    (np.linspace(0, 2e6, 64).reshape(2, 16, 2), "outside the supported range"),
     (np.array([[[{"x": 1}, 0]]], dtype=object), "object arrays are refused"),
 ])
 def test_bad_files_are_one_line_data_errors(tmp_path, content, message):
