@@ -4,7 +4,8 @@ Stepping the torch module once per sample costs ~1 ms of Python overhead per ste
 steps). Each layer of the step is a function of that layer's input sequence, which the layer below
 has already produced in full, and its only sequential part is the minGRU recurrence: everything else
 (delay-line window, gates, MLP, LayerNorms) runs once per layer with the T steps as the batch, calling
-the very submodules and kernel the step module calls. The recurrence is then an elementwise loop.
+the very submodules and kernel the step module calls. The recurrence is then an elementwise loop (in numpy, the
+same float32 operations).
 test_reference.py checks this equals stepping the module one sample at a time.
 """
 
@@ -13,9 +14,19 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from mgrade_edge.model import g_activation
+from mgrade_edge.model import cut_gate_terms, g_activation
 
 CHUNK = 8192  # steps per batched call, so the [chunk, Γ, d] windows stay a few tens of MB
+
+
+def _recurrence_terms(gru, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(keep, write) with h_t = keep_t h_{t-1} + write_t, the same float32 terms as MinGRU.step."""
+    k, a = gru.gates(x)
+    if gru.softplus_cutoff is not None:  # min_gru_step_cut
+        log_one_minus_z, log_z, log_g_cut = cut_gate_terms(k, a, gru.softplus_cutoff)
+        return torch.exp(log_one_minus_z), torch.exp(log_z + log_g_cut)
+    z = torch.sigmoid(k)  # min_gru_step: h = (1 - z) h_prev + z g(a)
+    return 1.0 - z, z * g_activation(a)
 
 
 @torch.no_grad()
@@ -30,15 +41,12 @@ def _layer(layer, x: torch.Tensor) -> torch.Tensor:
         window = padded[start:start + len(xs) + kernel.shape[0] - 1].unfold(0, kernel.shape[0], 1)  # [n, d, Γ]
         v = (window.transpose(1, 2) * kernel).sum(dim=1)
         xr = layer.block.delay_residual(xs, v)
-        k, a = layer.block.gru.gates(xr)
-        z = torch.sigmoid(k)
-        # min_gru_step: h = (1 - z) h_prev + z g(a); the same float32 operations, in numpy for speed
-        keep, write = (1.0 - z).numpy(), (z * g_activation(a)).numpy()
+        keep, write = (t.numpy() for t in _recurrence_terms(layer.block.gru, xr))
         hs = np.empty_like(keep)
         for t in range(len(xs)):
             h = keep[t] * h + write[t]
             hs[t] = h
-        outputs.append(layer.block.after_recurrence(xr, torch.from_numpy(hs)))
+        outputs.append(layer.block.after_recurrence(xr, torch.from_numpy(hs), xs))
     return torch.cat(outputs)
 
 

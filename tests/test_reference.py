@@ -10,7 +10,7 @@ from tests import reference
 from tests.helpers import NAMED_CONFIGS, make_model, random_sequences
 
 
-@pytest.mark.parametrize("name", ["tiny", "odd", "all_options", "sigmoid_act"])
+@pytest.mark.parametrize("name", ["tiny", "odd", "all_options", "sigmoid_act", "authors_variants", "no_residuals"])
 def test_batched_reference_equals_the_stepped_module(name, monkeypatch):
     monkeypatch.setattr(reference, "CHUNK", 97)  # several chunk boundaries inside the stream
     step = to_streaming(make_model(name, seed=3))
