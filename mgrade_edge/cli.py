@@ -309,6 +309,37 @@ def init(preset, out, seed, force):
     click.echo(f"wrote {out}: untrained {preset} model, {count_parameters(load_checkpoint(out).model):,} parameters")
 
 
+# ---- board-test -------------------------------------------------------------------------------
+
+@cli.command("board-test")
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--cpu", type=click.Choice(["host", "cortex-m4", "cortex-m55"]), default="host", show_default=True,
+              help="host: native build; cortex-m4 / cortex-m55: bare metal under qemu-system-arm "
+                   "(mps2-an386 / mps3-an547).")
+@click.option("--tflm-dir", type=click.Path(path_type=Path), default=None,
+              help="TensorFlow Lite Micro tree (or a folder holding tflite-micro/ and tflite-micro-cmsis-nn/); "
+                   "default: $TFLM_DIR.")
+@click.option("--kernels", type=click.Choice(["cmsis-nn", "reference"]), default=None,
+              help="Default: cmsis-nn on Cortex-M, reference on the host.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@user_errors
+def board_test(directory, cpu, tflm_dir, kernels, as_json):
+    """Build a tflm bundle's golden program against real TensorFlow Lite Micro and run it.
+
+    Example: mgrade-edge board-test digits_tflm --cpu cortex-m4
+    """
+    from .board.tflm_golden import board_test as run_board_test, format_board_report
+
+    report = run_board_test(directory, cpu=cpu, kernels=kernels, tflm_dir=tflm_dir)
+    if as_json:
+        from .jsonutil import dumps
+
+        click.echo(dumps(report))
+    else:
+        click.echo(format_board_report(report))
+    sys.exit(0 if report["passed"] else 1)
+
+
 def main() -> None:
     """Entry point: click's own usage errors are also reduced to one line (exit code 2)."""
     # TensorFlow's C++ logging would bury our output; users can still raise it by setting the variable.

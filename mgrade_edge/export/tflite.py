@@ -104,6 +104,11 @@ def convert_functions(module, functions: list, precision: str, representative=No
         converter.target_spec.supported_ops = [ops.TFLITE_BUILTINS_INT8 if int8 else
                                                ops.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
         converter.inference_input_type = converter.inference_output_type = tf.int8 if int8 else tf.int16
+        if not int8:
+            # int16x8 FULLY_CONNECTED with per-tensor weight scales: CMSIS-NN (the optimised kernels
+            # of Cortex-M users) has no per-channel int16 FULLY_CONNECTED and refuses the graph at
+            # init ("Node FULLY_CONNECTED ... failed to prepare"); every kernel set runs per-tensor.
+            converter._experimental_disable_per_channel_quantization_for_dense_layers = True
     try:
         with quiet_native_output() as native_text:
             return bytes(converter.convert())
