@@ -85,12 +85,14 @@ def check_bundle(bundle: Path) -> Path:
 def golden_program_spec(bundle: Path, tree: TflmTree, cpu, capacity: int) -> ProgramSpec:
     """Everything the golden program links: bundle sources, the timer port, TFLite Micro (archived)."""
     includes = tree.include_dirs
+    # CMSIS_NN tells the shared kernel headers that cmsis_nn/*.cc define the per-type registrations.
+    defines = DEFINES + (("CMSIS_NN",) if tree.kernels == "cmsis-nn" else ())
     timer = (SourceSet((DATA / "micro_time_systick.cc",), includes, (f"MGRADE_BOARD_CLOCK_HZ={cpu.clock_hz}",))
              if cpu.bare_metal else SourceSet((DATA / "micro_time_none.cc",), includes))
     own = SourceSet(tuple(bundle / f for f in BUNDLE_SOURCES), (bundle, *includes),
-                    (*DEFINES, f"MGRADE_ARENA_CAPACITY={capacity}"))
+                    (*defines, f"MGRADE_ARENA_CAPACITY={capacity}"))
     tflm = SourceSet(tuple(core_sources(tree) + kernel_sources(tree, resolver_methods_of(bundle / "op_resolver.h"))),
-                     includes, DEFINES)
+                     includes, defines)
     return ProgramSpec((own, timer), (tflm,), name="mgrade_golden")
 
 

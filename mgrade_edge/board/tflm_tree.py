@@ -37,11 +37,16 @@ class TflmTree:
 
     @property
     def include_dirs(self) -> tuple[Path, ...]:
-        r, tp = self.root, self.root / "third_party"
-        dirs = [r, tp / "flatbuffers/include", tp / "gemmlowp", tp / "ruy", tp / "kissfft"]
-        if self.kernels == "cmsis-nn":
-            dirs += [tp / "cmsis_nn", tp / "cmsis_nn/Include", tp / "cmsis/CMSIS/Core/Include"]
-        return tuple(d for d in dirs if d.is_dir())
+        return tuple(d for d in include_dirs_of(self.root, self.kernels) if d.is_dir())
+
+
+def include_dirs_of(root: Path, kernels: str) -> list[Path]:
+    """Include path of a tree: the root, its third-party headers and, for CMSIS-NN, CMSIS."""
+    tp = root / "third_party"
+    dirs = [root, tp / "flatbuffers/include", tp / "gemmlowp", tp / "ruy", tp / "kissfft"]
+    if kernels == "cmsis-nn":
+        dirs += [tp / "cmsis_nn", tp / "cmsis_nn/Include", tp / "cmsis/CMSIS/Core/Include"]
+    return dirs
 
 
 def tree_kernels(path: Path) -> str | None:

@@ -35,6 +35,7 @@ BUNDLE_FILES = ["README.md", "golden_io.h", "main.cc", "mgrade_model.h", "mgrade
 TFLM_HEADERS = ["tensorflow/lite/micro/micro_allocator.h", "tensorflow/lite/micro/micro_interpreter.h",
                 "tensorflow/lite/micro/micro_log.h", "tensorflow/lite/micro/micro_mutable_op_resolver.h",
                 "tensorflow/lite/micro/micro_resource_variable.h", "tensorflow/lite/micro/system_setup.h",
+                "tensorflow/lite/micro/micro_time.h",
                 "tensorflow/lite/schema/schema_generated.h"]
 
 
@@ -250,6 +251,8 @@ void describe(TfLiteTensor* t, int bytes, int element_bytes, float scale, int ze
 uint32_t Model::version() const { return TFLITE_SCHEMA_VERSION; }
 const Model* GetModel(const void*) { return &g_model; }
 void InitializeTarget() {}
+uint32_t ticks_per_second() { return 0; }
+uint32_t GetCurrentTimeTicks() { return 0; }
 MicroAllocator* MicroAllocator::Create(uint8_t*, size_t size) {
   return size >= kTraceArenaSize ? &g_allocator : nullptr;
 }
