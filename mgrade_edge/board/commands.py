@@ -30,8 +30,9 @@ def build_snippet(cpu_name: str, kernels: str) -> str:
     tc = _placeholder_toolchain(cpu_name)
     cpu = tc.cpu
     inc = tuple(include_dirs_of(TREE, kernels))  # a real tree passes those of them that exist
-    own = SourceSet((), (BUNDLE, *inc), (*DEFINES, "MGRADE_ARENA_CAPACITY=<2 x kTensorArenaSize>"))
-    tflm = SourceSet((), inc, DEFINES)
+    defines = DEFINES + (("CMSIS_NN",) if kernels == "cmsis-nn" else ())
+    own = SourceSet((), (BUNDLE, *inc), (*defines, "MGRADE_ARENA_CAPACITY=<2 x kTensorArenaSize>"))
+    tflm = SourceSet((), inc, defines)
 
     def cmd(words) -> str:
         return " ".join(str(w).replace(str(DATA), str(BOARD)) for w in words)
