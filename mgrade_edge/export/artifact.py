@@ -29,6 +29,7 @@ class ExportOptions:
     state: str = "external"  # external | internal
     calibration: object | None = None  # quantize.CalibrationSet for quantised targets
     model_name: str = "mgrade"
+    cpu: str | None = None  # tflm only: measure the arena on this CPU (board-test machinery); None: host figure
 
 
 @dataclass

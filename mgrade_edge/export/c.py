@@ -1,6 +1,7 @@
 """The `c` target: a self-contained C99 step (no heap, no interpreter, no C++) generated per model.
 
-    export_c(step, opts, out_dir)
+    export_c(step, opts, out_dir)   (in c_bundle.py: this module generates the float step and the
+                                     layout the integer generator c_int.py shares)
 
 writes mgrade_<name>.h/.c (weights as const data, a state struct, reset and step), main.c (golden
 test: recorded inputs and outputs, a rerun that must be bit-identical) and README.md. The step body
@@ -20,7 +21,7 @@ import numpy as np
 
 from ..errors import ExportError
 from . import cgen
-from .artifact import ExportResult, TensorInfo
+from .artifact import TensorInfo
 
 TEMPLATES = Path(__file__).parent / "templates" / "c"
 GOLDEN_STEPS = 64
@@ -202,41 +203,3 @@ def check_supported(cfg) -> None:
 
 def bundle_prefix(model_name: str) -> str:
     return cgen.check_identifier("mgrade_" + cgen.c_identifier(model_name))
-
-
-def export_c(step, opts, out_dir: Path) -> ExportResult:
-    from . import get_target
-
-    check_supported(step.cfg)
-    target = get_target(opts.target)
-    precision = C_VARIANTS.get(target.name, target.precision.name)
-    if opts.state != "internal":
-        raise ExportError(f"target c keeps its state in the state struct (--state internal), not {opts.state!r}")
-    p = bundle_prefix(opts.model_name)
-    desc = f"{opts.model_name} (c, {precision})"
-    inputs = golden_inputs(step, opts)
-    if precision == "float32":
-        files, facts = float_sources(step, p, desc)
-        golden = golden_arrays("float", inputs, torch_outputs(step, inputs), FLOAT_GOLDEN_ATOL)
-        variant, out_type, rule = "", "float", f"max abs error <= {FLOAT_GOLDEN_ATOL} vs the float32 torch step"
-        tensors = [TensorInfo("x", "input", [1, step.cfg.d_in], "float32"),
-                   TensorInfo("y", "output", [1, step.cfg.n_classes], "float32")]
-    else:
-        from .c_int import int_sources
-
-        files, facts, golden, tensors = int_sources(step, opts.calibration, precision, p, desc, inputs)
-        variant, out_type, rule = "_q", facts["io_ctype"], "bit-exact vs the integer reference"
-    files["main.c"] = render("main.c", banner=cgen.banner(desc), p=p, P=p.upper(), golden_steps=len(inputs),
-                             golden_variant=variant, golden_rule=rule, golden_data=golden, out_type=out_type)
-    files["README.md"] = render("README.md", banner=cgen.banner(desc, "markdown"), p=p, precision=precision,
-                                state_bytes=facts["state_bytes"], scratch_bytes=facts["scratch_bytes"],
-                                io_bytes=facts["io_bytes"], rows=", ".join(map(str, facts["rows"])),
-                                kernel_size=step.cfg.kernel_size, io_type=out_type, variant=variant,
-                                quant_note=QUANT_NOTE if variant else "")
-    for name, text in files.items():
-        (out_dir / name).write_text(text)
-    details = {"c": {"prefix": p, "precision": precision, "sources": [f"{p}.c"], "header": f"{p}.h",
-                     "golden_program": "main.c", "step_variant": variant, **facts}}
-    return ExportResult(model_file=f"{p}.c", tensors=tensors, state_handling="internal (state struct in C)",
-                        extra_files=sorted(files), details=details,
-                        notes=["delay lines are ring buffers trimmed to rows " + ", ".join(map(str, facts["rows"]))])

@@ -45,7 +45,7 @@ def check_options(target_name: str, state: str | None, calib_sequences: int) -> 
 
 def export_checkpoint(checkpoint: str | Path, target_name: str, out: str | Path, state: str | None = None,
                       calib_file: str | Path | None = None, calib_sequences: int = 8, force: bool = False,
-                      validate: bool = True) -> dict:
+                      validate: bool = True, cpu: str | None = None) -> dict:
     """Export and return the manifest (also written to out/manifest.json)."""
     from ..checkpoint import load_checkpoint
     from ..quantize import calibration_set
@@ -61,7 +61,8 @@ def export_checkpoint(checkpoint: str | Path, target_name: str, out: str | Path,
     if target.quantized:
         sequences, source = calibration_sequences(ckpt, Path(calib_file) if calib_file else None)
         calibration = calibration_set(step, sequences, n_sequences=calib_sequences, source=source)
-    opts = ExportOptions(target=target.name, state=state, calibration=calibration, model_name=Path(checkpoint).stem)
+    opts = ExportOptions(target=target.name, state=state, calibration=calibration, model_name=Path(checkpoint).stem,
+                         cpu=cpu)
     with atomic_output_dir(out, force, inputs) as tmp:
         result = resolve_exporter(target)(step, opts, tmp)
         model_path = tmp / result.model_file

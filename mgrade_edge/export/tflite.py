@@ -112,6 +112,11 @@ def convert_functions(module, functions: list, precision: Precision | str, repre
             converter._experimental_variable_quantization = True  # store the variables quantised
         converter.target_spec.supported_ops = [getattr(tf.lite.OpsSet, precision.converter_ops)]
         converter.inference_input_type = converter.inference_output_type = getattr(tf, precision.value_dtype)
+        if precision.name == "int16x8":
+            # int16x8 FULLY_CONNECTED with per-tensor weight scales: CMSIS-NN (the optimised kernels
+            # of Cortex-M users) has no per-channel int16 FULLY_CONNECTED and refuses the graph at
+            # init ("Node FULLY_CONNECTED ... failed to prepare"); every kernel set runs per-tensor.
+            converter._experimental_disable_per_channel_quantization_for_dense_layers = True
     try:
         with quiet_native_output() as native_text:
             return bytes(converter.convert())

@@ -27,6 +27,7 @@ GOLDEN_STEPS = 32
 # Device kernels (CMSIS-NN, ...) may round an intermediate differently from the reference kernels
 # the golden outputs come from; one output quantisation step absorbs that, more would be a bug.
 GOLDEN_TOLERANCE_STEPS = 1
+HOST_ARENA_SOURCE = "the TFLite Micro Python interpreter (reference kernels, 64-bit host)"
 
 # Builtin ops TFLite Micro's MicroMutableOpResolver can register. The Add* method name follows
 # TFLite Micro's own generator (CONV_2D -> AddConv2D) except for the spellings listed below.
@@ -225,8 +226,11 @@ def _slot_fields(prefix: str, s: TensorSlot) -> dict:
 
 
 def write_bundle(model_bytes: bytes, layout: ModelLayout, cfg, out_dir: Path, model_name: str, source_desc: str,
-                 golden_stream: np.ndarray, golden_y: np.ndarray, arena) -> list[str]:
-    """Write every bundle file into out_dir (model.tflite included); returns the sorted file names."""
+                 golden_stream: np.ndarray, golden_y: np.ndarray, arena, golden_arena: int | None = None) -> list[str]:
+    """Write every bundle file into out_dir (model.tflite included); returns the sorted file names.
+    `arena` is the host measurement (tflm_arena) or a CPU's (board.export_arena.CpuArena);
+    `golden_arena` is the arena the golden outputs were recorded with (default: the emitted one)."""
+    arena_source = getattr(arena, "source", HOST_ARENA_SOURCE)
     ident = cgen.c_identifier(model_name)
     ns = ident if ident.startswith("mgrade") else f"mgrade_{ident}"
     array, pairs = f"g_{ident}_model_data", layout.state_pairs
@@ -247,6 +251,7 @@ def write_bundle(model_bytes: bytes, layout: ModelLayout, cfg, out_dir: Path, mo
             for op in layout.ops)),
         "mgrade_model.h": render(
             "mgrade_model.h", macro=ns.upper(), external=int(bool(pairs)), arena_min=arena.minimum,
+            arena_source=arena_source,
             arena_margin=arena.margin, resolution=arena.resolution, invokes=arena.steps,
             variables=layout.resource_variables, state_bytes=layout.state_bytes,
             state_where="input tensors" if pairs else "resource variables", kernel_size=cfg.kernel_size,
@@ -255,7 +260,8 @@ def write_bundle(model_bytes: bytes, layout: ModelLayout, cfg, out_dir: Path, mo
             **_slot_fields("y", layout.y)),
         "golden_io.h": render(
             "golden_io.h", steps=len(golden_stream), tolerance=GOLDEN_TOLERANCE_STEPS,
-            source="calibration stream 0, first steps", y_dtype=layout.y.dtype, arena=arena.recommended,
+            source="calibration stream 0, first steps", y_dtype=layout.y.dtype,
+            arena=golden_arena or arena.recommended,
             input_array=cgen.c_array("kGoldenInput", "float", np.asarray(golden_stream, np.float32).reshape(-1),
                                      modifiers="inline constexpr"),
             output_array=cgen.c_array("kGoldenOutput", f"{layout.y.dtype}_t", np.asarray(golden_y).reshape(-1),
@@ -268,18 +274,25 @@ def write_bundle(model_bytes: bytes, layout: ModelLayout, cfg, out_dir: Path, mo
             "README.md", name=model_name, source=source_desc,
             quant={"int8": "int8", "int16": "int16x8"}[layout.x.dtype],
             state="external (state tensors are inputs/outputs)" if pairs else "internal (resource variables)",
-            arena_min=arena.minimum, arena_margin=arena.margin, arena_size=arena.recommended,
+            arena_min=arena.minimum, arena_margin=arena.margin, arena_size=arena.recommended, arena_source=arena_source,
             model_bytes=len(model_bytes), state_bytes=layout.state_bytes, n_ops=len(layout.ops),
             ops=", ".join(layout.ops), ram=arena.recommended + layout.staging_bytes,
             staging=f" plus {layout.staging_bytes} bytes of state staging (static, outside the arena)" if pairs else "",
             golden_steps=len(golden_stream), tolerance=GOLDEN_TOLERANCE_STEPS, variables=layout.resource_variables,
             resolution=arena.resolution,
-            array=array, banner=cgen.banner(source_desc, "markdown").rstrip("\n")),
+            array=array, banner=cgen.banner(source_desc, "markdown").rstrip("\n"), build_snippet=_build_snippets()),
     }
     for name, content in files.items():
         path = Path(out_dir) / name
         path.write_bytes(content) if isinstance(content, bytes) else path.write_text(content)
     return sorted(files)
+
+
+def _build_snippets() -> str:
+    """The commands board-test runs, rendered from the functions it runs them with."""
+    from ..board.commands import build_snippet
+
+    return build_snippet("host", "reference") + "\n" + build_snippet("cortex-m4", "cmsis-nn")
 
 
 def golden_check(step, layout: ModelLayout, golden: np.ndarray, runs: list[np.ndarray]) -> dict:
@@ -315,7 +328,7 @@ def export_tflm(step, opts, out_dir: Path):
 
     quant = get_target(opts.target).precision.name
     result, summary = _export(step, quant, opts.state, opts.calibration, out_dir, opts.model_name, opts.model_name,
-                              GOLDEN_STEPS)
+                              GOLDEN_STEPS, getattr(opts, "cpu", None))
     return ExportResult(result.model_file, result.tensors, result.state_handling,
                         extra_files=[f for f in summary["files"] if f != result.model_file],
                         notes=result.notes + [f"TFLite Micro bundle: arena {summary['arena']['emitted']} bytes "
@@ -324,7 +337,7 @@ def export_tflm(step, opts, out_dir: Path):
                         details={**result.details, "tflm": summary})
 
 
-def _export(step, quant, state, calibration, out_dir, model_name, source_desc, golden_steps):
+def _export(step, quant, state, calibration, out_dir, model_name, source_desc, golden_steps, cpu=None):
     from ..tflm_arena import measure_min_arena
     from .artifact import ExportOptions
     from .tflite import export_tflite
@@ -342,16 +355,35 @@ def _export(step, quant, state, calibration, out_dir, model_name, source_desc, g
     golden = np.asarray(calibration.streams[0][:golden_steps], np.float32)
     runs = stream_through_tflm(model_bytes, layout, golden, arena.recommended, repeats=2)
     files = write_bundle(model_bytes, layout, step.cfg, out_dir, model_name, source_desc, golden, runs[0], arena)
+    host_arena = {"minimum": arena.minimum, "margin": arena.margin, "emitted": arena.recommended,
+                  "source": HOST_ARENA_SOURCE}
+    emitted, cpu_note, board = arena, None, None
+    if cpu is not None:
+        from ..board.export_arena import measure_cpu_arena
+
+        cpu_arena, board = measure_cpu_arena(out_dir, cpu)
+        if cpu_arena is None:
+            cpu_note, board = f"arena for {cpu} not measured ({board}); the host figure is emitted", None
+        else:
+            emitted = cpu_arena
+            write_bundle(model_bytes, layout, step.cfg, out_dir, model_name, source_desc, golden, runs[0], cpu_arena,
+                         golden_arena=arena.recommended)
     summary = {
         "format": "tflm-bundle", "quant": quant, "state": state, "model_name": model_name,
         "files": sorted(set(files) | {result.model_file}),
-        "arena": {"minimum": arena.minimum, "margin": arena.margin, "emitted": arena.recommended,
+        "arena": {"minimum": emitted.minimum, "margin": emitted.margin, "emitted": emitted.recommended,
+                  "cpu": cpu if emitted is not arena else "host",
+                  "source": getattr(emitted, "source", HOST_ARENA_SOURCE), "not_measured_for_cpu": cpu_note,
+                  "host": host_arena,
                   "resolution": arena.resolution, "probes": len(arena.probes), "measured_invokes": arena.steps,
                   "allocations": {k: v for k, v in arena.allocations.items() if k != "lines"}},
+        "board": None if board is None else {k: board[k] for k in (
+            "cpu", "kernels", "passed", "arena_bytes_min", "arena_used_bytes", "ram_bytes", "flash_bytes",
+            "model_flash_bytes", "instructions_per_step")},
         "flash": {"model_bytes": len(model_bytes), "code_bytes": None,
                   "note": "code size (TFLite Micro + kernels) depends on the target toolchain; not measured"},
         "state_bytes": layout.state_bytes, "staging_bytes": layout.staging_bytes,
-        "ram_bytes": arena.recommended + layout.staging_bytes,
+        "ram_bytes": emitted.recommended + layout.staging_bytes,
         "ops": layout.ops, "resolver_methods": [resolver_method(op) for op in layout.ops],
         "resource_variables": layout.resource_variables,
         "io": {s.name: asdict(s) for s in [layout.x, layout.y] + [t for p in layout.state_pairs for t in p]},

@@ -44,7 +44,7 @@ SUPPORTED = [n for n in sorted(NAMED_CONFIGS) if _supported(n)]
 
 def test_unsupported_variants_are_refused_in_one_line(tmp_path):
     from mgrade_edge.export.artifact import ExportOptions
-    from mgrade_edge.export.c import export_c
+    from mgrade_edge.export.c_bundle import export_c
 
     unsupported = [n for n in sorted(NAMED_CONFIGS) if not _supported(n)]
     if not unsupported:
@@ -66,7 +66,7 @@ def test_float_c_streams_like_the_torch_step(c_root, name):
 def test_rings_are_trimmed_to_the_last_nonzero_lag_exactly(tmp_path):
     """odd with every kernel zero beyond lag 5 (layer 0, one channel reaching it) and lag 0 (layer 1)."""
     from mgrade_edge.export.artifact import ExportOptions
-    from mgrade_edge.export.c import export_c
+    from mgrade_edge.export.c_bundle import export_c
     from mgrade_edge.runtime.c_runner import CRunner
 
     step = to_streaming(make_model("odd"))

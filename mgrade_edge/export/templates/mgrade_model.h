@@ -11,9 +11,10 @@ $banner
 namespace ${ns} {
 
 // Tensor arena: $arena_min bytes is the smallest arena (searched in $resolution-byte steps) with
-// which the TFLite Micro Python interpreter (reference kernels, 64-bit host) loaded this model and
-// ran $invokes invokes; the $arena_margin-byte margin covers scratch buffers of optimised kernels,
-// other TFLite Micro versions and a misaligned arena. Check on target with arena_used_bytes().
+// which $arena_source
+// loaded this model and ran $invokes steps; $arena_margin bytes of margin are added (README.md says why).
+// arena_used_bytes() after init() is NOT a safe size: allocation needs temporary memory above it.
+// `mgrade-edge board-test DIR --cpu ...` measures the smallest arena on a CPU.
 inline constexpr size_t kTensorArenaMinimum = $arena_min;
 inline constexpr size_t kTensorArenaMargin = $arena_margin;
 inline constexpr size_t kTensorArenaSize = kTensorArenaMinimum + kTensorArenaMargin;

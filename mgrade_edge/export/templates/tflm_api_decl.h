@@ -3,7 +3,7 @@
 // can run `g++ -fsyntax-only` on the generated harness without the TFLite Micro sources (which are
 // not on PyPI). Nothing here is defined; it is never linked and never shipped in a bundle.
 // Signatures follow tensorflow/lite/micro (micro_interpreter.h, micro_allocator.h,
-// micro_resource_variable.h, micro_mutable_op_resolver.h, micro_log.h, system_setup.h) and
+// micro_resource_variable.h, micro_mutable_op_resolver.h, micro_log.h, system_setup.h, micro_time.h) and
 // tensorflow/lite/core/c/common.h.
 #ifndef MGRADE_TFLM_API_DECL_H_
 #define MGRADE_TFLM_API_DECL_H_
@@ -63,6 +63,10 @@ struct Model {
 const Model* GetModel(const void* buf);
 
 void InitializeTarget();
+
+// micro_time.h: a platform's timer (ticks_per_second() == 0: none)
+uint32_t ticks_per_second();
+uint32_t GetCurrentTimeTicks();
 
 class MicroAllocator {
  public:

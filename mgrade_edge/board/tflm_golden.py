@@ -1,0 +1,227 @@
+"""`mgrade-edge board-test`: a TFLite Micro bundle's golden program built against real TFLite Micro
+sources and run on the host or bare metal under QEMU, with its memory and instruction count.
+
+    report = board_test("digits_tflm", cpu="cortex-m4", kernels=None, tflm_dir=None)
+    print(format_board_report(report))
+
+The golden program (the bundle's main.cc) is built once with a static arena of twice the emitted
+size; the arena actually used is its first argument, so the smallest working arena is searched
+with one process (host) or one QEMU boot per probe, bisecting in 16-byte steps between the
+`arena_used_bytes()` that TFLite Micro reports (never enough: allocation needs temporary memory)
+and a size that worked. "Working" means the golden check passed with that arena.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from .build import SourceSet, cache_root, measure_elf
+from .program import ProgramSpec, build_program
+from .run import run_program, ticks_to_instructions
+from .tflm_tree import TflmTree, core_sources, find_tree, kernel_sources, resolver_methods_of
+from .toolchain import DATA, BoardError, get_cpu
+
+BUNDLE_SOURCES = ("main.cc", "mgrade_stream.cc", "model_data.cc")
+BUNDLE_FILES = BUNDLE_SOURCES + ("mgrade_model.h", "op_resolver.h", "golden_io.h", "model_data.h", "mgrade_stream.h")
+ARENA_STEP = 16  # TFLite Micro aligns allocations to 16 bytes
+CAPACITY_FACTOR = 2  # static arena = this x the emitted kTensorArenaSize, room to probe above it
+DEFINES = ("TF_LITE_STATIC_MEMORY",)
+_RESULT = re.compile(r"^(PASS|FAIL): (.*)$", re.M)
+_USED = re.compile(r"arena used (\d+) of (\d+) bytes")
+_TIME = re.compile(r"TIME: (\d+) steps took (\d+) ticks at (\d+) ticks per second")
+_CONST = re.compile(r"inline constexpr \w+ (kTensorArenaMinimum|kTensorArenaMargin|kGoldenSteps) = (\d+);")
+
+
+def default_kernels(cpu: str) -> str:
+    """CMSIS-NN on Cortex-M (what Arm users deploy), reference kernels on the host."""
+    return "reference" if cpu == "host" else "cmsis-nn"
+
+
+@dataclass
+class GoldenRun:
+    exit_code: int
+    passed: bool
+    line: str  # the PASS/FAIL line, or the last line printed
+    arena_used_bytes: int | None
+    steps: int | None
+    ticks: int | None
+    ticks_per_second: int | None
+
+
+def parse_golden_output(text: str, exit_code: int) -> GoldenRun:
+    """The golden program's result. Passing needs both the PASS line and exit code 0."""
+    results = _RESULT.findall(text)
+    line = f"{results[-1][0]}: {results[-1][1]}" if results else next(
+        (ln.strip() for ln in reversed(text.splitlines()) if ln.strip()), f"no output (exit code {exit_code})")
+    used = _USED.search(line)
+    timing = _TIME.search(text)
+    return GoldenRun(exit_code, exit_code == 0 and bool(results) and results[-1][0] == "PASS", line,
+                     int(used.group(1)) if used else None, int(timing.group(1)) if timing else None,
+                     int(timing.group(2)) if timing else None, int(timing.group(3)) if timing else None)
+
+
+def bundle_constants(bundle: Path) -> dict[str, int]:
+    text = (bundle / "mgrade_model.h").read_text() + (bundle / "golden_io.h").read_text()
+    found = dict((k, int(v)) for k, v in _CONST.findall(text))
+    if set(found) != {"kTensorArenaMinimum", "kTensorArenaMargin", "kGoldenSteps"}:
+        raise BoardError(f"{bundle}: mgrade_model.h/golden_io.h lack the arena or golden constants; re-export the "
+                         f"bundle with mgrade-edge export MODEL --target tflm --out {bundle}")
+    return found
+
+
+def check_bundle(bundle: Path) -> Path:
+    bundle = Path(bundle)
+    missing = [f for f in BUNDLE_FILES if not (bundle / f).is_file()]
+    if missing:
+        raise BoardError(f"{bundle} is not a TFLite Micro bundle (missing {', '.join(missing)}); create one with "
+                         f"mgrade-edge export MODEL --target tflm --out {bundle}")
+    return bundle
+
+
+def golden_program_spec(bundle: Path, tree: TflmTree, cpu, capacity: int) -> ProgramSpec:
+    """Everything the golden program links: bundle sources, the timer port, TFLite Micro (archived)."""
+    includes = tree.include_dirs
+    # CMSIS_NN tells the shared kernel headers that cmsis_nn/*.cc define the per-type registrations.
+    defines = DEFINES + (("CMSIS_NN",) if tree.kernels == "cmsis-nn" else ())
+    timer = (SourceSet((DATA / "micro_time_systick.cc",), includes, (f"MGRADE_BOARD_CLOCK_HZ={cpu.clock_hz}",))
+             if cpu.bare_metal else SourceSet((DATA / "micro_time_none.cc",), includes))
+    own = SourceSet(tuple(bundle / f for f in BUNDLE_SOURCES), (bundle, *includes),
+                    (*defines, f"MGRADE_ARENA_CAPACITY={capacity}"))
+    tflm = SourceSet(tuple(core_sources(tree) + kernel_sources(tree, resolver_methods_of(bundle / "op_resolver.h"))),
+                     includes, defines)
+    return ProgramSpec((own, timer), (tflm,), name="mgrade_golden")
+
+
+def search_min_arena(run, used: int, known_ok: int) -> tuple[int, list[dict]]:
+    """Smallest multiple of ARENA_STEP for which run(arena) passes; `known_ok` passed already.
+    The first probe sits just below `used` (what TFLite Micro reported using), which must fail."""
+    probes = []
+
+    def probe(arena: int) -> bool:
+        ok = run(arena).passed
+        probes.append({"arena": arena, "ok": ok})
+        return ok
+
+    lo = max(0, (used // ARENA_STEP) * ARENA_STEP - ARENA_STEP)
+    if lo > 0 and probe(lo):
+        lo = 0
+    hi = known_ok
+    while hi - lo > ARENA_STEP:
+        mid = max(lo + ARENA_STEP, min(hi - ARENA_STEP, ((lo + hi) // 2 // ARENA_STEP) * ARENA_STEP))
+        if probe(mid):
+            hi = mid
+        else:
+            lo = mid
+    return hi, probes
+
+
+def _analytic_min_ram(bundle: Path) -> int | None:
+    manifest = bundle / "manifest.json"
+    if not manifest.is_file():
+        return None
+    from ..config import MGRADEConfig
+    from ..profile import analytic_profile
+
+    m = json.loads(manifest.read_text())
+    target = {"int8": "tflite-int8", "int16x8": "tflite-int16x8"}.get(m.get("precision"))
+    if target is None:
+        return None
+    return int(analytic_profile(MGRADEConfig(**m["config"]), target)["analytic_min_ram_bytes"])
+
+
+def board_test(bundle: str | Path, cpu: str = "host", kernels: str | None = None, tflm_dir: str | Path | None = None,
+               probe: bool = True) -> dict:
+    """Build and run the bundle's golden program on `cpu`; see the module docstring. Returns a dict
+    (JSON-ready): passed, cpu, kernels, arena and memory figures, instructions per step, build stats."""
+    spec_cpu = get_cpu(cpu)
+    bundle = check_bundle(Path(bundle))
+    kernels = kernels or default_kernels(cpu)
+    tree = find_tree(kernels, tflm_dir)
+    consts = bundle_constants(bundle)
+    emitted = consts["kTensorArenaMinimum"] + consts["kTensorArenaMargin"]
+    capacity = CAPACITY_FACTOR * emitted
+    (cache_root() / "programs").mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="golden-", dir=cache_root() / "programs") as tmp:
+        program = build_program(spec_cpu, golden_program_spec(bundle, tree, spec_cpu, capacity), Path(tmp))
+        tc, elf = program.toolchain, program.elf
+        runs = []
+
+        def run(arena: int) -> GoldenRun:
+            result = run_program(tc, elf, (str(arena),))
+            runs.append(result.seconds)
+            return parse_golden_output(result.output, result.exit_code)
+
+        at_emitted = run(emitted)
+        at_capacity = at_emitted if at_emitted.passed else run(capacity)
+        arena_min, probes = None, []
+        if probe and at_capacity.passed and at_capacity.arena_used_bytes:
+            arena_min, probes = search_min_arena(run, at_capacity.arena_used_bytes,
+                                                 emitted if at_emitted.passed else capacity)
+        sizes = measure_elf(tc, elf)
+    arena_symbol = sizes.symbol_size("g_arena")
+    model_symbol = next((k for k in sizes.symbols if re.search(r"g_\w+_model_data$", k)), None)
+    timed = at_emitted if at_emitted.ticks is not None else at_capacity
+    instructions = (ticks_to_instructions(tc, timed.ticks) / timed.steps
+                    if timed.ticks is not None and timed.steps else None)
+    ram_without_arena = sizes.static_ram - arena_symbol
+    return {
+        "passed": at_emitted.passed, "cpu": cpu, "kernels": kernels, "tflm_tree": str(tree.root),
+        "result_line": at_emitted.line, "exit_code": at_emitted.exit_code,
+        "golden_steps": consts["kGoldenSteps"],
+        "emitted_arena_bytes": emitted,
+        "arena_bytes_min": arena_min,
+        "arena_used_bytes": at_capacity.arena_used_bytes,
+        "ram_bytes": None if arena_min is None else ram_without_arena + arena_min,
+        "ram_bytes_at_emitted_arena": ram_without_arena + emitted,
+        "flash_bytes": sizes.flash,
+        "model_flash_bytes": sizes.symbols[model_symbol] if model_symbol else None,
+        "instructions_per_step": None if instructions is None else round(instructions),
+        "analytic_min_ram_bytes": _analytic_min_ram(bundle),
+        "elf": {"text": sizes.text, "data": sizes.data, "bss": sizes.bss, "static_arena": arena_symbol},
+        "probes": probes,
+        "build": {"compiled": program.stats.compiled, "cached": program.stats.cached,
+                  "runs": len(runs), "run_seconds": round(sum(runs), 2)},
+        "notes": NOTES,
+    }
+
+
+NOTES = {
+    "arena_bytes_min": "smallest arena (16-byte steps) with which the golden check passed, one process or QEMU "
+                       "boot per probe",
+    "arena_used_bytes": "MicroInterpreter::arena_used_bytes() after init: less than the arena needed (allocation "
+                        "uses temporary memory), so not a safe arena size",
+    "ram_bytes": "static RAM of the golden program (.data + .bss) with the arena at arena_bytes_min; stack and heap "
+                 "not included",
+    "flash_bytes": "text + data of the whole golden program (TFLite Micro, kernels, C library, model)",
+    "instructions_per_step": "guest instructions per step() under QEMU -icount shift=0 (an instruction count, not "
+                             "cycles); none on the host",
+    "analytic_min_ram_bytes": "state + peak live activations + I/O from the analytic memory model (mgrade-edge "
+                              "profile)",
+}
+
+
+def format_board_report(r: dict) -> str:
+    def num(v):
+        return "n/a" if v is None else f"{v:,}"
+
+    lines = [f"board-test {r['cpu']} ({r['kernels']} kernels, {r['tflm_tree']})",
+             f"  golden: {'PASSED' if r['passed'] else 'FAILED'} at the emitted arena "
+             f"({r['emitted_arena_bytes']:,} bytes): {r['result_line']}",
+             f"  arena_bytes_min        {num(r['arena_bytes_min'])}  (probed, {len(r['probes'])} runs)",
+             f"  arena_used_bytes       {num(r['arena_used_bytes'])}  (reported after init; not a safe size)",
+             f"  ram_bytes              {num(r['ram_bytes'])}  (.data + .bss with the minimum arena)",
+             f"  flash_bytes            {num(r['flash_bytes'])}  (whole program; model {num(r['model_flash_bytes'])})",
+             f"  instructions_per_step  {num(r['instructions_per_step'])}"
+             + ("  (QEMU -icount instruction count, not cycles)" if r["instructions_per_step"] else ""),
+             f"  analytic_min_ram_bytes {num(r['analytic_min_ram_bytes'])}",
+             f"  build: {r['build']['compiled']} objects compiled, {r['build']['cached']} from the cache; "
+             f"{r['build']['runs']} runs in {r['build']['run_seconds']} s"]
+    return "\n".join(lines)
+
+
+def report_fields() -> tuple[str, ...]:
+    return tuple(f for f in asdict(GoldenRun(0, False, "", None, None, None, None)))

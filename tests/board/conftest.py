@@ -1,0 +1,58 @@
+"""Board tests build bundles against real TensorFlow Lite Micro (TFLM_DIR) and run them natively or
+under QEMU. Without the tree or the tools they skip and name what is missing; with TFLM_DIR set to
+a valid tree, a missing tool is a failure, not a skip (the environment promised to run them)."""
+
+import os
+
+import pytest
+
+from mgrade_edge.board.toolchain import BoardError, find_toolchain
+from mgrade_edge.board.tflm_tree import find_tree
+from mgrade_edge.quantize import calibration_set
+from mgrade_edge.streaming import to_streaming
+from tests.helpers import make_model, random_sequences
+
+
+def _tflm_dir_valid() -> bool:
+    try:
+        find_tree("reference")
+        return True
+    except BoardError:
+        return False
+
+
+def require_board(cpu: str, kernels: str):
+    """Skip (naming the fix) unless toolchain and tree are there; fail instead when TFLM_DIR is valid."""
+    try:
+        find_toolchain(cpu)
+        find_tree(kernels)
+    except BoardError as exc:
+        if os.environ.get("TFLM_DIR") and _tflm_dir_valid():
+            pytest.fail(f"TFLM_DIR is set and valid, but the board test cannot run: {exc}")
+        pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="session")
+def tiny_step():
+    model = make_model("tiny", seed=0)
+    step = to_streaming(model)
+    calibration = calibration_set(step, random_sequences(model.cfg, 8, 64, seed=1), n_sequences=2, stream_steps=256)
+    return step, calibration
+
+
+@pytest.fixture(scope="session")
+def tiny_bundles(tiny_step, tmp_path_factory):
+    """(quant, state) -> bundle directory, exported once per session."""
+    from mgrade_edge.export.tflm import export_tflm_bundle
+
+    step, calibration = tiny_step
+    cache = {}
+
+    def get(quant: str, state: str):
+        if (quant, state) not in cache:
+            directory = tmp_path_factory.mktemp(f"board_{quant}_{state}")
+            export_tflm_bundle(step, quant, state, calibration, directory, "tiny", "tiny")
+            cache[quant, state] = directory
+        return cache[quant, state]
+
+    return get

@@ -1,0 +1,42 @@
+"""Bare metal under QEMU: exit codes, argv over semihosting, and the instruction count the SysTick
+gives under -icount shift=0, checked with a loop of known length (2 instructions per iteration)."""
+
+import pytest
+
+from mgrade_edge.board.build import SourceSet
+from mgrade_edge.board.program import ProgramSpec, build_program
+from mgrade_edge.board.run import run_program, ticks_to_instructions
+from mgrade_edge.board.toolchain import BoardError, find_toolchain
+from tests.board.conftest import require_board
+
+LOOP = r"""
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+uint32_t mgrade_systick_now(void);
+int main(int argc, char** argv) {
+  int n = argc > 1 ? atoi(argv[1]) : 0;
+  uint32_t t0 = mgrade_systick_now();
+  __asm__ volatile("1: subs %0, %0, #1\n bne 1b" : "+r"(n) : : "cc");
+  printf("ticks %lu\n", (unsigned long)(mgrade_systick_now() - t0));
+  return 3;
+}
+"""
+
+
+@pytest.mark.parametrize("cpu", ["cortex-m4", "cortex-m55"])
+def test_loop_of_known_length_counts_its_instructions(cpu, tmp_path):
+    try:
+        find_toolchain(cpu)
+    except BoardError:
+        require_board(cpu, "reference")  # skips or fails with the reason
+    (tmp_path / "loop.c").write_text(LOOP)
+    program = build_program(cpu, ProgramSpec((SourceSet((tmp_path / "loop.c",)),), name="loop"), tmp_path)
+    counts = {}
+    for n in (100_000, 300_000):
+        result = run_program(program.toolchain, program.elf, (str(n),))
+        assert result.exit_code == 3, result.output  # main's return value is QEMU's exit status
+        counts[n] = ticks_to_instructions(program.toolchain, int(result.stdout.split()[1]))
+    # The difference removes the fixed cost around the loop: 2 instructions per extra iteration,
+    # within one SysTick period (40 / 31.25 instructions).
+    assert abs((counts[300_000] - counts[100_000]) - 2 * 200_000) <= 2 * 1e9 / program.toolchain.cpu.clock_hz
