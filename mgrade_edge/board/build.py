@@ -172,7 +172,9 @@ class ElfSizes:
         return hits[0]
 
 
-_NM = re.compile(r"^[0-9a-fA-F]+\s+([0-9a-fA-F]+)\s+([bBdDrRvV])\s+(.+)$")
+# Data symbols; on bare metal the linker scripts place .rodata (the model array) inside the flash
+# output section that also holds code, so nm types it t/T there rather than r/R.
+_NM = re.compile(r"^[0-9a-fA-F]+\s+([0-9a-fA-F]+)\s+([bBdDrRtTvV])\s+(.+)$")
 
 
 def measure_elf(tc: Toolchain, elf: Path) -> ElfSizes:

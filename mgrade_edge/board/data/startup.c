@@ -42,6 +42,10 @@ void Default_Handler(void) { fault("mgrade-board: unexpected exception\n"); }
 void SysTick_Handler(void) { mgrade_systick_wraps++; }
 void Reset_Handler(void);
 /* crti.o is left out with our own start code; newlib's __libc_init_array still calls these. */
+/* C++ static objects register their destructors with __cxa_atexit(fn, obj, &__dso_handle); the
+   handle normally comes from crtbegin.o, which -nostartfiles leaves out. One program, one handle. */
+void *__dso_handle = &__dso_handle;
+
 void _init(void) {}
 void _fini(void) {}
 
