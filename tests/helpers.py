@@ -62,3 +62,18 @@ def save_tiny_digits_checkpoint(path, seed: int = 0):
     torch.manual_seed(seed)
     save_checkpoint(path, MGRADE(NAMED_CONFIGS["tiny"].replace(n_classes=10)).eval(), {"task": "digits", "seed": 0})
     return path
+
+
+def run_main(args, capsys, monkeypatch):
+    """The real entry point, as a user runs it: (exit code, stdout, stderr)."""
+    import sys
+
+    import pytest
+
+    from mgrade_edge.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["mgrade-edge", *map(str, args)])
+    with pytest.raises(SystemExit) as info:
+        main()
+    captured = capsys.readouterr()
+    return info.value.code, captured.out, captured.err

@@ -8,17 +8,10 @@ import sys
 import numpy as np
 import pytest
 
-from mgrade_edge.cli import main
-from tests.helpers import save_tiny_digits_checkpoint
+from tests.helpers import run_main, save_tiny_digits_checkpoint
 from tests.test_checkpoint import bad_files
 
 
-def run_main(args, capsys, monkeypatch):
-    monkeypatch.setattr(sys, "argv", ["mgrade-edge", *args])
-    with pytest.raises(SystemExit) as info:
-        main()
-    captured = capsys.readouterr()
-    return info.value.code, captured.out, captured.err
 
 
 @pytest.fixture

@@ -13,15 +13,9 @@ import torch
 
 from mgrade_edge.cli import main
 from mgrade_edge.config import MGRADEConfig
-from tests.helpers import NAMED_CONFIGS, save_tiny_digits_checkpoint
+from tests.helpers import NAMED_CONFIGS, run_main, save_tiny_digits_checkpoint
 
 
-def run_main(args, capsys, monkeypatch):
-    monkeypatch.setattr(sys, "argv", ["mgrade-edge", *map(str, args)])
-    with pytest.raises(SystemExit) as info:
-        main()
-    captured = capsys.readouterr()
-    return info.value.code, captured.out, captured.err
 
 
 def assert_one_line(code, out, err, fragment, expected_code=2):

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.helpers import run_main  # noqa: F401  (re-exported: the importer tests' entry point)
 
 ENV_VAR = "MGRADE_JAX_FIXTURES"
 REPO = Path(__file__).resolve().parents[2]
@@ -24,14 +25,3 @@ def fixture_dir(name: str) -> Path:
 
 def orbax_file(name: str) -> Path:
     return fixture_dir(name) / "orbax" / "checkpoint_0" / "checkpoint"
-
-
-def run_main(args, capsys, monkeypatch):
-    """The real entry point: (exit code, stdout, stderr)."""
-    from mgrade_edge.cli import main
-
-    monkeypatch.setattr(sys, "argv", ["mgrade-edge", *map(str, args)])
-    with pytest.raises(SystemExit) as info:
-        main()
-    captured = capsys.readouterr()
-    return info.value.code, captured.out, captured.err
