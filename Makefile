@@ -53,9 +53,12 @@ keywords-example: $(STAMP)
 		--test-clips 1050 --split voice --d-model 32 --layers 2 --kernel-size 64 --taps 8 --conv-ln --rec-ln \
 		--rec-dense-out --epochs 4 --batch-size 16 --lr 3e-3 --seed 0 --out examples/keywords.pt --force
 
-bench: $(STAMP)
+bench: $(STAMP) board-tools
 	$(BIN)/python benchmarks/run_all.py
 	$(BIN)/python benchmarks/update_readme.py
+	@if [ -n "$$TFLM_DIR" ]; then PYTHONPATH=. $(BIN)/python benchmarks/board_table.py \
+	  --json benchmarks/board_table.json > benchmarks/board_table.md && cat benchmarks/board_table.md; \
+	else echo "board table skipped: set TFLM_DIR to a TensorFlow Lite Micro tree"; fi
 
 clean:
 	rm -rf $(VENV) build *.egg-info demo_out
