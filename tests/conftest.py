@@ -27,3 +27,16 @@ def tflite_artifact(tmp_path_factory):
         return built[key]
 
     return get
+
+
+@pytest.fixture(scope="session")
+def tiny_calibrated_step():
+    """(streaming step, calibration) of the tiny named config: the input of every tflm bundle test."""
+    from mgrade_edge.quantize import calibration_set
+    from mgrade_edge.streaming import to_streaming
+    from tests.helpers import make_model, random_sequences
+
+    model = make_model("tiny", seed=0)
+    step = to_streaming(model)
+    calibration = calibration_set(step, random_sequences(model.cfg, 8, 64, seed=1), n_sequences=2, stream_steps=256)
+    return step, calibration

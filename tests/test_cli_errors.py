@@ -3,7 +3,6 @@
 The count of bad inputs tried is asserted, so the reliability report can cite it.
 """
 
-import sys
 
 import numpy as np
 import pytest

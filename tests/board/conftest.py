@@ -8,9 +8,6 @@ import pytest
 
 from mgrade_edge.board.toolchain import BoardError, find_toolchain
 from mgrade_edge.board.tflm_tree import find_tree
-from mgrade_edge.quantize import calibration_set
-from mgrade_edge.streaming import to_streaming
-from tests.helpers import make_model, random_sequences
 
 
 def _tflm_dir_valid() -> bool:
@@ -33,19 +30,11 @@ def require_board(cpu: str, kernels: str):
 
 
 @pytest.fixture(scope="session")
-def tiny_step():
-    model = make_model("tiny", seed=0)
-    step = to_streaming(model)
-    calibration = calibration_set(step, random_sequences(model.cfg, 8, 64, seed=1), n_sequences=2, stream_steps=256)
-    return step, calibration
-
-
-@pytest.fixture(scope="session")
-def tiny_bundles(tiny_step, tmp_path_factory):
+def tiny_bundles(tiny_calibrated_step, tmp_path_factory):
     """(quant, state) -> bundle directory, exported once per session."""
     from mgrade_edge.export.tflm import export_tflm_bundle
 
-    step, calibration = tiny_step
+    step, calibration = tiny_calibrated_step
     cache = {}
 
     def get(quant: str, state: str):

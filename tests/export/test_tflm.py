@@ -20,10 +20,7 @@ from mgrade_edge.errors import ExportError
 from mgrade_edge.export import cgen, quant_choices
 from mgrade_edge.export.tflm import (GOLDEN_STEPS, TEMPLATES, TFLM_BUILTIN_OPS, export_tflm_bundle,
                                      resolver_method)
-from mgrade_edge.quantize import calibration_set
-from mgrade_edge.streaming import to_streaming
 from mgrade_edge.tflm_arena import DEFAULT_MARGIN, SEARCH_RESOLUTION, probe_arena
-from tests.helpers import make_model, random_sequences
 
 GXX = shutil.which("g++")
 needs_gxx = pytest.mark.skipif(GXX is None, reason="g++ not installed: cannot compile-check generated C++")
@@ -40,11 +37,8 @@ TFLM_HEADERS = ["tensorflow/lite/micro/micro_allocator.h", "tensorflow/lite/micr
 
 
 @pytest.fixture(scope="module")
-def tiny():
-    model = make_model("tiny", seed=0)
-    step = to_streaming(model)
-    calibration = calibration_set(step, random_sequences(model.cfg, 8, 64, seed=1), n_sequences=2, stream_steps=256)
-    return step, calibration
+def tiny(tiny_calibrated_step):
+    return tiny_calibrated_step
 
 
 @pytest.fixture(scope="module")
