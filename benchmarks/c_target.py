@@ -100,7 +100,7 @@ def host_instructions(bundle: Path, prefix: str, work: Path, steps: int, entry: 
 
 def run_case(name: str, checkpoint: Path, precision: str, work: Path, calib: Path | None) -> dict:
     from mgrade_edge.config import MGRADEConfig
-    from mgrade_edge.profile import analytic_profile, step_macs
+    from mgrade_edge.profile.analytic import analytic_profile, step_macs
 
     manifest = export(checkpoint, precision, work / f"{name}-{precision}", calib)
     facts = manifest["details"]["c"]

@@ -1,7 +1,7 @@
 """Streaming step vs re-running the non-streaming model over the last W inputs, int8, same run.
 
 The alternative to streaming is to keep the last W inputs and re-run the parallel model over all of
-them for every new output (profile_measure.build_window_model: every activation is [W, ...], the
+them for every new output (profile.measure.build_window_model: every activation is [W, ...], the
 minGRU recurrence unrolled over the window). Both are converted to int8 TFLite with the same
 calibration streams and compared on:
 - latency per output step: one window invoke vs one streaming-step invoke, in TFLite Micro and in
@@ -117,11 +117,11 @@ def _stream_invokers(runners: dict) -> tuple[dict, dict]:
 
 def measure_one_window(step, window: int, calibration, stream: np.ndarray, runners: dict, time_budget_s: float,
                        min_rounds: int, log=print) -> dict:
-    from mgrade_edge.profile import PRECISIONS, peak_live, step_dataflow
-    from mgrade_edge.profile_measure import build_window_model, convert, graph_summary
+    from mgrade_edge.profile.analytic import PRECISIONS, peak_live, step_dataflow
+    from mgrade_edge.profile.measure import build_window_model, convert, graph_summary
     from mgrade_edge.runtime.base import run_stream
     from mgrade_edge.runtime.torch_runner import TorchRunner
-    from mgrade_edge.tflm_arena import DEFAULT_MARGIN, measure_min_arena
+    from mgrade_edge.runtime.tflm_arena import DEFAULT_MARGIN, measure_min_arena
 
     start = time.perf_counter()
     module, function = build_window_model(step, window)
@@ -190,8 +190,8 @@ def extrapolate(measured: list[dict], window: int) -> dict:
 def measure_windows(step, windows: list[int], calibration, stream_model_bytes: bytes, runners: dict,
                     stream: np.ndarray, time_budget_s: float, min_rounds: int, log=print) -> dict:
     """The streaming int8 model's arena, then every window; ratios window / streaming per W."""
-    from mgrade_edge.profile import analytic_profile
-    from mgrade_edge.tflm_arena import measure_min_arena
+    from mgrade_edge.profile.analytic import analytic_profile
+    from mgrade_edge.runtime.tflm_arena import measure_min_arena
 
     arena = measure_min_arena(stream_model_bytes)
     streaming = {"arena_min_bytes": arena.minimum, "arena_recorded_total_bytes": arena.allocations["total"],

@@ -309,11 +309,11 @@ def profile(path, preset, target, state, steps, windows, no_measure, as_json, pl
         from .safety.outdir import check_output_file
 
         check_output_file(plot, force=True, what="--plot")
-    from .profile_cli import run_profile
+    from .profile.cli import run_profile
 
     report = run_profile(path, preset, target, state, steps, windows, not no_measure)
     if plot is not None:
-        from .profile_plot import write_plot
+        from .profile.plot import write_plot
 
         write_plot(report, plot)
     if as_json:
@@ -321,7 +321,7 @@ def profile(path, preset, target, state, steps, windows, no_measure, as_json, pl
 
         click.echo(dumps(report))
     else:
-        from .profile import format_report
+        from .profile.report import format_report
 
         click.echo(format_report(report))
     if plot is not None and not as_json:

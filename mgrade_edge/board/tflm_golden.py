@@ -124,7 +124,7 @@ def _analytic_min_ram(bundle: Path) -> int | None:
     if not manifest.is_file():
         return None
     from ..config import MGRADEConfig
-    from ..profile import analytic_profile
+    from ..profile.analytic import analytic_profile
 
     m = json.loads(manifest.read_text())
     target = {"int8": "tflite-int8", "int16x8": "tflite-int16x8"}.get(m.get("precision"))

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import MGRADEConfig
-from .errors import DataError, ExportError
-from .export import get_target
-from .profile import DEFAULT_STEPS, DEFAULT_WINDOWS, analytic_profile
+from ..config import MGRADEConfig
+from ..errors import DataError, ExportError
+from ..export import get_target
+from .analytic import DEFAULT_STEPS, DEFAULT_WINDOWS, analytic_profile
 
 ALIGN = 16  # TFLite Micro aligns every arena allocation to 16 bytes
 TIMING_CALLS = 200
@@ -46,8 +46,8 @@ def random_sequences(d_in: int, n: int, length: int, seed: int = 0) -> np.ndarra
 def graph_summary(model_bytes: bytes) -> dict:
     """Ops, constant and quantisation-parameter bytes, resource-variable bytes and the ideal peak of
     live non-constant tensors of subgraph 0 (every buffer 16-byte aligned, perfect packing)."""
-    from .export import flatbuffer
-    from .export.flatbuffer import TYPE_BYTES
+    from ..export import flatbuffer
+    from ..export.flatbuffer import TYPE_BYTES
 
     model = flatbuffer.root(model_bytes)
     op_names = flatbuffer.op_names()
@@ -124,7 +124,7 @@ def account_arena(measured_min: int, allocations: dict, graph: dict, analytic: d
 def _untrained_model(cfg):
     import torch
 
-    from .model import MGRADE
+    from ..model import MGRADE
 
     with torch.random.fork_rng():
         torch.manual_seed(0)
@@ -132,8 +132,8 @@ def _untrained_model(cfg):
 
 
 def _export_step(step, target: str, state: str, calibration) -> tuple[bytes, dict]:
-    from .export.artifact import ExportOptions
-    from .export.tflite import export_tflite
+    from ..export.artifact import ExportOptions
+    from ..export.tflite import export_tflite
 
     with tempfile.TemporaryDirectory(prefix="mgrade-profile-") as tmp:
         result = export_tflite(step, ExportOptions(target=target, state=state, calibration=calibration), Path(tmp))
@@ -144,7 +144,7 @@ def time_invoke(model_bytes: bytes, arena: int, calls: int = TIMING_CALLS) -> fl
     """Mean microseconds per TFLite Micro invoke (zero inputs) with a known-good arena, host CPU."""
     from tflite_micro import runtime
 
-    from .export.flatbuffer import n_inputs
+    from ..export.flatbuffer import n_inputs
 
     interpreter = runtime.Interpreter.from_bytes(model_bytes, arena_size=arena)
     for i in range(n_inputs(model_bytes)):
@@ -161,9 +161,9 @@ def time_invoke(model_bytes: bytes, arena: int, calls: int = TIMING_CALLS) -> fl
 def measure_profile(report: dict, cfg, model, target: str, steps: tuple[int, ...], calibration, state: str,
                     windows) -> None:
     """Fill the measured keys of `report` in place (see profile.profile_report)."""
-    from .quantize import calibration_set
-    from .streaming import to_streaming
-    from .tflm_arena import DEFAULT_MARGIN, arena_after_steps, measure_min_arena
+    from ..quantize import calibration_set
+    from ..streaming import to_streaming
+    from ..runtime.tflm_arena import DEFAULT_MARGIN, arena_after_steps, measure_min_arena
 
     model_source = "given model" if model is not None else "untrained model (seed 0)"
     model = model if model is not None else _untrained_model(cfg)
@@ -201,7 +201,7 @@ def measure_profile(report: dict, cfg, model, target: str, steps: tuple[int, ...
 
 def _layer_over_window(tf, w: dict, x, window: int):
     """One block over x [W, d] in parallel form: the same math as tf_step._layer_step, every tensor [W, ...]."""
-    from .export.tf_step import _dense, _gelu_tanh, _ln, _rec_act
+    from ..export.tf_step import _dense, _gelu_tanh, _ln, _rec_act
 
     _, gamma, d, _ = w["delay_kernel"].shape
     padded = tf.pad(x, [[gamma - 1, 0], [0, 0]])  # causal zero history
@@ -234,11 +234,11 @@ def _concat_rows(tf, rows: list):
 
 def build_window_model(step, window: int):
     """(tf.Module, concrete function u [W, d_in] -> y [1, C]): the newest output from the whole window."""
-    from .native_io import import_tensorflow
+    from ..native_io import import_tensorflow
 
     tf = import_tensorflow()
 
-    from .export.tf_step import _dense, extract_weights
+    from ..export.tf_step import _dense, extract_weights
 
     weights = extract_weights(step)
     spec = tf.TensorSpec([window, step.cfg.d_in], tf.float32, name="u")
@@ -257,14 +257,14 @@ def build_window_model(step, window: int):
 
 def convert(module, function, precision: str, representative=None) -> bytes:
     """TFLite flatbuffer of the window model, with the same converter settings as the step export."""
-    from .export.tflite import convert_functions
+    from ..export.tflite import convert_functions
 
     return convert_functions(module, [function], precision, representative)
 
 
 def measure_window(step, window: int, precision: str, calibration) -> dict:
     """Arena, file size and host time per call of the parallel model over `window` inputs."""
-    from .tflm_arena import DEFAULT_MARGIN, measure_min_arena
+    from ..runtime.tflm_arena import DEFAULT_MARGIN, measure_min_arena
 
     def representative():
         for stream in calibration.streams:
@@ -276,8 +276,8 @@ def measure_window(step, window: int, precision: str, calibration) -> dict:
     model_bytes = convert(module, function, precision, representative if calibration is not None else None)
     arena = measure_min_arena(model_bytes)
     graph = graph_summary(model_bytes)
-    from .export import PRECISIONS
-    from .profile import peak_live, step_dataflow
+    from ..export import PRECISIONS
+    from .analytic import peak_live, step_dataflow
 
     cfg, act = step.cfg, PRECISIONS[precision].act
     analytic = (peak_live(step_dataflow(cfg, window))[0] + window * cfg.d_in + cfg.n_classes) * act

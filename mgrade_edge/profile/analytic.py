@@ -11,15 +11,15 @@ Byte widths per precision follow what the TFLite converter emits (checked on con
 int8 FULLY_CONNECTED/DEPTHWISE_CONV_2D weights with int32 biases in int8 mode and int64 biases in
 16x8 mode; the converter adds a zero bias to the bias-free depthwise conv in both; element-wise
 constants such as LayerNorm gamma/beta take the activation type, one scale per tensor).
-The measured part (exported model, TFLite Micro arena) and profile_report live in profile_measure.py,
-which imports this module (one way).
+The measured part (exported model, TFLite Micro arena) and profile_report live in measure.py, the
+text report in report.py; both import this module, never the reverse.
 """
 
 from __future__ import annotations
 
-from .checkpoint import paper_footprint
-from .config import MGRADEConfig
-from .export import PRECISIONS, Precision, get_target  # noqa: F401  (PRECISIONS: the registry's, re-exported)
+from ..checkpoint import paper_footprint
+from ..config import MGRADEConfig
+from ..export import PRECISIONS, Precision, get_target  # noqa: F401  (PRECISIONS: the registry's, re-exported)
 
 DEFAULT_STEPS = (1, 10, 100, 1000, 10000)
 DEFAULT_WINDOWS = (16, 64, 256)  # window lengths W at which the non-streaming model is measured
@@ -222,7 +222,7 @@ def analytic_profile(cfg: MGRADEConfig, target: str = "tflite-int8", model=None)
     prec = target_precision(target)
     params_by_part = training_parameters(cfg)
     if model is not None:
-        from .model import count_parameters
+        from ..model import count_parameters
 
         counted = count_parameters(model)
         if counted != sum(params_by_part.values()):
@@ -261,69 +261,3 @@ def analytic_profile(cfg: MGRADEConfig, target: str = "tflite-int8", model=None)
         "per_layer": per_layer,
         "comparisons": comparisons(cfg, prec, minimum),
     }
-
-
-# ---- text report ------------------------------------------------------------------------------
-
-def _row(cells, widths) -> str:
-    return "  ".join(str(c).rjust(w) if i else str(c).ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))
-
-
-def format_report(report: dict) -> str:
-    """A readable summary table of a profile_report dict (bytes unless stated)."""
-    c, fp, fl, st = report["config"], report["paper_footprint_values"], report["flash_bytes"], report["state_bytes"]
-    lines = [f"mGRADE memory profile: {report['target']} ({report['precision']}), d={c['d_model']} L={c['n_layers']} "
-             f"Γ={c['kernel_size']} M={c['n_taps']} d_in={c['d_in']} C={c['n_classes']}",
-             f"parameters      {report['params']:,} (deployed constants {report['deployed_values']:,} values: "
-             f"dense Γ-lag kernels instead of M taps)",
-             f"paper footprint {fp['total_values']:,} values = {fp['params']:,} params + {fp['state_values']:,} state "
-             f"(current sample not counted)",
-             "flash           " + " + ".join(f"{k} {v:,}" for k, v in fl["by_dtype"].items())
-             + f" + quant params {fl['quant_params']:,} = {fl['total']:,}",
-             f"RAM minimum     state {st['total']:,} (delay lines {st['delay_lines']:,} + hidden {st['hidden']:,}) "
-             f"+ scratch {report['scratch_bytes']:,} + I/O {sum(report['io_bytes'].values()):,} "
-             f"= {report['analytic_min_ram_bytes']:,}", ""]
-    if "compute" in report:  # added by profile_cli for checkpoints and presets
-        from .compute import format_compute
-
-        lines.insert(-1, format_compute(report["compute"]))
-    widths = (9, 9, 9, 10, 8, 9)
-    lines.append(_row(("part", "params", "flash", "delay", "hidden", "scratch"), widths))
-    for part, e in report["per_layer"].items():
-        lines.append(_row((part, f"{e['params']:,}", f"{e['flash_bytes']:,}", f"{e['state_bytes']['delay_line']:,}",
-                           f"{e['state_bytes']['hidden']:,}", f"{e['scratch_bytes']:,}"), widths))
-    lines += _measured_lines(report)
-    comp = report["comparisons"]
-    names = list(comp["bytes"])
-    widths = [7] + [max(12, len(n)) for n in names]
-    lines += ["", "RAM against sequence length T (analytic, bytes):", _row(["T"] + names, widths)]
-    for i, t in enumerate(comp["T"]):
-        lines.append(_row([t] + [f"{comp['bytes'][n][i]:,}" for n in names], widths))
-    lines += [f"  {n}: {note}" for n, note in comp["notes"].items()]
-    return "\n".join(lines)
-
-
-def _measured_lines(report: dict) -> list[str]:
-    m = report.get("measured")
-    if not m:
-        return ["", "measured TFLite Micro arena: not measured"]
-    ratio, delta = report["arena_over_minimum"], report["arena_delta_bytes"]
-    fl, g = report["flash_bytes"], m["graph"]
-    lines = ["", f"measured ({m['state']} state, {m['model']}): model file {m['model_file_bytes']:,}, of which "
-                 f"constants {g['constant_data_bytes']:,} (analytic {sum(fl['by_dtype'].values()):,}) and quant "
-                 f"params {g['quant_param_bytes']:,} (analytic, weights only {fl['quant_params']:,}); {g['ops']} ops",
-             f"  TFLite Micro arena minimum {m['arena_min_bytes']:,} "
-             f"(recorded total {m['arena_recorded_total_bytes']:,} = persistent {m['arena_persistent_bytes']:,}"
-             f" + non-persistent {m['arena_non_persistent_bytes']:,})",
-             "  after steps     " + ", ".join(f"{k}: {v:,}" for k, v in report["arena_bytes"].items())
-             + f" -> delta {delta:,} bytes" + (" (constant)" if delta == 0 else " (NOT constant)"),
-             f"  arena/minimum   {ratio:.2f}x (goal <= {ARENA_GOAL_RATIO}x: "
-             f"{'met' if ratio <= ARENA_GOAL_RATIO else 'missed'}); the arena minimum is made of:"]
-    lines += [f"    {k.replace('_', ' '):<46} {v:>10,}" for k, v in m["accounting"].items()]
-    lines.append(f"  host time       {m['step_us_host']:.1f} us per step (TFLite Micro reference kernels, x86 host)")
-    for w, e in m.get("window_reinference", {}).items():
-        lines.append(f"  re-run W={w:<5} arena {e['arena_min_bytes']:,}, "
-                     f"non-persistent {e['arena_non_persistent_bytes']:,} "
-                     f"(analytic {e['analytic_activation_and_io_bytes']:,}), {e['ops']} ops, "
-                     f"{e['call_us_host']:.0f} us per call ({e['call_us_host'] / m['step_us_host']:.1f}x the step)")
-    return lines

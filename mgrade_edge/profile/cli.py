@@ -7,14 +7,14 @@ from pathlib import Path
 
 def run_profile(path: Path | None, preset: str | None, target: str, state: str, steps, windows,
                 measure: bool) -> dict:
-    from .checkpoint import load_checkpoint
-    from .data import checkpoint_task_data
-    from .profile_measure import profile_report
-    from .quantize import calibration_set
-    from .streaming import to_streaming
+    from ..checkpoint import load_checkpoint
+    from ..data import checkpoint_task_data
+    from .measure import profile_report
+    from ..quantize import calibration_set
+    from ..streaming import to_streaming
 
     if preset is not None:
-        from .presets import untrained_model
+        from ..presets import untrained_model
 
         model, metadata, source = untrained_model(preset), {}, f"preset {preset} (untrained, seed 0)"
     else:
@@ -28,7 +28,7 @@ def run_profile(path: Path | None, preset: str | None, target: str, state: str, 
     report = profile_report(config, model, target=target, steps=tuple(steps or (1,)), measure=measure,
                             calibration=calibration, state=state, windows=tuple(windows) if windows else None)
     report["source"] = source
-    from .compute import compute_summary, step_rate_hz
+    from ..compute import compute_summary, step_rate_hz
 
     report["compute"] = compute_summary(report["macs_per_step"], step_rate_hz(metadata))
     report["calibration"] = "task data" if calibration is not None else (

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from mgrade_edge.errors import ExportError
-from mgrade_edge.tflm_arena import (DEFAULT_MARGIN, SEARCH_RESOLUTION, arena_after_steps, check_tflite_bytes,
+from mgrade_edge.runtime.tflm_arena import (DEFAULT_MARGIN, SEARCH_RESOLUTION, arena_after_steps, check_tflite_bytes,
                                     measure_min_arena, parse_allocations, probe_arena)
 
 PRINTOUT = """\

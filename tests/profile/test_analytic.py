@@ -1,28 +1,19 @@
-"""The memory profiler: the paper's worked example, hand-computed bytes, report shape, plot, and
-(with TFLite Micro) a measured arena that stays constant while streaming."""
-
-import json
+"""The analytic memory model: the paper's worked example and hand-computed bytes per precision."""
 
 import pytest
 
-from mgrade_edge.errors import DataError, ExportError
 from mgrade_edge.model import MGRADE, count_parameters
 from mgrade_edge.presets import preset_config
-from mgrade_edge.profile_measure import profile_report
-from mgrade_edge.profile import (analytic_profile, comparisons, peak_live, step_dataflow, tcn_stack,
-                                 training_parameters, PRECISIONS, format_report)
-from mgrade_edge.profile_plot import write_plot
+from mgrade_edge.profile.analytic import (PRECISIONS, analytic_profile, comparisons, peak_live, step_dataflow,
+                                          tcn_stack, training_parameters)
 from tests.helpers import NAMED_CONFIGS, make_model
-
-REPORT_KEYS = {"params", "flash_bytes", "state_bytes", "scratch_bytes", "paper_footprint_values", "arena_bytes",
-               "arena_delta_bytes", "arena_over_minimum", "comparisons", "per_layer"}
 
 
 # ---- the paper's worked example (spec section 5) -----------------------------------------------
 
 def test_speech_commands_worked_example():
     cfg = preset_config("speech-commands")
-    report = profile_report(cfg, MGRADE(cfg), target="tflite-int8", measure=False)
+    report = analytic_profile(cfg, "tflite-int8", MGRADE(cfg))
     fp = report["paper_footprint_values"]
     assert fp["state_values"] == 6 * (96 * 31 + 96) == 18_432
     assert fp["current_sample_counted"] is False
@@ -116,76 +107,3 @@ def test_comparisons_scale_as_stated():
     assert tcn_stack(32) == ([1, 2, 4, 8, 16], 63)
     assert b["tcn"] == [6 * 96 * 2 * 31] * 2
     assert comp["macs_per_step"]["window_reinference"][1] > 1000 * comp["macs_per_step"]["streaming_mgrade"][1]
-
-
-# ---- report shape, errors, text, plot ----------------------------------------------------------
-
-def test_report_keys_and_json():
-    report = profile_report(NAMED_CONFIGS["digits_like"], make_model("digits_like"), measure=False)
-    assert REPORT_KEYS <= set(report)
-    assert set(report["per_layer"]) == {"encoder", "layer_0", "layer_1", "decoder"}
-    assert json.loads(json.dumps(report))["state_bytes"]["total"] == 2 * (15 * 16 + 16)
-    text = format_report(report)
-    assert "paper footprint" in text and "RAM minimum" in text and "transformer_kv" in text
-
-
-def test_bad_arguments_are_user_errors():
-    cfg = NAMED_CONFIGS["tiny"]
-    with pytest.raises(DataError, match="step counts"):
-        profile_report(cfg, measure=False, steps=(1, 0))
-    with pytest.raises(DataError, match="window lengths"):
-        profile_report(cfg, measure=False, windows=(16, -4))
-    with pytest.raises(ExportError, match="TFLite target"):
-        profile_report(cfg, target="onnx-int8", measure=True)
-    with pytest.raises(ExportError, match="unknown target"):
-        profile_report(cfg, target="tflite-int4", measure=False)
-
-
-def test_plot_is_a_png(tmp_path):
-    report = profile_report(NAMED_CONFIGS["tiny"], measure=False)
-    path = write_plot(report, tmp_path / "ram.png")
-    data = path.read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 1000
-
-
-def test_window_model_is_the_parallel_model():
-    """The non-streaming model measured against the streaming one computes the parallel model's
-    newest output over its window (float, before conversion)."""
-    tf = pytest.importorskip("tensorflow")
-    import torch
-
-    from mgrade_edge.profile_measure import build_window_model
-    from mgrade_edge.streaming import to_streaming
-    from tests.helpers import random_sequences
-
-    for name in ("tiny", "all_options"):
-        model = make_model(name)
-        u = random_sequences(model.cfg, 1, 11, seed=2)[0]
-        _, function = build_window_model(to_streaming(model), 11)
-        y = function(tf.constant(u))["y"].numpy()
-        with torch.no_grad():
-            ref = model(torch.from_numpy(u)[None])[0, -1:].numpy()
-        assert abs(y - ref).max() < 1e-4
-
-
-# ---- measured: TFLite Micro arena --------------------------------------------------------------
-
-def test_measured_arena_is_constant_while_streaming(tmp_path):
-    pytest.importorskip("tflite_micro")
-    pytest.importorskip("tensorflow")
-    model = make_model("tiny")
-    report = profile_report(model.cfg, model, target="tflite-int8", steps=(1, 10, 100, 1000), windows=(8,))
-    assert sorted(report["arena_bytes"]) == [1, 10, 100, 1000]
-    assert report["arena_delta_bytes"] == 0
-    assert len(set(report["arena_bytes"].values())) == 1
-    measured = report["measured"]
-    # the exported variables hold exactly the analytic int8 state, and the graph's own peak of live
-    # tensors is at least the analytic scratch (the analytic figure is a lower bound)
-    assert measured["graph"]["resource_variable_bytes"] == report["state_bytes"]["total"]
-    assert measured["graph"]["peak_live_tensor_bytes"] >= report["scratch_bytes"]
-    assert report["arena_over_minimum"] > 1.0  # the interpreter needs more than state + scratch + I/O
-    assert measured["accounting"]["state_variables_beyond_analytic"] == 0
-    window = measured["window_reinference"][8]
-    assert window["arena_non_persistent_bytes"] > measured["arena_non_persistent_bytes"]
-    write_plot(report, tmp_path / "measured.png")
-    assert "delta 0 bytes (constant)" in format_report(report)
