@@ -39,7 +39,7 @@ CALLS = {"step": ["step_acc"], "step_q": ["step_acc"], "step_acc": ["layer_step"
 
 
 def export(checkpoint: Path, precision: str, out: Path, calib: Path | None) -> dict:
-    from mgrade_edge.export.pipeline import export_checkpoint
+    from mgrade_edge.pipeline import export_checkpoint
 
     return export_checkpoint(checkpoint, f"c-{precision}", out, calib_file=calib, validate=False, force=True)
 

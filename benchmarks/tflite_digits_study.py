@@ -25,15 +25,13 @@ STATES = ("external", "internal")
 
 
 def export_artifact(step, target: str, state: str, calibration, directory: Path) -> dict:
-    from mgrade_edge.export.artifact import ExportOptions, write_manifest
+    from mgrade_edge.export import TARGETS
+    from mgrade_edge.export.artifact import ExportOptions, build_manifest, write_manifest
     from mgrade_edge.export.tflite import export_tflite
 
     opts = ExportOptions(target, state, calibration if target != "tflite" else None)
     result = export_tflite(step, opts, directory)
-    manifest = {"target": target, "state": state, "model_file": result.model_file,
-                "tensors": [t.to_dict() for t in result.tensors], "signature": step.signature.to_dict(),
-                "state_handling": result.state_handling, "details": result.details,
-                "config": step.cfg.to_dict()}
+    manifest = build_manifest(step, opts, result, directory, TARGETS[target].precision.name)
     write_manifest(directory, manifest)
     return manifest
 

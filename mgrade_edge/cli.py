@@ -198,7 +198,7 @@ def export(path, target, out, state, quant, calib, calib_sequences, force, no_va
 
     Example: mgrade-edge export examples/digits.pt --target tflite-int8 --out digits_int8
     """
-    from .export.pipeline import export_checkpoint
+    from .pipeline import export_checkpoint
 
     target = resolve_cli_target(target, quant).name
     if calib is not None and not get_target(target).quantized:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import UserError
+from .errors import NoTaskError, UserError
 from .tasks.base import TaskData  # every task returns one (re-exported here)
 
 TASKS = ("digits", "flipflop", "lorenz", "keywords", "spoken-digits")  # the last two: mgrade_edge.tasks
@@ -49,6 +49,16 @@ def checkpoint_task_data(metadata: dict) -> TaskData | None:
         raise UserError(f"checkpoint metadata seed={str(seed)[:40]!r} is not an integer in [0, 2**32-1]; "
                         f"set it to the seed the model was trained with")
     return load_task(task, seed, metadata.get("task_options"))
+
+
+def require_task_data(ckpt, purpose: str, fix: str) -> TaskData:
+    """The checkpoint's task data, or the one NoTaskError every command gives when there is none:
+    `purpose` says what the data was for ("calibrate on"), `fix` what to pass instead."""
+    data = checkpoint_task_data(ckpt.metadata)
+    if data is None:
+        raise NoTaskError(f"checkpoint {ckpt.path} names no task to {purpose} (metadata task="
+                          f"{str(ckpt.metadata.get('task'))[:40]!r}); {fix}")
+    return data
 
 
 # ---- digits: 8x8 images read pixel by pixel (64 steps, 1 channel) ------------------------------

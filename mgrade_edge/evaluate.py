@@ -7,8 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from .checkpoint import load_checkpoint
-from .data import checkpoint_task_data
-from .errors import CheckpointError
+from .data import require_task_data
 from .metrics import headline, task_metrics
 from .runtime.base import run_sequences
 from .runtime.torch_runner import TorchRunner
@@ -18,10 +17,7 @@ from .train import predict
 
 def evaluate_checkpoint(path: str | Path) -> dict:
     ckpt = load_checkpoint(path)
-    data = checkpoint_task_data(ckpt.metadata)
-    if data is None:
-        raise CheckpointError(f"checkpoint {ckpt.path} names no known task (metadata task="
-                              f"{ckpt.metadata.get('task')!r}); retrain it with `mgrade-edge train --task ...`")
+    data = require_task_data(ckpt, "evaluate on", "evaluate a checkpoint written by `mgrade-edge train --task ...`")
     parallel = predict(ckpt.model, data.test_x)
     streamed = run_sequences(TorchRunner(to_streaming(ckpt.model)), data.test_x)
     readout = ckpt.config.readout

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from .checkpoint import load_checkpoint
-from .data import checkpoint_task_data
-from .errors import DataError, UserError
+from .data import require_task_data
+from .errors import DataError, InputError, UserError
 from .export import get_target
 from .export.artifact import read_manifest, sha256_file
 from .metrics import predictions, task_metrics
@@ -149,15 +149,13 @@ def validate_artifact(checkpoint: str | Path, directory: str | Path, steps: int 
     verify_artifact(Path(directory), manifest)
     digest = sha256_file(checkpoint) if Path(checkpoint).is_file() else None
     ckpt = load_checkpoint(checkpoint)
-    source = manifest.get("source_checkpoint", {}).get("sha256")
+    source = (manifest.get("source_checkpoint") or {}).get("sha256")
     if source and digest != source:
-        raise UserError(f"{directory} was exported from a different checkpoint (sha256 {source[:12]}..., "
+        raise InputError(f"{directory} was exported from a different checkpoint (sha256 {source[:12]}..., "
                         f"{checkpoint} is {digest[:12]}...); pass the checkpoint it was exported from or re-export")
-    data = None if inputs is not None else checkpoint_task_data(ckpt.metadata)
-    if data is None and inputs is None:
-        raise UserError(f"checkpoint {checkpoint} has no task to validate on (metadata task="
-                        f"{ckpt.metadata.get('task')!r}); pass --inputs FILE.npy [N, T, {ckpt.config.d_in}] "
-                        f"or validate a checkpoint trained with `mgrade-edge train`")
+    data = None if inputs is not None else require_task_data(
+        ckpt, "validate on", f"pass --inputs FILE.npy [N, T, {ckpt.config.d_in}] or validate a checkpoint "
+                             f"trained with `mgrade-edge train`")
     if data is None:
         from .quantize import load_calibration_file
 

@@ -22,23 +22,17 @@ def calibration_for(step, config: str):
                            source="random sequences (seed 1)")
 
 
-def manifest_for(step, target: str, state: str, result) -> dict:
-    """The manifest keys runners rely on (the export pipeline writes these and more)."""
-    return {"target": target, "state": state, "model_file": result.model_file,
-            "tensors": [t.to_dict() for t in result.tensors], "signature": step.signature.to_dict(),
-            "state_handling": result.state_handling, "details": result.details, "config": step.cfg.to_dict()}
-
-
 def build_tflite_artifact(directory: Path, target: str, config: str, state: str) -> tuple[Path, dict, object]:
     """Export the seeded random model of `config` into the new `directory`: (directory, manifest, torch step)."""
     from mgrade_edge.export import TARGETS
-    from mgrade_edge.export.artifact import ExportOptions, write_manifest
+    from mgrade_edge.export.artifact import ExportOptions, build_manifest, write_manifest
     from mgrade_edge.export.tflite import export_tflite
 
     step = streaming_step(config)
     calibration = calibration_for(step, config) if TARGETS[target].quantized else None
     directory.mkdir()
-    result = export_tflite(step, ExportOptions(target, state, calibration), directory)
-    manifest = manifest_for(step, target, state, result)
+    opts = ExportOptions(target, state, calibration)
+    result = export_tflite(step, opts, directory)
+    manifest = build_manifest(step, opts, result, directory, TARGETS[target].precision.name)
     write_manifest(directory, manifest)
     return directory, manifest, step

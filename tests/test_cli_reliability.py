@@ -36,7 +36,7 @@ def onnx_artifact(tmp_path_factory):
     """One float ONNX export of the tiny checkpoint, copied by the tests that tamper with it."""
     root = tmp_path_factory.mktemp("onnx")
     ckpt = save_tiny_digits_checkpoint(root / "model.pt")
-    from mgrade_edge.export.pipeline import export_checkpoint
+    from mgrade_edge.pipeline import export_checkpoint
 
     export_checkpoint(ckpt, "onnx", root / "art", validate=False)
     return ckpt, root / "art"
@@ -98,7 +98,7 @@ def _umask():
 
 def _hook_after_export(monkeypatch, action):
     """Run `action` after the exporter wrote its files, before the artifact is moved into place."""
-    import mgrade_edge.export.pipeline as pipeline
+    import mgrade_edge.pipeline as pipeline
 
     real = pipeline.resolve_exporter
 
@@ -199,14 +199,14 @@ def test_validate_outside_tolerance_exits_1(onnx_artifact, capsys, monkeypatch):
     import mgrade_edge.validate as validate
 
     monkeypatch.setattr(validate, "step_tolerance", lambda manifest: 0.0)  # float ONNX differs by ~1e-7
-    real_data = validate.checkpoint_task_data
+    real_data = validate.require_task_data
 
-    def few_sequences(metadata):  # 8 of the 450 test sequences keep the test fast
+    def few_sequences(ckpt, purpose, fix):  # 8 of the 450 test sequences keep the test fast
         import dataclasses
 
-        data = real_data(metadata)
+        data = real_data(ckpt, purpose, fix)
         return dataclasses.replace(data, test_x=data.test_x[:8], test_y=data.test_y[:8])
-    monkeypatch.setattr(validate, "checkpoint_task_data", few_sequences)
+    monkeypatch.setattr(validate, "require_task_data", few_sequences)
     monkeypatch.setattr(sys, "argv", ["mgrade-edge", "validate", str(ckpt), str(art), "--steps", "50"])
     with pytest.raises(SystemExit) as info:
         main()
@@ -218,7 +218,7 @@ def test_validate_outside_tolerance_exits_1(onnx_artifact, capsys, monkeypatch):
 def tflite_artifact(tmp_path_factory):
     root = tmp_path_factory.mktemp("tflite")
     ckpt = save_tiny_digits_checkpoint(root / "model.pt")
-    from mgrade_edge.export.pipeline import export_checkpoint
+    from mgrade_edge.pipeline import export_checkpoint
 
     export_checkpoint(ckpt, "tflite", root / "art", validate=False)
     return ckpt, root / "art"

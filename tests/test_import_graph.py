@@ -80,10 +80,20 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 def test_the_graph_sees_lazy_and_relative_imports():
     graph = import_graph()
     assert "mgrade_edge.errors" in graph["mgrade_edge.cli"]  # module-level relative import
-    assert "mgrade_edge.export.pipeline" in graph["mgrade_edge.cli"]  # inside a function
+    assert "mgrade_edge.pipeline" in graph["mgrade_edge.cli"]  # inside a function
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
 def test_no_import_cycle():
     found = cycles(import_graph())
     assert not found, "import cycles: " + "; ".join(" <-> ".join(c) for c in found)
+
+
+def test_the_pipeline_sits_above_export_and_validate():
+    """Exporters never reach up to the validator or the pipeline; the pipeline uses both."""
+    graph = import_graph()
+    uses = graph["mgrade_edge.pipeline"]
+    assert "mgrade_edge.validate" in uses and any(m.startswith("mgrade_edge.export") for m in uses)
+    for module, edges in graph.items():
+        if module.startswith("mgrade_edge.export"):
+            assert not edges & {"mgrade_edge.validate", "mgrade_edge.pipeline"}, module

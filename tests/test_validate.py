@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from mgrade_edge.errors import UserError
-from mgrade_edge.export.pipeline import export_checkpoint
+from mgrade_edge.pipeline import export_checkpoint
 from mgrade_edge.runtime.base import Runner
 from mgrade_edge.runtime.torch_runner import TorchRunner
 from mgrade_edge.streaming import to_streaming

@@ -126,6 +126,16 @@ class Target:
 TARGETS: dict[str, Target] = {}
 
 
+def resolve_state(target: Target, state: str | None) -> str:
+    """The state placement to use: the target's default for None, else `state` if the target has it.
+    The one check of a --state value (export, the exporters and profile all call it)."""
+    if state is None:
+        return target.states[0]
+    if state not in target.states:
+        raise ExportError(f"target {target.name} supports --state {', '.join(target.states)}, not {state!r}")
+    return state
+
+
 def register(target: Target) -> None:
     if target.name in TARGETS:
         raise ValueError(f"duplicate export target {target.name}")

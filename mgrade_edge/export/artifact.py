@@ -16,7 +16,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import ExportError
+from ..errors import ArtifactError
 from ..hashing import sha256_file  # noqa: F401  (re-exported: manifests record these digests)
 from ..jsonutil import json_safe
 
@@ -82,6 +82,43 @@ def atomic_output_dir(out: Path, force: bool, inputs: tuple = ()):
         raise
 
 
+def build_manifest(step, opts: ExportOptions, result: ExportResult, directory: Path, precision: str,
+                   checkpoint: Path | None = None, config: dict | None = None) -> dict:
+    """The one description of an artifact directory: what runners, validate and board-test read.
+
+    `checkpoint` (the source file, hashed) and `config` (the checkpoint's) are given by the export
+    pipeline; tests and benchmarks that export a step directly leave them out. The calibration summary
+    comes from `opts.calibration`. `validation` and `files` are added by the pipeline and write_manifest.
+    """
+    from .. import __version__
+
+    model_path = Path(directory) / result.model_file
+    calibration = opts.calibration
+    return {
+        "tool": "mgrade-edge",
+        "tool_version": __version__,
+        "target": opts.target,
+        "precision": precision,
+        "state": opts.state,
+        "model_file": result.model_file,
+        "model_bytes": model_path.stat().st_size,
+        "model_sha256": sha256_file(model_path),
+        "source_checkpoint": None if checkpoint is None else {"file": Path(checkpoint).name,
+                                                               "sha256": sha256_file(checkpoint)},
+        "config": config if config is not None else step.cfg.to_dict(),
+        "signature": step.signature.to_dict(),
+        "tensors": [t.to_dict() for t in result.tensors],
+        "state_handling": result.state_handling,
+        "details": result.details,
+        "notes": result.notes,
+        "freeze": step.freeze_report.__dict__ if getattr(step, "freeze_report", None) else None,
+        "calibration": None if calibration is None else {
+            "source": calibration.source, "streams": len(calibration.streams),
+            "steps_per_stream": int(len(calibration.streams[0])), "samples": calibration.num_samples,
+            "ranges": calibration.ranges()},
+    }
+
+
 def write_manifest(directory: Path, manifest: dict) -> None:
     """Also records every file of the directory with its sha256: validate checks them, and --force
     replaces only a directory holding nothing else."""
@@ -96,9 +133,9 @@ def read_manifest(directory: str | Path) -> dict:
     directory = Path(directory)
     path = directory / MANIFEST
     if not path.is_file():
-        raise ExportError(f"{directory} is not an mgrade-edge artifact directory (no {MANIFEST}); "
+        raise ArtifactError(f"{directory} is not an mgrade-edge artifact directory (no {MANIFEST}); "
                           f"pass the --out directory of `mgrade-edge export`")
     try:
         return json.loads(path.read_text())
     except json.JSONDecodeError as exc:
-        raise ExportError(f"{path} is not valid JSON ({exc.msg} at line {exc.lineno}); re-run the export") from None
+        raise ArtifactError(f"{path} is not valid JSON ({exc.msg} at line {exc.lineno}); re-run the export") from None

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..config import MGRADEConfig
-from ..errors import CheckpointError, ConfigError
+from ..errors import CheckpointError, ConfigError, UnsupportedModelError
 
 # The authors' log-space minGRU takes softplus(x) as x above this value.
 AUTHORS_SOFTPLUS_CUTOFF = 7.0
@@ -87,11 +87,11 @@ def _check_keys(args: dict) -> dict:
     unknown = sorted(str(k) for k in args if k not in TRAINING_KEYS and k not in MAPPED_KEYS
                      and k not in {key for key, _, _ in REQUIRED_VALUES})
     if unknown:
-        raise CheckpointError(f"authors' config key(s) {', '.join(unknown[:6])} are unknown to mgrade-edge, which "
+        raise UnsupportedModelError(f"authors' config key(s) {', '.join(unknown[:6])} are unknown to mgrade-edge, which "
                               f"cannot tell whether they change the model; remove them only if they do not")
     for key, want, what in REQUIRED_VALUES:
         if key in args and args[key] != want and not (isinstance(want, float) and args[key] == int(want)):
-            raise CheckpointError(f"cannot import {what.format(args[key])}: mgrade-edge has no such block")
+            raise UnsupportedModelError(f"cannot import {what.format(args[key])}: mgrade-edge has no such block")
     missing = [k for k in REQUIRED_KEYS if k not in args]
     if missing:
         raise CheckpointError(f"authors' config lacks {', '.join(missing)}; pass the run's full merged config")
@@ -101,7 +101,7 @@ def _check_keys(args: dict) -> dict:
 def _choice(args: dict, key: str, table: dict, block: str) -> str:
     value = args[key]
     if value not in table:
-        raise CheckpointError(f"cannot import {block} {key}={value!r}: supported values are {', '.join(table)}")
+        raise UnsupportedModelError(f"cannot import {block} {key}={value!r}: supported values are {', '.join(table)}")
     return table[value]
 
 
@@ -120,7 +120,7 @@ def build_config(args: dict, tree: dict) -> tuple[MGRADEConfig, list[str]]:
     compress_act = "none"
     if latent is not None:
         if latent != d:
-            raise CheckpointError(f"cannot import compression to latent_dim={latent} != hidden_dim={d}: the next "
+            raise UnsupportedModelError(f"cannot import compression to latent_dim={latent} != hidden_dim={d}: the next "
                                   f"layer would change width, which mgrade-edge's blocks do not support")
         compress_act = _choice(args, "comp_act", COMP_ACTS, "the compression block")
     d_in = _shape(tree, "Encoder/kernel")[0]
@@ -215,7 +215,7 @@ def map_weights(cfg: MGRADEConfig, tree: dict) -> dict:
     extra = sorted(set(tree) - {src for src, _, _ in rows})
     if extra:
         modules = sorted({k.split("/")[0] for k in extra})
-        raise CheckpointError(f"cannot import block(s) {', '.join(modules[:4])}: the checkpoint has parameters "
+        raise UnsupportedModelError(f"cannot import block(s) {', '.join(modules[:4])}: the checkpoint has parameters "
                               f"{', '.join(extra[:3])}{' ...' if len(extra) > 3 else ''} that neither mgrade-edge's "
                               f"model nor the config's switches account for")
     parts: dict[str, dict[str, np.ndarray]] = {}

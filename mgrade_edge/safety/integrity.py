@@ -9,51 +9,51 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import ExportError
+from ..errors import ArtifactError
 
 REQUIRED = {"target": str, "model_file": str, "model_sha256": str, "model_bytes": int, "tensors": list,
             "signature": dict, "state": str, "details": dict}
 
 
 def verify_artifact(directory: Path, manifest) -> Path:
-    """Raise ExportError unless `manifest` describes the files really in `directory`; returns the model path."""
+    """Raise ArtifactError unless `manifest` describes the files really in `directory`; returns the model path."""
     from ..export import TARGETS
     from ..hashing import sha256_file
 
     directory = Path(directory)
     fix = "re-export the artifact with `mgrade-edge export`"
     if not isinstance(manifest, dict):
-        raise ExportError(f"{directory}/manifest.json holds a {type(manifest).__name__}, not an object; {fix}")
+        raise ArtifactError(f"{directory}/manifest.json holds a {type(manifest).__name__}, not an object; {fix}")
     for key, kind in REQUIRED.items():
         if not isinstance(manifest.get(key), kind) or isinstance(manifest.get(key), bool):
-            raise ExportError(f"{directory}/manifest.json has no valid {key!r} ({kind.__name__} expected); {fix}")
+            raise ArtifactError(f"{directory}/manifest.json has no valid {key!r} ({kind.__name__} expected); {fix}")
     target = TARGETS.get(manifest["target"])
     if target is None:
-        raise ExportError(f"{directory}/manifest.json names unknown target {manifest['target']!r}; {fix}")
+        raise ArtifactError(f"{directory}/manifest.json names unknown target {manifest['target']!r}; {fix}")
     name = manifest["model_file"]
     model = directory / name
     if Path(name).name != name or name in ("", ".", "..") or model.is_symlink():
-        raise ExportError(f"{directory}/manifest.json: model_file {name!r} is not a plain file name inside the "
+        raise ArtifactError(f"{directory}/manifest.json: model_file {name!r} is not a plain file name inside the "
                           f"directory; {fix}")
     precision = getattr(target.precision, "name", target.precision)
     if Path(name).suffix != f".{target.format}" or manifest.get("precision", precision) != precision:
-        raise ExportError(f"{directory}/manifest.json: target {target.name} does not match model file {name} / "
+        raise ArtifactError(f"{directory}/manifest.json: target {target.name} does not match model file {name} / "
                           f"precision {manifest.get('precision')}; the manifest was edited, {fix}")
     if not model.is_file():
-        raise ExportError(f"{directory}: model file {name} named by the manifest is missing; {fix}")
+        raise ArtifactError(f"{directory}: model file {name} named by the manifest is missing; {fix}")
     if model.stat().st_size != manifest["model_bytes"]:
-        raise ExportError(f"{directory}: {name} is {model.stat().st_size} bytes, the manifest recorded "
+        raise ArtifactError(f"{directory}: {name} is {model.stat().st_size} bytes, the manifest recorded "
                           f"{manifest['model_bytes']} (truncated or replaced); {fix}")
     if sha256_file(model) != manifest["model_sha256"]:
-        raise ExportError(f"{directory}: {name} does not match the sha256 in its manifest (replaced or modified "
+        raise ArtifactError(f"{directory}: {name} does not match the sha256 in its manifest (replaced or modified "
                           f"after export); {fix}")
     for rel, digest in (manifest.get("files") or {}).items():
         path = directory / rel
         inside = Path(rel).parts and ".." not in Path(rel).parts and not Path(rel).is_absolute()
         if not inside or not path.is_file() or sha256_file(path) != digest:
-            raise ExportError(f"{directory}: {rel} is missing or differs from the sha256 in its manifest "
+            raise ArtifactError(f"{directory}: {rel} is missing or differs from the sha256 in its manifest "
                               f"(modified after export); {fix}")
     for t in manifest["tensors"]:
         if not isinstance(t, dict) or not {"name", "role", "shape", "dtype"} <= set(t):
-            raise ExportError(f"{directory}/manifest.json: a tensor entry lacks name/role/shape/dtype; {fix}")
+            raise ArtifactError(f"{directory}/manifest.json: a tensor entry lacks name/role/shape/dtype; {fix}")
     return model

@@ -22,7 +22,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from ..errors import ExportError
+from ..errors import OutputPathError
 
 MANIFEST = "manifest.json"
 _RENAME_NOREPLACE = 1
@@ -74,7 +74,7 @@ def check_output_dir(out: Path, force: bool, inputs: list[Path] = ()) -> object:
     """Refuse a dangerous or unwritable --out before any work; returns what is at `out` now (its identity)."""
     raw = str(out)
     if raw.strip() == "":
-        raise ExportError("--out is empty; pass the name of a new directory, e.g. --out artifact")
+        raise OutputPathError("--out is empty; pass the name of a new directory, e.g. --out artifact")
     out = Path(out)
     resolved = Path(os.path.abspath(out))
     try:
@@ -86,34 +86,34 @@ def check_output_dir(out: Path, force: bool, inputs: list[Path] = ()) -> object:
     for relation, hit in (("is", lambda d: resolved == d), ("contains", lambda d: resolved in d.parents)):
         for directory, what in protected.items():
             if hit(directory):
-                raise ExportError(f"--out {out} {relation} {what}; it is never replaced, pass a new directory name")
+                raise OutputPathError(f"--out {out} {relation} {what}; it is never replaced, pass a new directory name")
     if len(resolved.name.encode()) + len(".tmp-xxxxxxxx.") > _name_max(resolved.parent):
-        raise ExportError(f"--out name is {len(resolved.name.encode())} bytes long, too long for the file system "
+        raise OutputPathError(f"--out name is {len(resolved.name.encode())} bytes long, too long for the file system "
                           f"(at most {_name_max(resolved.parent) - 16} here); choose a shorter name")
     try:
         return _check_existing(out, resolved, force)
     except OSError as exc:  # e.g. a path component that is not a directory, a loop of links
-        raise ExportError(f"--out {out}: {exc.strerror}; choose another --out") from None
+        raise OutputPathError(f"--out {out}: {exc.strerror}; choose another --out") from None
 
 
 def _check_existing(out: Path, resolved: Path, force: bool) -> object:
     if os.path.islink(out):
         target = os.readlink(out)
-        raise ExportError(f"--out {out} is a symbolic link (to {target}); pass a real directory name")
+        raise OutputPathError(f"--out {out} is a symbolic link (to {target}); pass a real directory name")
     if out.exists() and not out.is_dir():
-        raise ExportError(f"output {out} exists and is not a directory; remove it or choose another --out")
+        raise OutputPathError(f"output {out} exists and is not a directory; remove it or choose another --out")
     if out.exists():
         if not force:
-            raise ExportError(f"output directory {out} already exists; pass --force to replace it or choose another --out")
+            raise OutputPathError(f"output directory {out} already exists; pass --force to replace it or choose another --out")
         why = owned_artifact(out)
         if why:
-            raise ExportError(f"--force replaces only an artifact directory mgrade-edge wrote, but {out}: {why}; "
+            raise OutputPathError(f"--force replaces only an artifact directory mgrade-edge wrote, but {out}: {why}; "
                               f"choose another --out")
     parent = resolved.parent
     if not parent.exists():
-        raise ExportError(f"parent directory {out.parent} of --out does not exist; create it first")
+        raise OutputPathError(f"parent directory {out.parent} of --out does not exist; create it first")
     if not os.access(parent, os.W_OK | os.X_OK) or not _can_create_in(parent):
-        raise ExportError(f"cannot write into {out.parent} (read-only or permission denied); choose a writable --out")
+        raise OutputPathError(f"cannot write into {out.parent} (read-only or permission denied); choose a writable --out")
     return _identity(out)
 
 
@@ -152,7 +152,7 @@ def _lock(out: Path):
     try:
         fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
     except FileExistsError:
-        raise ExportError(f"another export to {out} is finishing ({lock} exists); retry, or remove the lock file "
+        raise OutputPathError(f"another export to {out} is finishing ({lock} exists); retry, or remove the lock file "
                           f"if no export is running") from None
     try:
         yield
@@ -173,8 +173,8 @@ def rename_noreplace(src: Path, dst: Path) -> bool:
         return True
 
 
-def _appeared(out: Path) -> ExportError:
-    return ExportError(f"{out} appeared or changed while exporting (another export or program wrote it); "
+def _appeared(out: Path) -> OutputPathError:
+    return OutputPathError(f"{out} appeared or changed while exporting (another export or program wrote it); "
                        f"it was left untouched and this export was discarded; choose another --out or retry")
 
 
@@ -197,7 +197,7 @@ def publish(tmp: Path, out: Path, before) -> None:
         raise _appeared(out)
     if not rename_noreplace(tmp, out):
         rename_noreplace(prev, Path(str(out) + ".previous"))
-        raise ExportError(f"{out} appeared while replacing it; the previous artifact is now {out}.previous and "
+        raise OutputPathError(f"{out} appeared while replacing it; the previous artifact is now {out}.previous and "
                           f"this export was discarded")
     shutil.rmtree(aside, ignore_errors=True)
 
@@ -224,17 +224,17 @@ def check_output_file(path: Path, force: bool, what: str = "--out") -> None:
     a dangling symlink and an unwritable or missing parent, before any work is done."""
     path = Path(path)
     if str(path).strip() == "" or path.name in ("", ".", ".."):
-        raise ExportError(f"{what} {str(path)!r} is not a file name; pass e.g. {what} model.pt")
+        raise OutputPathError(f"{what} {str(path)!r} is not a file name; pass e.g. {what} model.pt")
     if len(path.name.encode()) + 16 > _name_max(Path(os.path.abspath(path)).parent if path.parent.is_dir() else Path(".")):
-        raise ExportError(f"{what} file name is too long for the file system; choose a shorter name")
+        raise OutputPathError(f"{what} file name is too long for the file system; choose a shorter name")
     if path.is_dir():
-        raise ExportError(f"{what} {path} is a directory; pass a file name")
+        raise OutputPathError(f"{what} {path} is a directory; pass a file name")
     if os.path.lexists(path) and not path.exists():
-        raise ExportError(f"{what} {path} is a dangling symbolic link; remove it or choose another name")
+        raise OutputPathError(f"{what} {path} is a dangling symbolic link; remove it or choose another name")
     if path.exists() and not force:
-        raise ExportError(f"{path} already exists; pass --force to overwrite it or choose another {what}")
+        raise OutputPathError(f"{path} already exists; pass --force to overwrite it or choose another {what}")
     parent = Path(os.path.abspath(path)).parent
     if not parent.is_dir():
-        raise ExportError(f"directory {path.parent} for {what} does not exist; create it first")
+        raise OutputPathError(f"directory {path.parent} for {what} does not exist; create it first")
     if not os.access(parent, os.W_OK | os.X_OK) or not _can_create_in(parent):
-        raise ExportError(f"cannot write into {path.parent} (read-only or permission denied); choose a writable {what}")
+        raise OutputPathError(f"cannot write into {path.parent} (read-only or permission denied); choose a writable {what}")

@@ -17,7 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ..errors import ExportError
+from ..errors import ArtifactError
 
 PREFLIGHT_INVOKES = 3
 PREFLIGHT_TIMEOUT_S = 120
@@ -29,13 +29,13 @@ def check_structure(model_path: Path) -> None:
     """Indices and buffer sizes of a .tflite flatbuffer, without any interpreter."""
     data = Path(model_path).read_bytes()
     if len(data) < 8 or data[4:8] != b"TFL3":
-        raise ExportError(f"{model_path} is not a TFLite flatbuffer (no TFL3 identifier); re-export the artifact")
+        raise ArtifactError(f"{model_path} is not a TFLite flatbuffer (no TFL3 identifier); re-export the artifact")
     try:
         problem = _first_problem(data)
     except Exception as exc:  # noqa: BLE001 - a flatbuffer that does not even parse
         problem = f"it does not parse ({type(exc).__name__})"
     if problem:
-        raise ExportError(f"{model_path} is damaged: {problem}; re-export the artifact")
+        raise ArtifactError(f"{model_path} is damaged: {problem}; re-export the artifact")
 
 
 def _first_problem(data: bytes) -> str | None:
@@ -78,7 +78,7 @@ def _first_problem(data: bytes) -> str | None:
 
 
 def preflight(model_path: Path, engine: str) -> None:
-    """Check the model, then load and invoke it in a child process; a crash there is one ExportError here."""
+    """Check the model, then load and invoke it in a child process; a crash there is one ArtifactError here."""
     check_structure(model_path)
     package_root = str(Path(__file__).resolve().parents[2])
     env = dict(os.environ)
@@ -87,7 +87,7 @@ def preflight(model_path: Path, engine: str) -> None:
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=PREFLIGHT_TIMEOUT_S, env=env)
     except subprocess.TimeoutExpired:
-        raise ExportError(f"{model_path} did not finish {PREFLIGHT_INVOKES} steps in {engine} within "
+        raise ArtifactError(f"{model_path} did not finish {PREFLIGHT_INVOKES} steps in {engine} within "
                           f"{PREFLIGHT_TIMEOUT_S} s; re-export the artifact") from None
     if proc.returncode == 0 and OK_MARKER in proc.stdout:
         return
@@ -96,7 +96,7 @@ def preflight(model_path: Path, engine: str) -> None:
     else:
         lines = [ln.strip() for ln in proc.stderr.splitlines() if ln.strip()]
         how = f"cannot be run by {engine} ({lines[-1][:200] if lines else f'exit code {proc.returncode}'})"
-    raise ExportError(f"{model_path} {how} in a test run; the file is damaged or was edited, re-export the artifact")
+    raise ArtifactError(f"{model_path} {how} in a test run; the file is damaged or was edited, re-export the artifact")
 
 
 def _child(engine: str, model_path: str) -> None:

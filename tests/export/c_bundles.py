@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from mgrade_edge.checkpoint import save_checkpoint
-from mgrade_edge.export.pipeline import export_checkpoint
+from mgrade_edge.pipeline import export_checkpoint
 from tests.helpers import NAMED_CONFIGS, make_model, random_sequences
 
 _CACHE: dict[tuple, Path] = {}

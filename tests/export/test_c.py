@@ -124,7 +124,7 @@ def test_golden_program_passes_and_reruns_identically(c_root, tmp_path):
 
 def test_reexport_is_byte_identical(c_root, tmp_path):
     first = c_bundle(c_root, "tiny")
-    from mgrade_edge.export.pipeline import export_checkpoint
+    from mgrade_edge.pipeline import export_checkpoint
 
     ckpt = first.parent / "tiny.pt"
     export_checkpoint(ckpt, "c-float32", tmp_path / "again", validate=False)
@@ -133,7 +133,7 @@ def test_reexport_is_byte_identical(c_root, tmp_path):
 
 
 def test_external_state_is_refused(c_root, tmp_path):
-    from mgrade_edge.export.pipeline import export_checkpoint
+    from mgrade_edge.pipeline import export_checkpoint
 
     with pytest.raises(ExportError, match="internal"):
         export_checkpoint(c_bundle(c_root, "tiny").parent / "tiny.pt", "c-float32", tmp_path / "x",

@@ -3,7 +3,7 @@
 import pytest
 
 from mgrade_edge.checkpoint import save_checkpoint
-from mgrade_edge.export.pipeline import export_checkpoint
+from mgrade_edge.pipeline import export_checkpoint
 from tests.helpers import make_model
 
 

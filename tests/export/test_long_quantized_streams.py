@@ -5,7 +5,7 @@ import pytest
 
 from mgrade_edge.checkpoint import load_checkpoint
 from mgrade_edge.data import load_task
-from mgrade_edge.export.pipeline import export_checkpoint
+from mgrade_edge.pipeline import export_checkpoint
 from mgrade_edge.runtime import open_runner
 from mgrade_edge.runtime.base import run_stream
 from mgrade_edge.streaming import to_streaming

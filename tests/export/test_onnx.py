@@ -7,7 +7,7 @@ import pytest
 
 from mgrade_edge.errors import ExportError
 from mgrade_edge.export import TARGETS
-from mgrade_edge.export.artifact import ExportOptions
+from mgrade_edge.export.artifact import ExportOptions, build_manifest
 from mgrade_edge.export.onnx import MODEL_FILE, export_onnx
 from mgrade_edge.quantize import calibration_set
 from mgrade_edge.runtime.base import run_stream
@@ -20,11 +20,10 @@ CONFIGS = ("tiny", "digits_like", "odd", "all_options", "authors_variants")
 STREAM_SEQUENCES, SEQUENCE_STEPS = 3, 100  # 300 steps: three sequences back to back, state never reset
 
 
-def manifest_for(step, result, target: str) -> dict:
-    """The manifest keys a runner relies on, as the export pipeline writes them."""
-    return {"target": target, "state": "external", "model_file": result.model_file,
-            "tensors": [t.to_dict() for t in result.tensors], "signature": step.signature.to_dict(),
-            "state_handling": result.state_handling, "details": result.details, "config": step.cfg.to_dict()}
+def manifest_for(step, result, target: str, directory, calibration=None) -> dict:
+    """The manifest the export pipeline would write for this export (the package's one builder)."""
+    return build_manifest(step, ExportOptions(target, calibration=calibration), result, directory,
+                          TARGETS[target].precision.name)
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +51,7 @@ def artifacts(steps, tmp_path_factory):
             step, calib = steps(config)
             out = tmp_path_factory.mktemp(f"{config}-{target}")
             result = export_onnx(step, ExportOptions(target, calibration=calib), out)
-            cache[config, target] = (out, result, manifest_for(step, result, target))
+            cache[config, target] = (out, result, manifest_for(step, result, target, out, calib))
         return cache[config, target]
 
     return get
@@ -154,5 +153,5 @@ def test_float64_step_is_exported_as_float32(tmp_path):
     step64 = to_streaming(make_model("tiny", seed=3).to(torch.float64))
     result = export_onnx(step64, ExportOptions("onnx"), tmp_path)
     step32 = to_streaming(make_model("tiny", seed=3))
-    got, ref = stream_both(step32, tmp_path, manifest_for(step32, result, "onnx"))
+    got, ref = stream_both(step32, tmp_path, manifest_for(step32, result, "onnx", tmp_path))
     assert np.abs(got - ref).max() <= TARGETS["onnx"].tolerance.atol

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from mgrade_edge.errors import ExportError
-from mgrade_edge.export.artifact import ExportOptions, write_manifest
+from mgrade_edge.export.artifact import ExportOptions, build_manifest, write_manifest
 from mgrade_edge.export.onnx import export_onnx
 from mgrade_edge.runtime import open_runner
 from mgrade_edge.runtime.base import run_stream
@@ -19,10 +19,9 @@ def artifact(tmp_path_factory):
     """A float ONNX artifact directory (model + manifest) of a seeded "digits_like" model."""
     step = to_streaming(make_model("digits_like", seed=4))
     out = tmp_path_factory.mktemp("ort")
-    result = export_onnx(step, ExportOptions("onnx"), out)
-    manifest = {"target": "onnx", "state": "external", "model_file": result.model_file,
-                "tensors": [t.to_dict() for t in result.tensors], "signature": step.signature.to_dict(),
-                "state_handling": result.state_handling, "details": result.details, "config": step.cfg.to_dict()}
+    opts = ExportOptions("onnx")
+    result = export_onnx(step, opts, out)
+    manifest = build_manifest(step, opts, result, out, "float32")
     write_manifest(out, manifest)
     return step, out, manifest
 

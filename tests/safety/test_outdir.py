@@ -2,7 +2,7 @@
 
 import pytest
 
-from mgrade_edge.errors import ExportError
+from mgrade_edge.errors import OutputPathError
 from mgrade_edge.safety import outdir
 
 
@@ -26,7 +26,7 @@ def test_lock_held_by_another_export_is_one_error(tmp_path, monkeypatch):
     monkeypatch.setattr(outdir, "_renameat2", lambda src, dst: None)
     (tmp_path / ".dst.lock").write_text("")
     (tmp_path / "src").mkdir()
-    with pytest.raises(ExportError, match="another export to .* is finishing"):
+    with pytest.raises(OutputPathError, match="another export to .* is finishing"):
         outdir.rename_noreplace(tmp_path / "src", tmp_path / "dst")
 
 
@@ -39,6 +39,6 @@ def test_publish_refuses_a_replaced_artifact(tmp_path):
     out.mkdir()
     (out / "manifest.json").write_text('{"tool": "mgrade-edge", "files": {}}')
     tmp = outdir.new_artifact_dir(out)
-    with pytest.raises(ExportError, match="appeared or changed"):
+    with pytest.raises(OutputPathError, match="appeared or changed"):
         outdir.publish(tmp, out, before)
     assert (out / "manifest.json").exists() and tmp.exists()

@@ -1,5 +1,8 @@
 """`mgrade-edge export`: checkpoint -> streaming step -> calibration -> artifact directory + manifest.
 
+It sits above the export package and validate (it uses both; neither imports it), so exporters
+never depend on the validator.
+
 Order matters for the user: every option is checked before any heavy work, the artifact is built in a
 temporary directory, validated there, and only then renamed into place, so a failure at any point
 leaves neither the directory nor partial files.
@@ -11,33 +14,28 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import __version__
-from ..errors import DataError, ExportError
-from . import get_target, resolve_exporter
-from .artifact import ExportOptions, atomic_output_dir, check_output_dir, sha256_file, write_manifest
+from .errors import DataError
+from .export import get_target, resolve_exporter, resolve_state
+from .export.artifact import ExportOptions, atomic_output_dir, build_manifest, check_output_dir, write_manifest
 
 VALIDATION_SEQUENCES = 64  # quick check written into the manifest; `mgrade-edge validate` does the long one
 VALIDATION_STEPS = 2_000
 
 
 def calibration_sequences(ckpt, calib_file: Path | None) -> tuple[np.ndarray, str]:
-    from ..data import checkpoint_task_data
-    from ..quantize import load_calibration_file
+    from .data import require_task_data
+    from .quantize import load_calibration_file
 
     if calib_file is not None:
         return load_calibration_file(calib_file, ckpt.config.d_in), f"user file {Path(calib_file).name}"
-    data = checkpoint_task_data(ckpt.metadata)
-    if data is None:
-        raise DataError(f"checkpoint {ckpt.path} names no task to calibrate on; pass --calib FILE.npy of shape "
-                        f"[N, T, {ckpt.config.d_in}] with real inputs")
+    data = require_task_data(ckpt, "calibrate on", f"pass --calib FILE.npy of shape [N, T, {ckpt.config.d_in}] "
+                                                   f"with real inputs")
     return data.train_x, f"{data.name} training set"
 
 
 def check_options(target_name: str, state: str | None, calib_sequences: int) -> tuple:
     target = get_target(target_name)
-    state = state or target.states[0]
-    if state not in target.states:
-        raise ExportError(f"target {target.name} supports --state {', '.join(target.states)}, not {state!r}")
+    state = resolve_state(target, state)
     if calib_sequences <= 0:
         raise DataError(f"--calib-sequences must be > 0, got {calib_sequences}")
     return target, state
@@ -47,9 +45,9 @@ def export_checkpoint(checkpoint: str | Path, target_name: str, out: str | Path,
                       calib_file: str | Path | None = None, calib_sequences: int = 8, force: bool = False,
                       validate: bool = True, cpu: str | None = None) -> dict:
     """Export and return the manifest (also written to out/manifest.json)."""
-    from ..checkpoint import load_checkpoint
-    from ..quantize import calibration_set
-    from ..streaming import to_streaming
+    from .checkpoint import load_checkpoint
+    from .quantize import calibration_set
+    from .streaming import to_streaming
 
     target, state = check_options(target_name, state, calib_sequences)
     out = Path(out)
@@ -65,52 +63,28 @@ def export_checkpoint(checkpoint: str | Path, target_name: str, out: str | Path,
                          cpu=cpu)
     with atomic_output_dir(out, force, inputs) as tmp:
         result = resolve_exporter(target)(step, opts, tmp)
-        model_path = tmp / result.model_file
-        manifest = {
-            "tool": "mgrade-edge",
-            "tool_version": __version__,
-            "target": target.name,
-            "precision": target.precision.name,
-            "state": state,
-            "model_file": result.model_file,
-            "model_bytes": model_path.stat().st_size,
-            "model_sha256": sha256_file(model_path),
-            "source_checkpoint": {"file": Path(checkpoint).name, "sha256": sha256_file(checkpoint)},
-            "config": ckpt.config.to_dict(),
-            "signature": step.signature.to_dict(),
-            "tensors": [t.to_dict() for t in result.tensors],
-            "state_handling": result.state_handling,
-            "details": result.details,
-            "notes": result.notes,
-            "freeze": step.freeze_report.__dict__ if step.freeze_report else None,
-            "calibration": None if calibration is None else {
-                "source": calibration.source, "streams": len(calibration.streams),
-                "steps_per_stream": int(len(calibration.streams[0])), "samples": calibration.num_samples,
-                "ranges": calibration.ranges()},
-        }
-        write_manifest(tmp, manifest)
+        manifest = build_manifest(step, opts, result, tmp, target.precision.name, checkpoint=Path(checkpoint),
+                                  config=ckpt.config.to_dict())
         if validate:
-            manifest["validation"] = quick_validation(ckpt, tmp)
-            write_manifest(tmp, manifest)
+            manifest["validation"] = quick_validation(ckpt, tmp, manifest)
+        write_manifest(tmp, manifest)
     return manifest
 
 
-def quick_validation(ckpt, directory: Path) -> dict:
+def quick_validation(ckpt, directory: Path, manifest: dict) -> dict:
     """A short side-by-side stream written into the manifest (the long check is `mgrade-edge validate`)."""
-    from ..data import checkpoint_task_data
-    from ..runtime import open_runner
-    from ..runtime.torch_runner import TorchRunner
-    from ..streaming import to_streaming
-    from ..validate import cosine_floor, step_tolerance, validate_runner
-    from .artifact import read_manifest
+    from .data import checkpoint_task_data
+    from .runtime import open_runner
+    from .runtime.torch_runner import TorchRunner
+    from .streaming import to_streaming
+    from .validate import cosine_floor, step_tolerance, validate_runner
 
     data = checkpoint_task_data(ckpt.metadata)
     if data is None:
         return {"skipped": "checkpoint names no task; run `mgrade-edge validate` with task data"}
     n = min(VALIDATION_SEQUENCES, len(data.test_x))
-    manifest = read_manifest(directory)
-    report = validate_runner(open_runner(directory), TorchRunner(to_streaming(ckpt.model)), data.kind,
-                             ckpt.config.readout, data.test_x[:n], data.test_y[:n], VALIDATION_STEPS,
+    runner = open_runner(directory, manifest=manifest)  # before the manifest is written: it is written once
+    report = validate_runner(runner, TorchRunner(to_streaming(ckpt.model)), data.kind, ckpt.config.readout, data.test_x[:n], data.test_y[:n], VALIDATION_STEPS,
                              step_tolerance(manifest), cosine_floor(manifest))
     keep = ("within_tolerance", "min_cosine", "steps", "max_abs_err", "rms_err", "drift_ratio", "tolerance", "first_step_over_tolerance",
             "agreement", "accuracy_ref", "accuracy_artifact")

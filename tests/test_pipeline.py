@@ -6,10 +6,10 @@ import os
 import numpy as np
 import pytest
 
-from mgrade_edge.errors import DataError, ExportError
-from mgrade_edge.export import pipeline
+from mgrade_edge.errors import DataError, ExportError, OutputPathError
+from mgrade_edge import pipeline
 from mgrade_edge.export.artifact import read_manifest, sha256_file
-from mgrade_edge.export.pipeline import export_checkpoint
+from mgrade_edge.pipeline import export_checkpoint
 from tests.helpers import save_tiny_digits_checkpoint
 
 
@@ -34,11 +34,11 @@ def test_existing_output_refused_unless_force(ckpt, tmp_path):
     out = tmp_path / "exists"
     out.mkdir()
     (out / "keep.txt").write_text("mine")
-    with pytest.raises(ExportError, match="already exists; pass --force"):
+    with pytest.raises(OutputPathError, match="already exists; pass --force"):
         export_checkpoint(ckpt, "onnx", out)
     assert (out / "keep.txt").read_text() == "mine"
     # --force replaces only an artifact mgrade-edge wrote, never a directory holding the user's files
-    with pytest.raises(ExportError, match="--force replaces only an artifact directory mgrade-edge wrote"):
+    with pytest.raises(OutputPathError, match="--force replaces only an artifact directory mgrade-edge wrote"):
         export_checkpoint(ckpt, "onnx", out, force=True, validate=False)
     assert (out / "keep.txt").read_text() == "mine"
     ours = tmp_path / "ours"
@@ -82,7 +82,7 @@ def test_bad_options_fail_before_any_work(ckpt, tmp_path, kwargs, error, fragmen
 
 
 def test_unwritable_and_missing_parent(ckpt, tmp_path):
-    with pytest.raises(ExportError, match="does not exist; create it first"):
+    with pytest.raises(OutputPathError, match="does not exist; create it first"):
         export_checkpoint(ckpt, "onnx", tmp_path / "no" / "such" / "dir")
     locked = tmp_path / "locked"
     locked.mkdir()
@@ -90,7 +90,7 @@ def test_unwritable_and_missing_parent(ckpt, tmp_path):
     try:
         if os.access(locked, os.W_OK):
             pytest.skip("running with permissions that ignore directory modes")
-        with pytest.raises(ExportError, match="permission denied"):
+        with pytest.raises(OutputPathError, match="permission denied"):
             export_checkpoint(ckpt, "onnx", locked / "out")
     finally:
         locked.chmod(0o700)
@@ -131,5 +131,5 @@ def test_unwritable_parent_is_refused_even_as_root(ckpt, tmp_path, monkeypatch):
     locked = tmp_path / "locked"
     locked.mkdir()
     monkeypatch.setattr(os, "access", lambda p, mode: False if str(p) == str(locked) else real_access(p, mode))
-    with pytest.raises(ExportError, match=r"cannot write into .*locked \(read-only or permission denied\)"):
+    with pytest.raises(OutputPathError, match=r"cannot write into .*locked \(read-only or permission denied\)"):
         export_checkpoint(ckpt, "onnx", locked / "out")
