@@ -42,6 +42,7 @@ PITCH = (20, 80)  # eSpeak pitch (0-100)
 GAIN_DB = (-18.0, 0.0)  # peak level of the speech
 SNR_DB = (5.0, 30.0)
 NOISES = ("white", "pink", "brown", "hum")
+MAX_AUDIO_BYTES = 8 * 2**30  # all three splits are held in memory as float32: refuse sets beyond 8 GiB
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,12 @@ class KeywordsSpec:
         for name in ("train_clips", "val_clips", "test_clips"):
             if not 1 <= getattr(self, name) <= 1_000_000:
                 raise DataError(f"keywords {name}={getattr(self, name)} must be in [1, 1000000]")
+        total = self.train_clips + self.val_clips + self.test_clips
+        if total * self.sample_rate * 4 > MAX_AUDIO_BYTES:
+            most = MAX_AUDIO_BYTES // (self.sample_rate * 4)
+            raise DataError(f"keywords: {total:,} clips at {self.sample_rate} Hz would take "
+                            f"{total * self.sample_rate * 4 / 2**30:.1f} GiB of memory, more than "
+                            f"{MAX_AUDIO_BYTES // 2**30} GiB; use at most {most:,} clips in all (train + val + test)")
 
     def key(self) -> str:
         text = json.dumps({**asdict(self), "generator": GENERATOR_VERSION}, sort_keys=True)

@@ -87,6 +87,15 @@ def test_bad_options_are_user_errors():
         KeywordsSpec(split="speaker")
 
 
+def test_clip_counts_are_bounded_by_the_memory_they_take():
+    """--train-clips is checked before any generation: 134,218 clips of 16 kHz float32 exceed 8 GiB."""
+    KeywordsSpec(sample_rate=16000, train_clips=100_000, val_clips=10_000, test_clips=24_217)  # 8 GiB - 12 kB
+    with pytest.raises(DataError, match=r"more than 8 GiB; use at most 134,217 clips"):
+        KeywordsSpec(sample_rate=16000, train_clips=100_000, val_clips=10_000, test_clips=24_218)
+    with pytest.raises(DataError, match="at most 268,435 clips"):
+        KeywordsSpec(train_clips=1_000_000)
+
+
 @needs_espeak
 def test_task_registry_builds_task_data_and_rejects_unknown_options(tmp_path, monkeypatch):
     from mgrade_edge.data import checkpoint_task_data, load_task
