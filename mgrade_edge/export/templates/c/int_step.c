@@ -3,68 +3,135 @@
  * act_t matmul inputs / delay lines / I/O, h_t unsigned hidden state, int32 "wide" residual values
  * (saturated at +-WIDE_MAX), Q16 fixed point for nonlinearities, int8 per-channel weights, int32
  * accumulation, rescaling rq(a, {m, n}) = (a * m + 2^(n-1)) >> n in int64.
- * Scratch: g_xw, g_vw (int32 [D]), g_xq (act_t [D]), g_mq (act_t [MQ_LEN]); x and y of step_q may
+ * Matmul inputs are kept in int16 slots (g_xq, g_mq) so one 32-bit load gives two of them; the dense
+ * weights are laid out in blocks of 4 rows x 4 columns by the generator (BLOCKED LAYOUT below).
+ * Scratch: g_xw, g_vw (int32 [D]), g_xq (int16 [D4]), g_mq (int16 [MQ_LEN]); x and y of step_q may
  * alias g_mq (input_buffer/output_buffer). */
 
 /* rq() needs an arithmetic right shift of negative values (gcc, clang and arm-none-eabi-gcc do). */
 typedef char arithmetic_shift_required[((-8) >> 1) == -4 ? 1 : -1];
 
 static int32_t g_xw[D], g_vw[D];
-static act_t g_xq[D], g_mq[MQ_LEN];
+static int16_t g_xq[D4], g_mq[MQ_LEN];
 
-static int64_t rq(int64_t a, mult k) { return (a * k.m + ((int64_t)1 << (k.n - 1))) >> k.n; }
+/* The small helpers are inlined: a call would cost more than their body on Cortex-M. */
+#if defined(__GNUC__)
+#define INLINE inline __attribute__((always_inline))
+#else
+#define INLINE inline
+#endif
 
-static int64_t sat(int64_t v, int64_t lo, int64_t hi) { return v < lo ? lo : (v > hi ? hi : v); }
-#define SAT_W(v) sat((v), -WIDE_MAX, WIDE_MAX)
-#define SAT_Q(v) sat((v), -QMAX, QMAX)
-#define SAT_32(v) sat((v), -INT32_MAX, INT32_MAX)
+/* rq(a, k) = (a * m + 2^(n-1)) >> n. Where the generator bounded |a| (k.pre >= 0), the same value comes
+ * from 32-bit operations: the high word of (a * 2^pre) * m, rounded and shifted (c_fixed.rq_pre_shift);
+ * its magnitude is below 2^30. */
+static INLINE int32_t rq_fast(int32_t a, mult k) {
+  const int32_t hi = (int32_t)(((int64_t)(a * ((int32_t)1 << k.pre)) * k.m) >> 32);
+  return (hi + ((int32_t)1 << (k.shift - 1))) >> k.shift;
+}
+static INLINE int64_t rq(int32_t a, mult k) {
+  if (k.pre >= 0) return rq_fast(a, k);
+  return ((int64_t)a * k.m + ((int64_t)1 << (k.n - 1))) >> k.n;
+}
+static INLINE int32_t clamp32(int32_t v, int32_t lo, int32_t hi) { return v < lo ? lo : (v > hi ? hi : v); }
+static INLINE int32_t clamp64(int64_t v, int32_t lo, int32_t hi) {
+  return v < lo ? lo : (v > hi ? hi : (int32_t)v);
+}
+/* sat(rq(a, k), lo, hi) */
+static INLINE int32_t rq_sat(int32_t a, mult k, int32_t lo, int32_t hi) {
+  return k.pre >= 0 ? clamp32(rq_fast(a, k), lo, hi) : clamp64(rq(a, k), lo, hi);
+}
+/* sat(rq(a, ka) + rq(b, kb), lo, hi) (two 32-bit forms cannot overflow their int32 sum) */
+static INLINE int32_t rq2_sat(int32_t a, mult ka, int32_t b, mult kb, int32_t lo, int32_t hi) {
+  if (ka.pre >= 0 && kb.pre >= 0) return clamp32(rq_fast(a, ka) + rq_fast(b, kb), lo, hi);
+  return clamp64(rq(a, ka) + rq(b, kb), lo, hi);
+}
+#define W_MIN (-WIDE_MAX)
+#define Q_MIN (-QMAX)
 
-#if defined(MGRADE_USE_DSP) && defined(__ARM_FEATURE_DSP) && QMAX == 127
-/* Optional Arm DSP path (-DMGRADE_USE_DSP on Cortex-M4/M7/M33/M55): 4 MACs per SMLAD pair.
- * Integer sums are exact, so it returns the same value as the portable loop below. */
+/* BLOCKED LAYOUT: a dense layer's rows come in blocks of 4 (zero rows pad the last block), each
+ * block in chunks of 4 columns (zero columns pad the last chunk); a chunk holds the 4 rows' 4 weights
+ * one row after the other, each row's 4 bytes in the order w0, w2, w1, w3 of its columns j..j+3.
+ * The order is the one the SMLAD path wants (bytes 0 and 2 sign-extend to the pair for x0, x1, bytes
+ * 1 and 3 to the pair for x2, x3); the portable loop reads the same bytes. Inputs past the last
+ * column are never zeroed: they only ever meet zero weights. */
+#if defined(MGRADE_USE_DSP) && defined(__ARM_FEATURE_DSP)
+/* Optional Arm DSP path (-DMGRADE_USE_DSP on Cortex-M4/M7/M33/M55): SMLAD does 2 MACs; integer sums
+ * are exact, so it returns the same value as the portable loop below. */
 #include <arm_acle.h>
 #include <string.h>
-#define ROR8(v) (((uint32_t)(v) >> 8) | ((uint32_t)(v) << 24))
-static int32_t dot(const int8_t *w, const act_t *x, int n) {
-  int32_t acc = 0, wa, xa;
-  int j = 0;
-  for (; j + 4 <= n; j += 4) {
-    memcpy(&wa, w + j, 4);
-    memcpy(&xa, x + j, 4);
-    acc = __smlad(__sxtb16(wa), __sxtb16(xa), acc);
-    acc = __smlad(__sxtb16((int32_t)ROR8(wa)), __sxtb16((int32_t)ROR8(xa)), acc);
+static int32_t sxtb16_ror8(int32_t v) {
+  int32_t r;
+  __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
+  return r;
+}
+#define ROW_MACS(acc, off)                                  \
+  do {                                                      \
+    int32_t wv;                                             \
+    memcpy(&wv, w + (off), 4);                              \
+    acc = __smlad(__sxtb16(wv), x01, acc);                  \
+    acc = __smlad(sxtb16_ror8(wv), x23, acc);               \
+  } while (0)
+static void dot4(const int8_t *w, const int16_t *x, int chunks, int32_t *acc) {
+  int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+  const int16_t *end = x + 4 * chunks;
+  for (; x < end; x += 4, w += 16) {
+    int32_t x01, x23;
+    memcpy(&x01, x, 4);
+    memcpy(&x23, x + 2, 4);
+    ROW_MACS(a0, 0);
+    ROW_MACS(a1, 4);
+    ROW_MACS(a2, 8);
+    ROW_MACS(a3, 12);
   }
-  for (; j < n; ++j) acc += (int32_t)w[j] * (int32_t)x[j];
-  return acc;
+  acc[0] = a0;
+  acc[1] = a1;
+  acc[2] = a2;
+  acc[3] = a3;
 }
 #else
+static void dot4(const int8_t *w, const int16_t *x, int chunks, int32_t *acc) {
+  int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+  const int16_t *end = x + 4 * chunks;
+  for (; x < end; x += 4, w += 16) {
+    const int32_t x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3];
+    a0 += w[0] * x0 + w[2] * x1 + w[1] * x2 + w[3] * x3;
+    a1 += w[4] * x0 + w[6] * x1 + w[5] * x2 + w[7] * x3;
+    a2 += w[8] * x0 + w[10] * x1 + w[9] * x2 + w[11] * x3;
+    a3 += w[12] * x0 + w[14] * x1 + w[13] * x2 + w[15] * x3;
+  }
+  acc[0] = a0;
+  acc[1] = a1;
+  acc[2] = a2;
+  acc[3] = a3;
+}
+#endif
+
+/* Plain row-major dot product (the encoder: its input is the caller's act_t x). */
 static int32_t dot(const int8_t *w, const act_t *x, int n) {
   int32_t acc = 0;
   int j;
   for (j = 0; j < n; ++j) acc += (int32_t)w[j] * (int32_t)x[j];
   return acc;
 }
-#endif
 
-static int64_t sig_q15(int64_t u) {  /* sigmoid of Q16 -> Q15; |error| <= 8e-5 */
-  const int64_t t = u + ((int64_t)16 << 16), top = (int64_t)(SIG_ENTRIES - 1) << 12;
-  int64_t i, f;
-  if (t <= 0) return SIG_TABLE[0];
-  if (t >= top) return SIG_TABLE[SIG_ENTRIES - 1];
+static INLINE int32_t sig_q15(int32_t u) {  /* sigmoid of Q16 -> Q15; |error| <= 8e-5 */
+  int32_t t, i;
+  if (u <= -(16 << 16)) return SIG_TABLE[0];
+  if (u >= ((SIG_ENTRIES - 1) << 12) - (16 << 16)) return SIG_TABLE[SIG_ENTRIES - 1];
+  t = u + (16 << 16);
   i = t >> 12;
-  f = t & 4095;
-  return SIG_TABLE[i] + ((((int64_t)SIG_TABLE[i + 1] - SIG_TABLE[i]) * f + 2048) >> 12);
+  return SIG_TABLE[i] + (((SIG_TABLE[i + 1] - SIG_TABLE[i]) * (t & 4095) + 2048) >> 12);
 }
 
 #if MLP_ACT_GELU || REC_ACT == REC_ACT_GELU
-static int64_t gelu_q16(int64_t x) {  /* tanh-form GELU in Q16; |error| <= 8e-4 */
-  int64_t x3, t, u;
+static int32_t gelu_q16(int32_t x) {  /* tanh-form GELU in Q16; |error| <= 8e-4 */
+  int32_t x3, t, u;
   if (x >= GELU_LIMIT) return x;
   if (x <= -GELU_LIMIT) return 0;
-  x3 = (x * x * x) >> 32;
-  t = x + ((x3 * GELU_C3 + ((int64_t)1 << 23)) >> 24);
-  u = (t * GELU_U + ((int64_t)1 << 23)) >> 24;
-  return (x * sig_q15(u) + ((int64_t)1 << 14)) >> 15;
+  x3 = (int32_t)(((int64_t)x * x * x) >> 32);
+  t = x + (int32_t)(((int64_t)x3 * GELU_C3 + ((int64_t)1 << 23)) >> 24);
+  u = (int32_t)(((int64_t)t * GELU_U + ((int64_t)1 << 23)) >> 24);
+  return (int32_t)(((int64_t)x * sig_q15(u) + ((int64_t)1 << 14)) >> 15);
 }
 #endif
 
@@ -85,14 +152,15 @@ static uint64_t isqrt64(uint64_t v) {  /* floor(sqrt(v)), bit by bit */
   return res;
 }
 
-/* out[c] = sat(gamma_c * (w_c - mean) / sqrt(var + eps) + beta_c); out may be w. */
-static void layer_norm(const int32_t *w, const ln_params *p, int32_t *out, int64_t lo, int64_t hi) {
-  int64_t sum = 0, var = 0, mean, inv;
+/* out[c] = sat(gamma_c * (w_c - mean) / sqrt(var + eps) + beta_c); out may be w (|w_c| <= WIDE_MAX). */
+static void layer_norm(const int32_t *w, const ln_params *p, int32_t *out, int32_t lo, int32_t hi) {
+  int64_t sum = 0, var = 0, round;
+  int32_t mean, inv;
   uint64_t v, sd;
   int c, k = 0;
   for (c = 0; c < D; ++c) sum += w[c];
-  mean = rdiv(sum, D);
-  for (c = 0; c < D; ++c) var += (w[c] - mean) * (w[c] - mean);
+  mean = (int32_t)rdiv(sum, D);
+  for (c = 0; c < D; ++c) var += (int64_t)(w[c] - mean) * (w[c] - mean);
   var = rdiv(var, D) + p->eps;
   v = (uint64_t)(var < 1 ? 1 : var);
   while (v < ((uint64_t)1 << 58)) {
@@ -100,99 +168,173 @@ static void layer_norm(const int32_t *w, const ln_params *p, int32_t *out, int64
     ++k;
   }
   sd = isqrt64(v);
-  inv = (int64_t)((((uint64_t)1 << 56) + sd / 2) / sd);
+  inv = (int32_t)((((uint64_t)1 << 56) + sd / 2) / sd);
+  round = (int64_t)1 << (39 - k);
   for (c = 0; c < D; ++c) {
-    const int64_t xhat = ((w[c] - mean) * inv + ((int64_t)1 << (39 - k))) >> (40 - k);
-    out[c] = (int32_t)sat(rq(xhat, p->g[c]) + p->b[c], lo, hi);
+    const int32_t xhat = (int32_t)(((int64_t)(w[c] - mean) * inv + round) >> (40 - k));
+    out[c] = clamp64((int64_t)rq_sat(xhat, p->g[c], -INT32_MAX, INT32_MAX) + p->b[c], lo, hi);
   }
 }
 
 #if REC_ACT != REC_ACT_IDENTITY
-static int64_t rec_act_q16(int64_t h) {
+static int32_t rec_act_q16(int32_t h) {
 #if REC_ACT == REC_ACT_RELU
   return h > 65536 ? h - 65536 : 0;
 #elif REC_ACT == REC_ACT_GELU
   return gelu_q16(h - 65536);
 #elif REC_ACT == REC_ACT_SIGMOID
-  return sig_q15(SAT_32(10 * (h - 32768))) * 2;
+  return sig_q15(clamp64(10 * ((int64_t)h - 32768), -INT32_MAX, INT32_MAX)) * 2;
 #endif
 }
 #endif
 
-static int64_t rec_out_value(const layer_params *p, int64_t h) {
+static int32_t rec_out_value(const layer_params *p, int32_t h, int32_t lo, int32_t hi) {
 #if REC_ACT == REC_ACT_IDENTITY
-  return rq(h, p->h_o);
+  return rq_sat(h, p->h_o, lo, hi);
 #else
-  return rq(rec_act_q16(sat(rq(h, p->h_fx), 0, INT32_MAX)), p->fx_o);
+  return rq_sat(rec_act_q16(rq_sat(h, p->h_fx, 0, INT32_MAX)), p->fx_o, lo, hi);
 #endif
+}
+
+/* Delay block for channels c..c+3 (lag 0 from x, lags rows..1 from the ring, oldest first from the
+ * head slot), then the new x overwrites the head row of those channels. */
+static void conv4(const layer_params *p, act_t *ring, unsigned head, int c, int32_t *acc) {
+  const int16_t *x = g_xq + c;
+  int32_t a0 = p->k0[c] * x[0], a1 = p->k0[c + 1] * x[1], a2 = p->k0[c + 2] * x[2], a3 = p->k0[c + 3] * x[3];
+  const int8_t *w = p->kring + c;
+  act_t *const top = ring + (long)head * D + c;
+  const act_t *b, *const end = ring + (long)p->rows * D + c;
+#define CONV_MACS          \
+  do {                     \
+    a0 += w[0] * b[0];     \
+    a1 += w[1] * b[1];     \
+    a2 += w[2] * b[2];     \
+    a3 += w[3] * b[3];     \
+  } while (0)
+  for (b = top; b < end; b += D, w += D) CONV_MACS;  /* the head slot to the last row */
+  for (b = ring + c; b < top; b += D, w += D) CONV_MACS;  /* then the first row up to the head */
+#undef CONV_MACS
+  acc[0] = a0;
+  acc[1] = a1;
+  acc[2] = a2;
+  acc[3] = a3;
+  top[0] = (act_t)x[0];
+  top[1] = (act_t)x[1];
+  top[2] = (act_t)x[2];
+  top[3] = (act_t)x[3];
+}
+
+#if D % 4
+/* The same for one channel (the D % 4 channels after the last block of 4). */
+static int32_t conv1(const layer_params *p, act_t *ring, unsigned head, int c) {
+  int32_t a = p->k0[c] * g_xq[c];
+  unsigned k, slot = head;
+  for (k = 0; k < p->rows; ++k) {
+    a += p->kring[(long)k * D + c] * ring[(long)slot * D + c];
+    if (++slot == p->rows) slot = 0;
+  }
+  ring[(long)head * D + c] = (act_t)g_xq[c];
+  return a;
+}
+#endif
+
+/* x1 = x + v (wide) and its act copy, which replaces x in g_xq. */
+static void residual_x1(const layer_params *p, int c, int32_t v) {
+  g_vw[c] = v;
+#if !CONV_LN
+  g_xw[c] = rq2_sat(g_xq[c], p->x_x1, v, p->v_x1, W_MIN, WIDE_MAX);
+  g_xq[c] = (int16_t)rq_sat(g_xw[c], p->x1q, Q_MIN, QMAX);
+#else
+  (void)p;
+#endif
+}
+
+/* out[i] = sat(rq(b_i + W_i . x)) for a blocked dense layer of n_out rows over x[in4]. */
+static void dense_sat(const dense_params *p, const int16_t *x, int in4, int n_out, int32_t *out, int32_t lo,
+                      int32_t hi) {
+  int32_t acc[4];
+  int i, r;
+  for (i = 0; i < n_out; i += 4) {
+    dot4(p->w + (long)i * in4, x, in4 / 4, acc);
+    for (r = 0; r < 4 && i + r < n_out; ++r) out[i + r] = rq_sat(p->b[i + r] + acc[r], p->m[i + r], lo, hi);
+  }
+}
+
+/* minGRU of one channel: k, a are its gate accumulators (scalars), h is updated in place. */
+static void gru_update(const layer_params *p, h_t *h, int i, int row, int32_t k_acc, int32_t a_acc) {
+  const int32_t k = rq_sat(p->gate.b[row] + k_acc, p->gate.m[row], -INT32_MAX, INT32_MAX);
+  const int32_t a = rq_sat(p->gate.b[row + 1] + a_acc, p->gate.m[row + 1], -INT32_MAX, INT32_MAX);
+  const int32_t z = sig_q15(k);
+  const int32_t g = a >= 0 ? (a < INT32_MAX - 65536 ? a : INT32_MAX - 65536) + 32768 : sig_q15(a) * 2;
+  const int32_t gh = rq_sat(g, p->g_h, 0, INT32_MAX);
+  /* (32768 - z) * h < 2^31; the new h is >= 0 and below 2^24 before the clamp */
+  const int64_t next = ((int64_t)((32768 - z) * (int32_t)h[i]) * 256 + (int64_t)z * gh + ((int64_t)1 << 22)) >> 23;
+  h[i] = (h_t)(next > HMAX ? HMAX : next);
 }
 
 static void layer_step(const layer_params *p, act_t *ring, h_t *h, uint16_t *head) {
   int32_t *xw = g_xw, *vw = g_vw;
-  act_t *xq = g_xq, *mq = g_mq;
-  int c, i;
-  /* delay block: int32 accumulators in vw, lag 0 from x, lags rows..1 from the ring */
-  for (c = 0; c < D; ++c) vw[c] = (int32_t)p->k0[c] * xq[c];
+  int16_t *xq = g_xq, *mq = g_mq;
+  int32_t acc[4];
+  int c, i, r;
+  /* delay block, fused with the residual when there is no LayerNorm in between */
   if (p->rows > 0) {
-    unsigned k, slot = *head;
-    for (k = 0; k < p->rows; ++k) {
-      const act_t *b = ring + (long)slot * D;
-      const int8_t *w = p->kring + (long)k * D;
-      for (c = 0; c < D; ++c) vw[c] += (int32_t)w[c] * b[c];
-      if (++slot == p->rows) slot = 0;
+    for (c = 0; c + 4 <= D; c += 4) {
+      conv4(p, ring, *head, c, acc);
+      for (r = 0; r < 4; ++r) residual_x1(p, c + r, rq_sat(acc[r], p->m_v[c + r], W_MIN, WIDE_MAX));
     }
-    for (c = 0; c < D; ++c) ring[(long)*head * D + c] = xq[c];
-    *head = (uint16_t)((unsigned)*head + 1u == p->rows ? 0u : (unsigned)*head + 1u);
-  }
-  for (c = 0; c < D; ++c) vw[c] = (int32_t)SAT_W(rq(vw[c], p->m_v[c]));
-#if CONV_LN
-  layer_norm(vw, p->conv_ln, vw, -WIDE_MAX, WIDE_MAX);
+#if D % 4
+    for (; c < D; ++c) residual_x1(p, c, rq_sat(conv1(p, ring, *head, c), p->m_v[c], W_MIN, WIDE_MAX));
 #endif
-  for (c = 0; c < D; ++c) {
-    xw[c] = (int32_t)SAT_W(rq(xq[c], p->x_x1) + rq(vw[c], p->v_x1));
-    xq[c] = (act_t)SAT_Q(rq(xw[c], p->x1q));
+    *head = (uint16_t)((unsigned)*head + 1u == p->rows ? 0u : (unsigned)*head + 1u);
+  } else {
+    for (c = 0; c < D; ++c) residual_x1(p, c, rq_sat(p->k0[c] * xq[c], p->m_v[c], W_MIN, WIDE_MAX));
   }
-  /* minGRU: per channel k_i, a_i are scalars, h is updated in place */
-  for (i = 0; i < D; ++i) {
-    const int64_t k = SAT_32(rq((int64_t)p->gate.b[i] + dot(p->gate.w + (long)i * D, xq, D), p->gate.m[i]));
-    const int64_t a = SAT_32(rq((int64_t)p->gate.b[D + i] + dot(p->gate.w + (long)(D + i) * D, xq, D),
-                                p->gate.m[D + i]));
-    const int64_t z = sig_q15(k);
-    const int64_t g = a >= 0 ? (a < INT32_MAX - 65536 ? a : INT32_MAX - 65536) + 32768 : sig_q15(a) * 2;
-    const int64_t gh = sat(rq(g, p->g_h), 0, INT32_MAX);
-    h[i] = (h_t)sat(((32768 - z) * h[i] * 256 + z * gh + ((int64_t)1 << 22)) >> 23, 0, HMAX);
+#if CONV_LN
+  layer_norm(vw, p->conv_ln, vw, W_MIN, WIDE_MAX);
+  for (c = 0; c < D; ++c) {
+    xw[c] = rq2_sat(xq[c], p->x_x1, vw[c], p->v_x1, W_MIN, WIDE_MAX);
+    xq[c] = (int16_t)rq_sat(xw[c], p->x1q, Q_MIN, QMAX);
+  }
+#endif
+  /* minGRU: the gate rows are interleaved k_i, a_i, k_i+1, a_i+1 per block of 4 */
+  for (i = 0; i < D; i += 2) {
+    dot4(p->gate.w + (long)i * 2 * D4, xq, D4 / 4, acc);
+    gru_update(p, h, i, 2 * i, acc[0], acc[1]);
+    if (i + 1 < D) gru_update(p, h, i + 1, 2 * i + 2, acc[2], acc[3]);
   }
 #if REC_DENSE_OUT
-  for (c = 0; c < D; ++c) mq[c] = (act_t)SAT_Q(rec_out_value(p, h[c]));
-  for (i = 0; i < D; ++i)
-    vw[i] = (int32_t)SAT_W(rq((int64_t)p->rec_out.b[i] + dot(p->rec_out.w + (long)i * D, mq, D), p->rec_out.m[i]));
+  for (c = 0; c < D; ++c) mq[c] = (int16_t)rec_out_value(p, h[c], Q_MIN, QMAX);
+  dense_sat(&p->rec_out, mq, D4, D, vw, W_MIN, WIDE_MAX);
 #else
-  for (c = 0; c < D; ++c) vw[c] = (int32_t)SAT_W(rec_out_value(p, h[c]));
+  for (c = 0; c < D; ++c) vw[c] = rec_out_value(p, h[c], W_MIN, WIDE_MAX);
 #endif
 #if REC_LN
-  layer_norm(vw, p->rec_ln, vw, -WIDE_MAX, WIDE_MAX);
+  layer_norm(vw, p->rec_ln, vw, W_MIN, WIDE_MAX);
 #endif
-  for (c = 0; c < D; ++c) xw[c] = (int32_t)SAT_W(rq(xw[c], p->x1_x2) + rq(vw[c], p->o_x2));
+  for (c = 0; c < D; ++c) xw[c] = rq2_sat(xw[c], p->x1_x2, vw[c], p->o_x2, W_MIN, WIDE_MAX);
   /* channel mixing */
-  layer_norm(xw, p->mlp_ln, vw, -QMAX, QMAX);
-  for (c = 0; c < D; ++c) xq[c] = (act_t)vw[c];
-  for (i = 0; i < R; ++i) {
-    int64_t m = SAT_32(rq((int64_t)p->mlp_in.b[i] + dot(p->mlp_in.w + (long)i * D, xq, D), p->mlp_in.m[i]));
+  layer_norm(xw, p->mlp_ln, vw, Q_MIN, QMAX);
+  for (c = 0; c < D; ++c) xq[c] = (int16_t)vw[c];
+  for (i = 0; i < R; i += 4) {
+    dot4(p->mlp_in.w + (long)i * D4, xq, D4 / 4, acc);
+    for (r = 0; r < 4 && i + r < R; ++r) {
+      int32_t m = rq_sat(p->mlp_in.b[i + r] + acc[r], p->mlp_in.m[i + r], -INT32_MAX, INT32_MAX);
 #if MLP_ACT_GELU
-    m = gelu_q16(m);
+      m = gelu_q16(m);
 #else
-    m = m > 0 ? m : 0;
+      m = m > 0 ? m : 0;
 #endif
-    mq[i] = (act_t)SAT_Q(rq(m, p->m2));
+      mq[i + r] = (int16_t)rq_sat(m, p->m2, Q_MIN, QMAX);
+    }
   }
-  for (i = 0; i < D; ++i)
-    vw[i] = (int32_t)SAT_W(rq((int64_t)p->mlp_out.b[i] + dot(p->mlp_out.w + (long)i * R, mq, R), p->mlp_out.m[i]));
+  dense_sat(&p->mlp_out, mq, R4, D, vw, W_MIN, WIDE_MAX);
 #if CM_LN
-  layer_norm(vw, p->cm_ln, vw, -WIDE_MAX, WIDE_MAX);
+  layer_norm(vw, p->cm_ln, vw, W_MIN, WIDE_MAX);
 #endif
-  for (c = 0; c < D; ++c) xw[c] = (int32_t)SAT_W(rq(xw[c], p->x2_s) + rq(vw[c], p->m_s));
-  layer_norm(xw, p->post_ln, xw, -QMAX, QMAX);
-  for (c = 0; c < D; ++c) xq[c] = (act_t)xw[c];
+  for (c = 0; c < D; ++c) xw[c] = rq2_sat(xw[c], p->x2_s, vw[c], p->m_s, W_MIN, WIDE_MAX);
+  layer_norm(xw, p->post_ln, xw, Q_MIN, QMAX);
+  for (c = 0; c < D; ++c) xq[c] = (int16_t)xw[c];
 }
 
 void API(reset)(API(state) *s) {
@@ -204,19 +346,23 @@ void API(reset)(API(state) *s) {
 
 /* The whole step up to the decoder's int32 accumulators (written to acc[N_CLASSES]). */
 static void step_acc(API(state) *s, const act_t *uq, int32_t *acc) {
-  int i, l;
+  int32_t a4[4];
+  int i, l, r;
   for (i = 0; i < D; ++i)
-    g_xq[i] = (act_t)SAT_Q(rq((int64_t)ENC.b[i] + dot(ENC.w + (long)i * D_IN, uq, D_IN), ENC.m[i]));
+    g_xq[i] = (int16_t)rq_sat(ENC.b[i] + dot(ENC.w + (long)i * D_IN, uq, D_IN), ENC.m[i], Q_MIN, QMAX);
   for (l = 0; l < N_LAYERS; ++l)
     layer_step(&LAYERS[l], s->ring + LAYERS[l].ring_offset, s->h + l * D, &s->head[l]);
-  for (i = 0; i < N_CLASSES; ++i) acc[i] = DEC.b[i] + dot(DEC.w + (long)i * D, g_xq, D);
+  for (i = 0; i < N_CLASSES; i += 4) {
+    dot4(DEC.w + (long)i * D4, g_xq, D4 / 4, a4);
+    for (r = 0; r < 4 && i + r < N_CLASSES; ++r) acc[i + r] = DEC.b[i + r] + a4[r];
+  }
 }
 
 void API(step_q)(API(state) *s, const act_t *xq, act_t *yq) {
   int32_t acc[N_CLASSES];
   int i;
   step_acc(s, xq, acc);
-  for (i = 0; i < N_CLASSES; ++i) yq[i] = (act_t)SAT_Q(rq(acc[i], DEC.m[i]));
+  for (i = 0; i < N_CLASSES; ++i) yq[i] = (act_t)rq_sat(acc[i], DEC.m[i], Q_MIN, QMAX);
 }
 
 void API(step)(API(state) *s, const float *x, float *y) {
@@ -231,8 +377,9 @@ void API(step)(API(state) *s, const float *x, float *y) {
   for (i = 0; i < N_CLASSES; ++i) y[i] = (float)acc[i] * Y_SCALE[i];
 }
 
-act_t *API(input_buffer)(void) { return g_mq; }
-act_t *API(output_buffer)(void) { return g_mq; }
+/* act_t views of g_mq (act_t is a character type or int16_t, so the access is well defined). */
+act_t *API(input_buffer)(void) { return (act_t *)(void *)g_mq; }
+act_t *API(output_buffer)(void) { return (act_t *)(void *)g_mq; }
 unsigned long API(state_bytes)(void) { return (unsigned long)sizeof(API(state)); }
 unsigned long API(scratch_bytes)(void) {
   return (unsigned long)(sizeof(g_xw) + sizeof(g_vw) + sizeof(g_xq) + sizeof(g_mq));
