@@ -3,6 +3,8 @@ data, the per-layer records, and the golden outputs of the numpy integer referen
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from ..errors import ExportError
@@ -18,24 +20,19 @@ INT_FIELDS = (("rows", "unsigned"), ("ring_offset", "unsigned"), ("k0", "const i
               ("rec_ln", "const ln_params *"), ("x1_x2", "mult"), ("o_x2", "mult"), ("mlp_ln", "const ln_params *"),
               ("mlp_in", "dense_params"), ("m2", "mult"), ("mlp_out", "dense_params"), ("cm_ln", "const ln_params *"),
               ("x2_s", "mult"), ("m_s", "mult"), ("post_ln", "const ln_params *"))
-TYPES = """typedef struct { int32_t m; int8_t n, pre, shift; } mult;  /* x * m / 2^n; pre >= 0: rq's 32-bit form */
-typedef struct { const int8_t *w; const int32_t *b; const mult *m; } dense_params;
+TYPES = """/* x * m / 2^n; pre >= 0: rq's 32-bit form (round = 2^(shift-1)) */
+typedef struct { int32_t m, round; int8_t n, pre, shift; } mult;
+/* w: blocked uint32 words (dot4), or int8 rows (the encoder's dot) */
+typedef struct { const void *w; const int32_t *b; const mult *m; } dense_params;
 typedef struct { const mult *g; const int32_t *b; int64_t eps; } ln_params;
 """
 
 
-def _mult(m, bound: int) -> str:
-    """A C mult {m, n, pre, shift}: rq's constants and its 32-bit form for inputs |a| <= bound."""
+def _mult(m, bound: int) -> tuple[str, bool]:
+    """A C mult {m, round, n, pre, shift}: rq's constants and its 32-bit form for inputs |a| <= bound
+    (round = 2^(shift-1)); and whether that form applies."""
     pre, shift = fx.rq_pre_shift((int(m[0]), int(m[1])), int(bound))
-    return f"{{{int(m[0])}, {int(m[1])}, {pre}, {shift}}}"
-
-
-def mult_array(name: str, mults, bounds) -> str:
-    cgen.check_identifier(name)
-    bounds = np.broadcast_to(np.asarray(bounds, dtype=object), (len(mults),))
-    items = [_mult(m, b) for m, b in zip(mults, bounds)]
-    rows = "\n".join("    " + ", ".join(items[i:i + 6]) + "," for i in range(0, len(items), 6))
-    return f"static const mult {name}[{len(items)}] = {{\n{rows}\n}};\n"
+    return f"{{{int(m[0])}, {(1 << (shift - 1)) if pre >= 0 else 0}, {int(m[1])}, {pre}, {shift}}}", pre >= 0
 
 
 def padded4(n: int) -> int:
@@ -56,6 +53,17 @@ def blocked(w: np.ndarray) -> np.ndarray:
     return p.transpose(0, 2, 1, 3).reshape(-1)
 
 
+def packed_words(values: np.ndarray) -> np.ndarray:
+    """int8 values, 4 per uint32 word, the first in the low byte (the word's value, not its memory
+    layout, carries the order: the C extracts bytes by shifting, on any byte order).
+
+    >>> packed_words(np.array([1, -1, 0, -128])).tolist()
+    [2147548929]
+    """
+    b = (np.asarray(values, dtype=np.int64).reshape(-1, 4) & 0xFF).astype(np.uint64)
+    return (b[:, 0] | (b[:, 1] << 8) | (b[:, 2] << 16) | (b[:, 3] << 24)).astype(np.int64)
+
+
 def gate_rows(d: int) -> np.ndarray:
     """Row order of the gate matmul in C: k_0, a_0, k_1, a_1, ... (one channel's two gates side by side,
     so a block of 4 rows finishes two channels' minGRU updates)."""
@@ -74,29 +82,52 @@ class Emitter:
         self.bounds = {"act": qm.qmax + 1, "wide": fx.WIDE_MAX, "q16": fx.INT32_MAX, "h": qm.hmax}
         # LayerNorm's xhat (Q16) is at most sqrt(d) in magnitude, plus rounding: a generous bound.
         self.xhat_bound = int(np.ceil(np.sqrt(qm.cfg.d_model) * fx.Q16 * 1.001)) + 16
+        self.fast: dict[str, bool] = {}  # call site -> every one of its mults has the 32-bit form
 
-    def array(self, name: str, ctype: str, values) -> str:
+    def mult(self, site: str, m, bound: int) -> str:
+        text, fast = _mult(m, bound)
+        self.fast[site] = self.fast.get(site, True) and fast
+        return text
+
+    def mult_array(self, name: str, site: str, mults, bounds) -> str:
+        cgen.check_identifier(name)
+        bounds = np.broadcast_to(np.asarray(bounds, dtype=object), (len(mults),))
+        items = [self.mult(site, m, b) for m, b in zip(mults, bounds)]
+        rows = "\n".join("    " + ", ".join(items[i:i + 6]) + "," for i in range(0, len(items), 6))
+        self.data.append(f"static const mult {name}[{len(items)}] = {{\n{rows}\n}};\n")
+
+    def fast_macros(self) -> str:
+        """RQ32_<SITE> 1 where the template may use the 32-bit rq unconditionally (no branch)."""
+        return "".join(f"#define RQ32_{site.upper()} {int(fast)}\n" for site, fast in sorted(self.fast.items()))
+
+    def array(self, name: str, ctype: str, values, suffix: str = "") -> str:
         values = np.asarray(values).reshape(-1)
         if values.size == 0:
             return "0"
-        self.data.append(cgen.c_array(name, ctype, values, per_line=16, modifiers="static const"))
+        text = cgen.c_array(name, ctype, values, per_line=8 if suffix else 16, modifiers="static const")
+        if suffix:  # unsigned literals (a word >= 2^31 is not an int)
+            text = re.sub(r"(?<=\d)(?=,)", suffix, text)
+        self.data.append(text)
         return name
 
-    def dense(self, name: str, p, layout: str = "blocked", rows=None) -> str:
+    def dense(self, name: str, site: str, p, layout: str = "blocked", rows=None) -> str:
         """layout "blocked" (the template's dot4) or "rows" (row-major, dot); rows: an output row order."""
         w, b, mults = np.asarray(p.w), np.asarray(p.b), list(p.mult)
         if rows is not None:
             w, b, mults = w[rows], b[rows], [mults[i] for i in rows]
         bounds = [abs(int(v)) + w.shape[1] * (self.qmax + 1) * 127 for v in b]  # |bias + accumulator|
-        w = self.array(f"{name}_w", "int8_t", blocked(w) if layout == "blocked" else w)
+        if layout == "blocked":
+            w = self.array(f"{name}_w", "uint32_t", packed_words(blocked(w)), suffix="u")
+        else:
+            w = self.array(f"{name}_w", "int8_t", w)
         b = self.array(f"{name}_b", "int32_t", b)
-        self.data.append(mult_array(f"{name}_m", mults, bounds))
+        self.mult_array(f"{name}_m", site, mults, bounds)
         return f"{{{w}, {b}, {name}_m}}"
 
     def norm(self, name: str, p) -> str:
         if p is None:
             return "0"
-        self.data.append(mult_array(f"{name}_g", p.gamma, self.xhat_bound))
+        self.mult_array(f"{name}_g", "ln", p.gamma, self.xhat_bound)
         b = self.array(f"{name}_b", "int32_t", p.beta)
         self.data.append(f"static const ln_params {name} = {{{name}_g, {b}, INT64_C({int(p.eps)})}};\n")
         return f"&{name}"
@@ -136,19 +167,19 @@ def int_sources(step, calibration, precision: str, p: str, desc: str, inputs: np
     for rows in qm.ring_rows:
         offsets.append(total)
         total += rows * cfg.d_model
-    enc, dec = em.dense("enc", qm.enc, layout="rows"), em.dense("dec", qm.dec)
+    enc, dec = em.dense("enc", "enc", qm.enc, layout="rows"), em.dense("dec", "dec", qm.dec)
     inits = []
     for i, L in enumerate(qm.layers):
         n, c = f"L{i}_", L.c
-        em.data.append(mult_array(n + "m_v", L.m_v, (L.rows + 1) * (qm.qmax + 1) * 127))
+        em.mult_array(n + "m_v", "m_v", L.m_v, (L.rows + 1) * (qm.qmax + 1) * 127)
         vals = {"rows": f"{L.rows}u", "ring_offset": f"{offsets[i]}u", "k0": em.array(n + "k0", "int8_t", L.k0),
                 "kring": em.array(n + "kring", "int8_t", L.kring), "m_v": n + "m_v"}
         for f, ctype in INT_FIELDS[5:]:
             if ctype == "mult":
-                vals[f] = _mult(c[f], em.bounds[SCALAR_INPUT[f]])
+                vals[f] = em.mult(f, c[f], em.bounds[SCALAR_INPUT[f]])
             elif ctype == "dense_params":
                 rows = gate_rows(cfg.d_model) if f == "gate" else None
-                vals[f] = em.dense(n + f, c[f], rows=rows) if f in c else "{0, 0, 0}"
+                vals[f] = em.dense(n + f, f, c[f], rows=rows) if f in c else "{0, 0, 0}"
             else:
                 vals[f] = em.norm(n + f, c.get(f))
         inits.append("  {" + ", ".join(vals[f] for f, _ in INT_FIELDS) + "}")
@@ -168,7 +199,8 @@ def int_sources(step, calibration, precision: str, p: str, desc: str, inputs: np
               f"#define S_U {cgen.c_float(qm.s_u)}\n")
     source = "".join([
         cgen.banner(desc), f'#include "{p}.h"\n\n#include <math.h>\n\n', f"#define API(name) {p}_##name\n",
-        f"typedef {qm.act_ctype} act_t;\ntypedef {qm.h_ctype} h_t;\n", macros, option_macros(cfg), "\n", TYPES,
+        f"typedef {qm.act_ctype} act_t;\ntypedef {qm.h_ctype} h_t;\n", macros, option_macros(cfg), em.fast_macros(),
+        "\n", TYPES,
         layer_struct(list(INT_FIELDS), precision), "\n", "\n".join(em.data), "\n",
         cgen.c_array("Y_SCALE", "float", qm.y_scale, modifiers="static const"),
         f"static const dense_params ENC = {enc};\nstatic const dense_params DEC = {dec};\n",

@@ -26,7 +26,7 @@ static int16_t g_xq[D4], g_mq[MQ_LEN];
  * its magnitude is below 2^30. */
 static INLINE int32_t rq_fast(int32_t a, mult k) {
   const int32_t hi = (int32_t)(((int64_t)(a * ((int32_t)1 << k.pre)) * k.m) >> 32);
-  return (hi + ((int32_t)1 << (k.shift - 1))) >> k.shift;
+  return (hi + k.round) >> k.shift;
 }
 static INLINE int64_t rq(int32_t a, mult k) {
   if (k.pre >= 0) return rq_fast(a, k);
@@ -45,43 +45,49 @@ static INLINE int32_t rq2_sat(int32_t a, mult ka, int32_t b, mult kb, int32_t lo
   if (ka.pre >= 0 && kb.pre >= 0) return clamp32(rq_fast(a, ka) + rq_fast(b, kb), lo, hi);
   return clamp64(rq(a, ka) + rq(b, kb), lo, hi);
 }
+/* The same where the generator found the 32-bit form valid for every mult of a call site
+ * (RQ32_<site> 1): no test of k.pre at run time. */
+#define RQS(a, k, site, lo, hi) (RQ32_##site ? clamp32(rq_fast((a), (k)), (lo), (hi)) : rq_sat((a), (k), (lo), (hi)))
+#define RQ2S(a, ka, sa, b, kb, sb, lo, hi)                                            \
+  (RQ32_##sa && RQ32_##sb ? clamp32(rq_fast((a), (ka)) + rq_fast((b), (kb)), (lo), (hi)) \
+                          : rq2_sat((a), (ka), (b), (kb), (lo), (hi)))
 #define W_MIN (-WIDE_MAX)
 #define Q_MIN (-QMAX)
 
 /* BLOCKED LAYOUT: a dense layer's rows come in blocks of 4 (zero rows pad the last block), each
- * block in chunks of 4 columns (zero columns pad the last chunk); a chunk holds the 4 rows' 4 weights
- * one row after the other, each row's 4 bytes in the order w0, w2, w1, w3 of its columns j..j+3.
+ * block in chunks of 4 columns (zero columns pad the last chunk); a chunk is 4 uint32 words, one per
+ * row, holding that row's weights for columns j..j+3 as bytes (low byte first) w0, w2, w1, w3.
  * The order is the one the SMLAD path wants (bytes 0 and 2 sign-extend to the pair for x0, x1, bytes
- * 1 and 3 to the pair for x2, x3); the portable loop reads the same bytes. Inputs past the last
- * column are never zeroed: they only ever meet zero weights. */
+ * 1 and 3 to the pair for x2, x3); the portable loop reads the same bytes from memory. Inputs past
+ * the last column are never zeroed: they only ever meet zero weights. */
 #if defined(MGRADE_USE_DSP) && defined(__ARM_FEATURE_DSP)
 /* Optional Arm DSP path (-DMGRADE_USE_DSP on Cortex-M4/M7/M33/M55): SMLAD does 2 MACs; integer sums
  * are exact, so it returns the same value as the portable loop below. */
 #include <arm_acle.h>
 #include <string.h>
-static int32_t sxtb16_ror8(int32_t v) {
+static INLINE int32_t sxtb16_ror8(uint32_t v) {
   int32_t r;
   __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
   return r;
 }
-#define ROW_MACS(acc, off)                                  \
+#define ROW_MACS(acc, k)                                    \
   do {                                                      \
-    int32_t wv;                                             \
-    memcpy(&wv, w + (off), 4);                              \
-    acc = __smlad(__sxtb16(wv), x01, acc);                  \
-    acc = __smlad(sxtb16_ror8(wv), x23, acc);               \
+    const uint32_t word = w[k];                             \
+    acc = __smlad(__sxtb16((int32_t)word), x01, acc);       \
+    acc = __smlad(sxtb16_ror8(word), x23, acc);             \
   } while (0)
-static void dot4(const int8_t *w, const int16_t *x, int chunks, int32_t *acc) {
+/* acc[r] = W_r . x for the 4 rows of one block (w: its words), over 4 * chunks inputs. */
+static void dot4(const uint32_t *w, const int16_t *x, int chunks, int32_t *acc) {
   int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-  const int16_t *end = x + 4 * chunks;
-  for (; x < end; x += 4, w += 16) {
+  const int16_t *const end = x + 4 * chunks;
+  for (; x < end; x += 4, w += 4) {
     int32_t x01, x23;
     memcpy(&x01, x, 4);
     memcpy(&x23, x + 2, 4);
     ROW_MACS(a0, 0);
-    ROW_MACS(a1, 4);
-    ROW_MACS(a2, 8);
-    ROW_MACS(a3, 12);
+    ROW_MACS(a1, 1);
+    ROW_MACS(a2, 2);
+    ROW_MACS(a3, 3);
   }
   acc[0] = a0;
   acc[1] = a1;
@@ -89,15 +95,24 @@ static void dot4(const int8_t *w, const int16_t *x, int chunks, int32_t *acc) {
   acc[3] = a3;
 }
 #else
-static void dot4(const int8_t *w, const int16_t *x, int chunks, int32_t *acc) {
+/* The bytes of the words in memory: byte k of a word is at offset k (little-endian) or 3 - k. */
+static INLINE int byte_at(int k) {
+  const uint32_t one = 1;
+  return *(const unsigned char *)&one ? k : 3 - k;
+}
+#define ROW_MACS(acc, r) \
+  acc += b[4 * (r) + o0] * x0 + b[4 * (r) + o2] * x1 + b[4 * (r) + o1] * x2 + b[4 * (r) + o3] * x3
+static void dot4(const uint32_t *w, const int16_t *x, int chunks, int32_t *acc) {
+  const int8_t *b = (const int8_t *)(const void *)w;
+  const int o0 = byte_at(0), o1 = byte_at(1), o2 = byte_at(2), o3 = byte_at(3);
   int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-  const int16_t *end = x + 4 * chunks;
-  for (; x < end; x += 4, w += 16) {
+  const int16_t *const end = x + 4 * chunks;
+  for (; x < end; x += 4, b += 16) {
     const int32_t x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3];
-    a0 += w[0] * x0 + w[2] * x1 + w[1] * x2 + w[3] * x3;
-    a1 += w[4] * x0 + w[6] * x1 + w[5] * x2 + w[7] * x3;
-    a2 += w[8] * x0 + w[10] * x1 + w[9] * x2 + w[11] * x3;
-    a3 += w[12] * x0 + w[14] * x1 + w[13] * x2 + w[15] * x3;
+    ROW_MACS(a0, 0);
+    ROW_MACS(a1, 1);
+    ROW_MACS(a2, 2);
+    ROW_MACS(a3, 3);
   }
   acc[0] = a0;
   acc[1] = a1;
@@ -107,7 +122,7 @@ static void dot4(const int8_t *w, const int16_t *x, int chunks, int32_t *acc) {
 #endif
 
 /* Plain row-major dot product (the encoder: its input is the caller's act_t x). */
-static int32_t dot(const int8_t *w, const act_t *x, int n) {
+static int32_t dot(const int8_t *w, const act_t *x, int n) {  /* the encoder's row */
   int32_t acc = 0;
   int j;
   for (j = 0; j < n; ++j) acc += (int32_t)w[j] * (int32_t)x[j];
@@ -172,7 +187,7 @@ static void layer_norm(const int32_t *w, const ln_params *p, int32_t *out, int32
   round = (int64_t)1 << (39 - k);
   for (c = 0; c < D; ++c) {
     const int32_t xhat = (int32_t)(((int64_t)(w[c] - mean) * inv + round) >> (40 - k));
-    out[c] = clamp64((int64_t)rq_sat(xhat, p->g[c], -INT32_MAX, INT32_MAX) + p->b[c], lo, hi);
+    out[c] = clamp64((int64_t)RQS(xhat, p->g[c], LN, -INT32_MAX, INT32_MAX) + p->b[c], lo, hi);
   }
 }
 
@@ -190,9 +205,9 @@ static int32_t rec_act_q16(int32_t h) {
 
 static int32_t rec_out_value(const layer_params *p, int32_t h, int32_t lo, int32_t hi) {
 #if REC_ACT == REC_ACT_IDENTITY
-  return rq_sat(h, p->h_o, lo, hi);
+  return RQS(h, p->h_o, H_O, lo, hi);
 #else
-  return rq_sat(rec_act_q16(rq_sat(h, p->h_fx, 0, INT32_MAX)), p->fx_o, lo, hi);
+  return RQS(rec_act_q16(RQS(h, p->h_fx, H_FX, 0, INT32_MAX)), p->fx_o, FX_O, lo, hi);
 #endif
 }
 
@@ -239,34 +254,35 @@ static int32_t conv1(const layer_params *p, act_t *ring, unsigned head, int c) {
 #endif
 
 /* x1 = x + v (wide) and its act copy, which replaces x in g_xq. */
-static void residual_x1(const layer_params *p, int c, int32_t v) {
+static INLINE void residual_x1(const layer_params *p, int c, int32_t v) {
   g_vw[c] = v;
 #if !CONV_LN
-  g_xw[c] = rq2_sat(g_xq[c], p->x_x1, v, p->v_x1, W_MIN, WIDE_MAX);
-  g_xq[c] = (int16_t)rq_sat(g_xw[c], p->x1q, Q_MIN, QMAX);
+  g_xw[c] = RQ2S(g_xq[c], p->x_x1, X_X1, v, p->v_x1, V_X1, W_MIN, WIDE_MAX);
+  g_xq[c] = (int16_t)RQS(g_xw[c], p->x1q, X1Q, Q_MIN, QMAX);
 #else
   (void)p;
 #endif
 }
 
 /* out[i] = sat(rq(b_i + W_i . x)) for a blocked dense layer of n_out rows over x[in4]. */
-static void dense_sat(const dense_params *p, const int16_t *x, int in4, int n_out, int32_t *out, int32_t lo,
-                      int32_t hi) {
+static INLINE void dense_sat(const dense_params *p, int fast, const int16_t *x, int in4, int n_out, int32_t *out,
+                             int32_t lo, int32_t hi) {
   int32_t acc[4];
   int i, r;
   for (i = 0; i < n_out; i += 4) {
-    dot4(p->w + (long)i * in4, x, in4 / 4, acc);
-    for (r = 0; r < 4 && i + r < n_out; ++r) out[i + r] = rq_sat(p->b[i + r] + acc[r], p->m[i + r], lo, hi);
+    dot4((const uint32_t *)p->w + (long)i * (in4 / 4), x, in4 / 4, acc);
+    for (r = 0; r < 4 && i + r < n_out; ++r) out[i + r] = fast ? clamp32(rq_fast(p->b[i + r] + acc[r], p->m[i + r]), lo, hi)
+                                              : rq_sat(p->b[i + r] + acc[r], p->m[i + r], lo, hi);
   }
 }
 
 /* minGRU of one channel: k, a are its gate accumulators (scalars), h is updated in place. */
 static void gru_update(const layer_params *p, h_t *h, int i, int row, int32_t k_acc, int32_t a_acc) {
-  const int32_t k = rq_sat(p->gate.b[row] + k_acc, p->gate.m[row], -INT32_MAX, INT32_MAX);
-  const int32_t a = rq_sat(p->gate.b[row + 1] + a_acc, p->gate.m[row + 1], -INT32_MAX, INT32_MAX);
+  const int32_t k = RQS(p->gate.b[row] + k_acc, p->gate.m[row], GATE, -INT32_MAX, INT32_MAX);
+  const int32_t a = RQS(p->gate.b[row + 1] + a_acc, p->gate.m[row + 1], GATE, -INT32_MAX, INT32_MAX);
   const int32_t z = sig_q15(k);
   const int32_t g = a >= 0 ? (a < INT32_MAX - 65536 ? a : INT32_MAX - 65536) + 32768 : sig_q15(a) * 2;
-  const int32_t gh = rq_sat(g, p->g_h, 0, INT32_MAX);
+  const int32_t gh = RQS(g, p->g_h, G_H, 0, INT32_MAX);
   /* (32768 - z) * h < 2^31; the new h is >= 0 and below 2^24 before the clamp */
   const int64_t next = ((int64_t)((32768 - z) * (int32_t)h[i]) * 256 + (int64_t)z * gh + ((int64_t)1 << 22)) >> 23;
   h[i] = (h_t)(next > HMAX ? HMAX : next);
@@ -281,58 +297,58 @@ static void layer_step(const layer_params *p, act_t *ring, h_t *h, uint16_t *hea
   if (p->rows > 0) {
     for (c = 0; c + 4 <= D; c += 4) {
       conv4(p, ring, *head, c, acc);
-      for (r = 0; r < 4; ++r) residual_x1(p, c + r, rq_sat(acc[r], p->m_v[c + r], W_MIN, WIDE_MAX));
+      for (r = 0; r < 4; ++r) residual_x1(p, c + r, RQS(acc[r], p->m_v[c + r], M_V, W_MIN, WIDE_MAX));
     }
 #if D % 4
-    for (; c < D; ++c) residual_x1(p, c, rq_sat(conv1(p, ring, *head, c), p->m_v[c], W_MIN, WIDE_MAX));
+    for (; c < D; ++c) residual_x1(p, c, RQS(conv1(p, ring, *head, c), p->m_v[c], M_V, W_MIN, WIDE_MAX));
 #endif
     *head = (uint16_t)((unsigned)*head + 1u == p->rows ? 0u : (unsigned)*head + 1u);
   } else {
-    for (c = 0; c < D; ++c) residual_x1(p, c, rq_sat(p->k0[c] * xq[c], p->m_v[c], W_MIN, WIDE_MAX));
+    for (c = 0; c < D; ++c) residual_x1(p, c, RQS(p->k0[c] * xq[c], p->m_v[c], M_V, W_MIN, WIDE_MAX));
   }
 #if CONV_LN
   layer_norm(vw, p->conv_ln, vw, W_MIN, WIDE_MAX);
   for (c = 0; c < D; ++c) {
-    xw[c] = rq2_sat(xq[c], p->x_x1, vw[c], p->v_x1, W_MIN, WIDE_MAX);
-    xq[c] = (int16_t)rq_sat(xw[c], p->x1q, Q_MIN, QMAX);
+    xw[c] = RQ2S(xq[c], p->x_x1, X_X1, vw[c], p->v_x1, V_X1, W_MIN, WIDE_MAX);
+    xq[c] = (int16_t)RQS(xw[c], p->x1q, X1Q, Q_MIN, QMAX);
   }
 #endif
   /* minGRU: the gate rows are interleaved k_i, a_i, k_i+1, a_i+1 per block of 4 */
   for (i = 0; i < D; i += 2) {
-    dot4(p->gate.w + (long)i * 2 * D4, xq, D4 / 4, acc);
+    dot4((const uint32_t *)p->gate.w + (long)i * (D4 / 2), xq, D4 / 4, acc);
     gru_update(p, h, i, 2 * i, acc[0], acc[1]);
     if (i + 1 < D) gru_update(p, h, i + 1, 2 * i + 2, acc[2], acc[3]);
   }
 #if REC_DENSE_OUT
   for (c = 0; c < D; ++c) mq[c] = (int16_t)rec_out_value(p, h[c], Q_MIN, QMAX);
-  dense_sat(&p->rec_out, mq, D4, D, vw, W_MIN, WIDE_MAX);
+  dense_sat(&p->rec_out, RQ32_REC_OUT, mq, D4, D, vw, W_MIN, WIDE_MAX);
 #else
   for (c = 0; c < D; ++c) vw[c] = rec_out_value(p, h[c], W_MIN, WIDE_MAX);
 #endif
 #if REC_LN
   layer_norm(vw, p->rec_ln, vw, W_MIN, WIDE_MAX);
 #endif
-  for (c = 0; c < D; ++c) xw[c] = rq2_sat(xw[c], p->x1_x2, vw[c], p->o_x2, W_MIN, WIDE_MAX);
+  for (c = 0; c < D; ++c) xw[c] = RQ2S(xw[c], p->x1_x2, X1_X2, vw[c], p->o_x2, O_X2, W_MIN, WIDE_MAX);
   /* channel mixing */
   layer_norm(xw, p->mlp_ln, vw, Q_MIN, QMAX);
   for (c = 0; c < D; ++c) xq[c] = (int16_t)vw[c];
   for (i = 0; i < R; i += 4) {
-    dot4(p->mlp_in.w + (long)i * D4, xq, D4 / 4, acc);
+    dot4((const uint32_t *)p->mlp_in.w + (long)i * (D4 / 4), xq, D4 / 4, acc);
     for (r = 0; r < 4 && i + r < R; ++r) {
-      int32_t m = rq_sat(p->mlp_in.b[i + r] + acc[r], p->mlp_in.m[i + r], -INT32_MAX, INT32_MAX);
+      int32_t m = RQS(p->mlp_in.b[i + r] + acc[r], p->mlp_in.m[i + r], MLP_IN, -INT32_MAX, INT32_MAX);
 #if MLP_ACT_GELU
       m = gelu_q16(m);
 #else
       m = m > 0 ? m : 0;
 #endif
-      mq[i + r] = (int16_t)rq_sat(m, p->m2, Q_MIN, QMAX);
+      mq[i + r] = (int16_t)RQS(m, p->m2, M2, Q_MIN, QMAX);
     }
   }
-  dense_sat(&p->mlp_out, mq, R4, D, vw, W_MIN, WIDE_MAX);
+  dense_sat(&p->mlp_out, RQ32_MLP_OUT, mq, R4, D, vw, W_MIN, WIDE_MAX);
 #if CM_LN
   layer_norm(vw, p->cm_ln, vw, W_MIN, WIDE_MAX);
 #endif
-  for (c = 0; c < D; ++c) xw[c] = rq2_sat(xw[c], p->x2_s, vw[c], p->m_s, W_MIN, WIDE_MAX);
+  for (c = 0; c < D; ++c) xw[c] = RQ2S(xw[c], p->x2_s, X2_S, vw[c], p->m_s, M_S, W_MIN, WIDE_MAX);
   layer_norm(xw, p->post_ln, xw, Q_MIN, QMAX);
   for (c = 0; c < D; ++c) xq[c] = (int16_t)xw[c];
 }
@@ -349,11 +365,11 @@ static void step_acc(API(state) *s, const act_t *uq, int32_t *acc) {
   int32_t a4[4];
   int i, l, r;
   for (i = 0; i < D; ++i)
-    g_xq[i] = (int16_t)rq_sat(ENC.b[i] + dot(ENC.w + (long)i * D_IN, uq, D_IN), ENC.m[i], Q_MIN, QMAX);
+    g_xq[i] = (int16_t)RQS(ENC.b[i] + dot((const int8_t *)ENC.w + (long)i * D_IN, uq, D_IN), ENC.m[i], ENC, Q_MIN, QMAX);
   for (l = 0; l < N_LAYERS; ++l)
     layer_step(&LAYERS[l], s->ring + LAYERS[l].ring_offset, s->h + l * D, &s->head[l]);
   for (i = 0; i < N_CLASSES; i += 4) {
-    dot4(DEC.w + (long)i * D4, g_xq, D4 / 4, a4);
+    dot4((const uint32_t *)DEC.w + (long)i * (D4 / 4), g_xq, D4 / 4, a4);
     for (r = 0; r < 4 && i + r < N_CLASSES; ++r) acc[i + r] = DEC.b[i + r] + a4[r];
   }
 }
@@ -362,7 +378,7 @@ void API(step_q)(API(state) *s, const act_t *xq, act_t *yq) {
   int32_t acc[N_CLASSES];
   int i;
   step_acc(s, xq, acc);
-  for (i = 0; i < N_CLASSES; ++i) yq[i] = (act_t)rq_sat(acc[i], DEC.m[i], Q_MIN, QMAX);
+  for (i = 0; i < N_CLASSES; ++i) yq[i] = (act_t)RQS(acc[i], DEC.m[i], DEC, Q_MIN, QMAX);
 }
 
 void API(step)(API(state) *s, const float *x, float *y) {
