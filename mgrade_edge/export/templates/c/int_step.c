@@ -77,7 +77,7 @@ static INLINE int32_t sxtb16_ror8(uint32_t v) {
     acc = __smlad(sxtb16_ror8(word), x23, acc);             \
   } while (0)
 /* acc[r] = W_r . x for the 4 rows of one block (w: its words), over 4 * chunks inputs. */
-static void dot4(const uint32_t *w, const int16_t *x, int chunks, int32_t *acc) {
+static INLINE void dot4(const uint32_t *w, const int16_t *x, int chunks, int32_t *acc) {
   int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
   const int16_t *const end = x + 4 * chunks;
   for (; x < end; x += 4, w += 4) {
@@ -102,7 +102,7 @@ static INLINE int byte_at(int k) {
 }
 #define ROW_MACS(acc, r) \
   acc += b[4 * (r) + o0] * x0 + b[4 * (r) + o2] * x1 + b[4 * (r) + o1] * x2 + b[4 * (r) + o3] * x3
-static void dot4(const uint32_t *w, const int16_t *x, int chunks, int32_t *acc) {
+static INLINE void dot4(const uint32_t *w, const int16_t *x, int chunks, int32_t *acc) {
   const int8_t *b = (const int8_t *)(const void *)w;
   const int o0 = byte_at(0), o1 = byte_at(1), o2 = byte_at(2), o3 = byte_at(3);
   int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
@@ -152,29 +152,32 @@ static int32_t gelu_q16(int32_t x) {  /* tanh-form GELU in Q16; |error| <= 8e-4 
 
 static int64_t rdiv(int64_t a, int64_t b) { return a >= 0 ? (a + b / 2) / b : -((-a + b / 2) / b); }
 
-static uint64_t isqrt64(uint64_t v) {  /* floor(sqrt(v)), bit by bit */
-  uint64_t res = 0, one = (uint64_t)1 << 62;
-  while (one > v) one >>= 2;
-  while (one) {
-    if (v >= res + one) {
-      v -= res + one;
-      res = (res >> 1) + one;
-    } else {
-      res >>= 1;
-    }
-    one >>= 2;
+static uint32_t isqrt62(uint64_t v) {  /* floor(sqrt(v)) for v < 2^62: the result's 31 bits, high first */
+  uint32_t res = 0, bit = (uint32_t)1 << 30;
+  for (; bit; bit >>= 1) {
+    const uint32_t t = res | bit;
+    if ((uint64_t)t * t <= v) res = t;
   }
   return res;
 }
 
-/* out[c] = sat(gamma_c * (w_c - mean) / sqrt(var + eps) + beta_c); out may be w (|w_c| <= WIDE_MAX). */
+/* out[c] = sat(gamma_c * (w_c - mean) / sqrt(var + eps) + beta_c); out may be w. The inputs are wide
+ * values (|w_c| <= WIDE_MAX < 2^24), so |w_c - mean| < 2^25. */
 static void layer_norm(const int32_t *w, const ln_params *p, int32_t *out, int32_t lo, int32_t hi) {
-  int64_t sum = 0, var = 0, round;
+  int64_t var = 0;
   int32_t mean, inv;
-  uint64_t v, sd;
-  int c, k = 0;
+  uint64_t v;
+  uint32_t sd;
+  int c, k = 0, s;
+#if D * WIDE_MAX <= INT32_MAX
+  int32_t sum = 0;  /* fits: D * WIDE_MAX */
+  for (c = 0; c < D; ++c) sum += w[c];
+  mean = sum >= 0 ? (sum + D / 2) / D : -((-sum + D / 2) / D);
+#else
+  int64_t sum = 0;
   for (c = 0; c < D; ++c) sum += w[c];
   mean = (int32_t)rdiv(sum, D);
+#endif
   for (c = 0; c < D; ++c) var += (int64_t)(w[c] - mean) * (w[c] - mean);
   var = rdiv(var, D) + p->eps;
   v = (uint64_t)(var < 1 ? 1 : var);
@@ -182,12 +185,24 @@ static void layer_norm(const int32_t *w, const ln_params *p, int32_t *out, int32
     v <<= 2;
     ++k;
   }
-  sd = isqrt64(v);
-  inv = (int32_t)((((uint64_t)1 << 56) + sd / 2) / sd);
-  round = (int64_t)1 << (39 - k);
-  for (c = 0; c < D; ++c) {
-    const int32_t xhat = (int32_t)(((int64_t)(w[c] - mean) * inv + round) >> (40 - k));
-    out[c] = clamp64((int64_t)RQS(xhat, p->g[c], LN, -INT32_MAX, INT32_MAX) + p->b[c], lo, hi);
+  sd = isqrt62(v);
+  inv = (int32_t)((((uint64_t)1 << 56) + sd / 2) / sd);  /* in (2^25, 2^27] */
+  s = 40 - k;  /* xhat = (diff * inv + 2^(s-1)) >> s */
+  if (s + 9 >= 33) {
+    /* the 32-bit form (as rq_fast): diff * 2^ld and inv * 2^li fit int32 for ld <= 6, li <= 3 */
+    const int l = s >= 33 ? 0 : 33 - s, li = l < 3 ? l : 3, ld = l - li, sh = s + l - 32;
+    const int32_t inv2 = inv * ((int32_t)1 << li), round = (int32_t)1 << (sh - 1), up = (int32_t)1 << ld;
+    for (c = 0; c < D; ++c) {
+      const int32_t hi32 = (int32_t)(((int64_t)((w[c] - mean) * up) * inv2) >> 32);
+      const int32_t xhat = (hi32 + round) >> sh;
+      out[c] = clamp64((int64_t)RQS(xhat, p->g[c], LN, -INT32_MAX, INT32_MAX) + p->b[c], lo, hi);
+    }
+  } else {
+    const int64_t round = (int64_t)1 << (s - 1);
+    for (c = 0; c < D; ++c) {
+      const int32_t xhat = (int32_t)(((int64_t)(w[c] - mean) * inv + round) >> s);
+      out[c] = clamp64((int64_t)RQS(xhat, p->g[c], LN, -INT32_MAX, INT32_MAX) + p->b[c], lo, hi);
+    }
   }
 }
 
