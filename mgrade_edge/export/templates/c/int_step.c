@@ -60,9 +60,9 @@ static INLINE int32_t rq2_sat(int32_t a, mult ka, int32_t b, mult kb, int32_t lo
  * The order is the one the SMLAD path wants (bytes 0 and 2 sign-extend to the pair for x0, x1, bytes
  * 1 and 3 to the pair for x2, x3); the portable loop reads the same bytes from memory. Inputs past
  * the last column are never zeroed: they only ever meet zero weights. */
-#if defined(MGRADE_USE_DSP) && defined(__ARM_FEATURE_DSP)
-/* Optional Arm DSP path (-DMGRADE_USE_DSP on Cortex-M4/M7/M33/M55): SMLAD does 2 MACs; integer sums
- * are exact, so it returns the same value as the portable loop below. */
+#if defined(MGRADE_USE_DSP) && defined(__ARM_FEATURE_DSP) && !defined(__ARM_BIG_ENDIAN)
+/* Optional Arm DSP path (-DMGRADE_USE_DSP on little-endian Cortex-M4/M7/M33/M55): SMLAD does 2 MACs;
+ * integer sums are exact, so it returns the same value as the portable loop below. */
 #include <arm_acle.h>
 #include <string.h>
 static INLINE int32_t sxtb16_ror8(uint32_t v) {
@@ -218,7 +218,7 @@ static int32_t rec_act_q16(int32_t h) {
 }
 #endif
 
-static int32_t rec_out_value(const layer_params *p, int32_t h, int32_t lo, int32_t hi) {
+static INLINE int32_t rec_out_value(const layer_params *p, int32_t h, int32_t lo, int32_t hi) {
 #if REC_ACT == REC_ACT_IDENTITY
   return RQS(h, p->h_o, H_O, lo, hi);
 #else
@@ -292,7 +292,7 @@ static INLINE void dense_sat(const dense_params *p, int fast, const int16_t *x, 
 }
 
 /* minGRU of one channel: k, a are its gate accumulators (scalars), h is updated in place. */
-static void gru_update(const layer_params *p, h_t *h, int i, int row, int32_t k_acc, int32_t a_acc) {
+static INLINE void gru_update(const layer_params *p, h_t *h, int i, int row, int32_t k_acc, int32_t a_acc) {
   const int32_t k = RQS(p->gate.b[row] + k_acc, p->gate.m[row], GATE, -INT32_MAX, INT32_MAX);
   const int32_t a = RQS(p->gate.b[row + 1] + a_acc, p->gate.m[row + 1], GATE, -INT32_MAX, INT32_MAX);
   const int32_t z = sig_q15(k);
