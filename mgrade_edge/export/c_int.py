@@ -83,10 +83,12 @@ class Emitter:
         # LayerNorm's xhat (Q16) is at most sqrt(d) in magnitude, plus rounding: a generous bound.
         self.xhat_bound = int(np.ceil(np.sqrt(qm.cfg.d_model) * fx.Q16 * 1.001)) + 16
         self.fast: dict[str, bool] = {}  # call site -> every one of its mults has the 32-bit form
+        self.identity: dict[str, bool] = {}  # call site -> every one of its mults is exactly 1
 
     def mult(self, site: str, m, bound: int) -> str:
         text, fast = _mult(m, bound)
         self.fast[site] = self.fast.get(site, True) and fast
+        self.identity[site] = self.identity.get(site, True) and tuple(map(int, m)) == fx.multiplier(1.0)
         return text
 
     def mult_array(self, name: str, site: str, mults, bounds) -> str:
@@ -98,7 +100,10 @@ class Emitter:
 
     def fast_macros(self) -> str:
         """RQ32_<SITE> 1 where the template may use the 32-bit rq unconditionally (no branch)."""
-        return "".join(f"#define RQ32_{site.upper()} {int(fast)}\n" for site, fast in sorted(self.fast.items()))
+        text = "".join(f"#define RQ32_{site.upper()} {int(fast)}\n" for site, fast in sorted(self.fast.items()))
+        # IDENT_<SITE> 1: rq by exactly 1 (the shared residual scale, c_quant) is the identity, skipped
+        return text + "".join(f"#define IDENT_{site.upper()} {int(self.identity[site] and self.fast[site])}\n"
+                              for site in sorted(SCALAR_INPUT))
 
     def array(self, name: str, ctype: str, values, suffix: str = "") -> str:
         values = np.asarray(values).reshape(-1)

@@ -46,10 +46,12 @@ static INLINE int32_t rq2_sat(int32_t a, mult ka, int32_t b, mult kb, int32_t lo
   return clamp64(rq(a, ka) + rq(b, kb), lo, hi);
 }
 /* The same where the generator found the 32-bit form valid for every mult of a call site
- * (RQ32_<site> 1): no test of k.pre at run time. */
+ * (RQ32_<site> 1): no test of k.pre at run time. A wide value (|v| <= WIDE_MAX) by a mult of exactly
+ * 1 is itself (rq(a, {2^30, 30}) == a), so IDENT_<site> 1 skips it. */
 #define RQS(a, k, site, lo, hi) (RQ32_##site ? clamp32(rq_fast((a), (k)), (lo), (hi)) : rq_sat((a), (k), (lo), (hi)))
-#define RQ2S(a, ka, sa, b, kb, sb, lo, hi)                                            \
-  (RQ32_##sa && RQ32_##sb ? clamp32(rq_fast((a), (ka)) + rq_fast((b), (kb)), (lo), (hi)) \
+#define RQF(a, k, site) (IDENT_##site ? (int32_t)(a) : rq_fast((a), (k)))  /* IDENT_<site>: every m is 1 */
+#define RQ2S(a, ka, sa, b, kb, sb, lo, hi)                                           \
+  (RQ32_##sa && RQ32_##sb ? clamp32(RQF((a), (ka), sa) + RQF((b), (kb), sb), (lo), (hi)) \
                           : rq2_sat((a), (ka), (b), (kb), (lo), (hi)))
 #define W_MIN (-WIDE_MAX)
 #define Q_MIN (-QMAX)
