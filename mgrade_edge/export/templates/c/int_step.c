@@ -12,7 +12,11 @@
 typedef char arithmetic_shift_required[((-8) >> 1) == -4 ? 1 : -1];
 
 static int32_t g_xw[D], g_vw[D];
-static int16_t g_xq[D4], g_mq[MQ_LEN];
+/* int16 slots, word-aligned (the DSP path loads pairs of them with LDRD) */
+static union { int32_t align; int16_t v[D4]; } g_xq_words;
+static union { int32_t align; int16_t v[MQ_LEN]; } g_mq_words;
+#define g_xq (g_xq_words.v)
+#define g_mq (g_mq_words.v)
 
 /* The small helpers are inlined: a call would cost more than their body on Cortex-M. */
 #if defined(__GNUC__)
@@ -63,6 +67,7 @@ static INLINE int32_t rq2_sat(int32_t a, mult ka, int32_t b, mult kb, int32_t lo
  * 1 and 3 to the pair for x2, x3); the portable loop reads the same bytes from memory. Inputs past
  * the last column are never zeroed: they only ever meet zero weights. */
 #if defined(MGRADE_USE_DSP) && defined(__ARM_FEATURE_DSP) && !defined(__ARM_BIG_ENDIAN)
+#define DSP_PATH 1
 /* Optional Arm DSP path (-DMGRADE_USE_DSP on little-endian Cortex-M4/M7/M33/M55): SMLAD does 2 MACs;
  * integer sums are exact, so it returns the same value as the portable loop below. */
 #include <arm_acle.h>
@@ -72,24 +77,49 @@ static INLINE int32_t sxtb16_ror8(uint32_t v) {
   __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
   return r;
 }
-#define ROW_MACS(acc, k)                                    \
-  do {                                                      \
-    const uint32_t word = w[k];                             \
-    acc = __smlad(__sxtb16((int32_t)word), x01, acc);       \
-    acc = __smlad(sxtb16_ror8(word), x23, acc);             \
-  } while (0)
-/* acc[r] = W_r . x for the 4 rows of one block (w: its words), over 4 * chunks inputs. */
+/* One chunk (4 inputs x 4 rows) as the loop body of dot4, in assembly so the loads post-increment
+ * their pointers (the compiler's schedule needs two extra adds and spills when unrolled). */
+#define DOT4_CHUNK                                                                      \
+  "ldrd %[x01], %[x23], [%[x]], #8\n\t"                                                 \
+  "ldrd %[w0], %[w1], [%[w]], #8\n\t"                                                   \
+  "sxtb16 %[t], %[w0]\n\t"                                                              \
+  "smlad %[a0], %[t], %[x01], %[a0]\n\t"                                                \
+  "sxtb16 %[t], %[w0], ror #8\n\t"                                                      \
+  "smlad %[a0], %[t], %[x23], %[a0]\n\t"                                                \
+  "sxtb16 %[t], %[w1]\n\t"                                                              \
+  "smlad %[a1], %[t], %[x01], %[a1]\n\t"                                                \
+  "sxtb16 %[t], %[w1], ror #8\n\t"                                                      \
+  "smlad %[a1], %[t], %[x23], %[a1]\n\t"                                                \
+  "ldrd %[w0], %[w1], [%[w]], #8\n\t"                                                   \
+  "sxtb16 %[t], %[w0]\n\t"                                                              \
+  "smlad %[a2], %[t], %[x01], %[a2]\n\t"                                                \
+  "sxtb16 %[t], %[w0], ror #8\n\t"                                                      \
+  "smlad %[a2], %[t], %[x23], %[a2]\n\t"                                                \
+  "sxtb16 %[t], %[w1]\n\t"                                                              \
+  "smlad %[a3], %[t], %[x01], %[a3]\n\t"                                                \
+  "sxtb16 %[t], %[w1], ror #8\n\t"                                                      \
+  "smlad %[a3], %[t], %[x23], %[a3]\n\t"
+/* acc[r] = W_r . x for the 4 rows of one block (w: its words), over 4 * chunks inputs (x word-aligned:
+ * the scratch buffers are). */
 static INLINE void dot4(const uint32_t *w, const int16_t *x, int chunks, int32_t *acc) {
   int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-  const int16_t *const end = x + 4 * chunks;
-  for (; x < end; x += 4, w += 4) {
-    int32_t x01, x23;
-    memcpy(&x01, x, 4);
-    memcpy(&x23, x + 2, 4);
-    ROW_MACS(a0, 0);
-    ROW_MACS(a1, 1);
-    ROW_MACS(a2, 2);
-    ROW_MACS(a3, 3);
+  uint32_t x01, x23, w0, w1, t;
+  const int16_t *const end = x + 4 * (chunks & ~1);
+  if (x < end) {
+    __asm__("1:\n\t" DOT4_CHUNK DOT4_CHUNK
+            "cmp %[x], %[end]\n\t"
+            "bne 1b\n\t"
+            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x), [w] "+r"(w),
+              [x01] "=&r"(x01), [x23] "=&r"(x23), [w0] "=&r"(w0), [w1] "=&r"(w1), [t] "=&r"(t)
+            : [end] "r"(end)
+            : "cc", "memory");
+  }
+  if (chunks & 1) {
+    __asm__(DOT4_CHUNK
+            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x), [w] "+r"(w),
+              [x01] "=&r"(x01), [x23] "=&r"(x23), [w0] "=&r"(w0), [w1] "=&r"(w1), [t] "=&r"(t)
+            :
+            : "memory");
   }
   acc[0] = a0;
   acc[1] = a1;
@@ -236,6 +266,25 @@ static void conv4(const layer_params *p, act_t *ring, unsigned head, int c, int3
   const int8_t *w = p->kring + c;
   act_t *const top = ring + (long)head * D + c;
   const act_t *b, *const end = ring + (long)p->rows * D + c;
+#if defined(DSP_PATH) && QMAX == 127
+  /* 4 channels' int8 weights and delay-line values in one word each: SMLABB/SMLATT on their
+     sign-extended even and odd bytes */
+#define CONV_MACS                                                       \
+  do {                                                                  \
+    uint32_t wv, bv;                                                    \
+    int32_t we, be, wo, bo;                                             \
+    memcpy(&wv, w, 4);                                                  \
+    memcpy(&bv, b, 4);                                                  \
+    we = __sxtb16((int32_t)wv);                                         \
+    be = __sxtb16((int32_t)bv);                                         \
+    wo = sxtb16_ror8(wv);                                               \
+    bo = sxtb16_ror8(bv);                                               \
+    a0 = __smlabb(we, be, a0);                                          \
+    a2 = __smlatt(we, be, a2);                                          \
+    a1 = __smlabb(wo, bo, a1);                                          \
+    a3 = __smlatt(wo, bo, a3);                                          \
+  } while (0)
+#else
 #define CONV_MACS          \
   do {                     \
     a0 += w[0] * b[0];     \
@@ -243,6 +292,7 @@ static void conv4(const layer_params *p, act_t *ring, unsigned head, int c, int3
     a2 += w[2] * b[2];     \
     a3 += w[3] * b[3];     \
   } while (0)
+#endif
   for (b = top; b < end; b += D, w += D) CONV_MACS;  /* the head slot to the last row */
   for (b = ring + c; b < top; b += D, w += D) CONV_MACS;  /* then the first row up to the head */
 #undef CONV_MACS
@@ -281,17 +331,26 @@ static INLINE void residual_x1(const layer_params *p, int c, int32_t v) {
 #endif
 }
 
-/* out[i] = sat(rq(b_i + W_i . x)) for a blocked dense layer of n_out rows over x[in4]. */
-static INLINE void dense_sat(const dense_params *p, int fast, const int16_t *x, int in4, int n_out, int32_t *out,
-                             int32_t lo, int32_t hi) {
-  int32_t acc[4];
-  int i, r;
-  for (i = 0; i < n_out; i += 4) {
-    dot4((const uint32_t *)p->w + (long)i * (in4 / 4), x, in4 / 4, acc);
-    for (r = 0; r < 4 && i + r < n_out; ++r) out[i + r] = fast ? clamp32(rq_fast(p->b[i + r] + acc[r], p->m[i + r]), lo, hi)
-                                              : rq_sat(p->b[i + r] + acc[r], p->m[i + r], lo, hi);
-  }
-}
+/* STMT(row, acc) for the rows of the block starting at row i of n (acc: a0..a3, constant indices so
+ * the accumulators stay in registers; the tests fold away when n is a multiple of 4). */
+#define EACH_ROW(i, n, STMT)                                \
+  do {                                                      \
+    STMT((i), acc[0]);                                      \
+    if ((n) % 4 == 0 || (i) + 1 < (n)) STMT((i) + 1, acc[1]); \
+    if ((n) % 4 == 0 || (i) + 2 < (n)) STMT((i) + 2, acc[2]); \
+    if ((n) % 4 == 0 || (i) + 3 < (n)) STMT((i) + 3, acc[3]); \
+  } while (0)
+
+/* out[i] = sat(rq(b_i + W_i . x)) for a blocked dense layer of N_OUT rows over x[IN4]. */
+#define DENSE_SAT(p, site, x, IN4, N_OUT, out, lo, hi)                                            \
+  do {                                                                                            \
+    int32_t acc[4];                                                                               \
+    int i_;                                                                                       \
+    for (i_ = 0; i_ < (N_OUT); i_ += 4) {                                                         \
+      dot4((const uint32_t *)(p)->w + (long)i_ * ((IN4) / 4), (x), (IN4) / 4, acc);               \
+      EACH_ROW(i_, (N_OUT), DENSE_ROW_##site);                                                    \
+    }                                                                                             \
+  } while (0)
 
 /* minGRU of one channel: k, a are its gate accumulators (scalars), h is updated in place. */
 static INLINE void gru_update(const layer_params *p, h_t *h, int i, int row, int32_t k_acc, int32_t a_acc) {
@@ -309,12 +368,14 @@ static void layer_step(const layer_params *p, act_t *ring, h_t *h, uint16_t *hea
   int32_t *xw = g_xw, *vw = g_vw;
   int16_t *xq = g_xq, *mq = g_mq;
   int32_t acc[4];
-  int c, i, r;
+  int c, i;
   /* delay block, fused with the residual when there is no LayerNorm in between */
   if (p->rows > 0) {
     for (c = 0; c + 4 <= D; c += 4) {
       conv4(p, ring, *head, c, acc);
-      for (r = 0; r < 4; ++r) residual_x1(p, c + r, RQS(acc[r], p->m_v[c + r], M_V, W_MIN, WIDE_MAX));
+#define CONV_ROW(ch, a) residual_x1(p, ch, RQS((a), p->m_v[ch], M_V, W_MIN, WIDE_MAX))
+      EACH_ROW(c, 4, CONV_ROW);
+#undef CONV_ROW
     }
 #if D % 4
     for (; c < D; ++c) residual_x1(p, c, RQS(conv1(p, ring, *head, c), p->m_v[c], M_V, W_MIN, WIDE_MAX));
@@ -338,7 +399,8 @@ static void layer_step(const layer_params *p, act_t *ring, h_t *h, uint16_t *hea
   }
 #if REC_DENSE_OUT
   for (c = 0; c < D; ++c) mq[c] = (int16_t)rec_out_value(p, h[c], Q_MIN, QMAX);
-  dense_sat(&p->rec_out, RQ32_REC_OUT, mq, D4, D, vw, W_MIN, WIDE_MAX);
+#define DENSE_ROW_REC_OUT(row, a) vw[row] = RQS(p->rec_out.b[row] + (a), p->rec_out.m[row], REC_OUT, W_MIN, WIDE_MAX)
+  DENSE_SAT(&p->rec_out, REC_OUT, mq, D4, D, vw, W_MIN, WIDE_MAX);
 #else
   for (c = 0; c < D; ++c) vw[c] = rec_out_value(p, h[c], W_MIN, WIDE_MAX);
 #endif
@@ -349,19 +411,21 @@ static void layer_step(const layer_params *p, act_t *ring, h_t *h, uint16_t *hea
   /* channel mixing */
   layer_norm(xw, p->mlp_ln, vw, Q_MIN, QMAX);
   for (c = 0; c < D; ++c) xq[c] = (int16_t)vw[c];
+#if MLP_ACT_GELU
+#define MLP_ACT(m) gelu_q16(m)
+#else
+#define MLP_ACT(m) ((m) > 0 ? (m) : 0)
+#endif
+#define MLP_IN_ROW(row, a) \
+  mq[row] = (int16_t)RQS(MLP_ACT(RQS(p->mlp_in.b[row] + (a), p->mlp_in.m[row], MLP_IN, -INT32_MAX, INT32_MAX)), \
+                         p->m2, M2, Q_MIN, QMAX)
   for (i = 0; i < R; i += 4) {
     dot4((const uint32_t *)p->mlp_in.w + (long)i * (D4 / 4), xq, D4 / 4, acc);
-    for (r = 0; r < 4 && i + r < R; ++r) {
-      int32_t m = RQS(p->mlp_in.b[i + r] + acc[r], p->mlp_in.m[i + r], MLP_IN, -INT32_MAX, INT32_MAX);
-#if MLP_ACT_GELU
-      m = gelu_q16(m);
-#else
-      m = m > 0 ? m : 0;
-#endif
-      mq[i + r] = (int16_t)RQS(m, p->m2, M2, Q_MIN, QMAX);
-    }
+    EACH_ROW(i, R, MLP_IN_ROW);
   }
-  dense_sat(&p->mlp_out, RQ32_MLP_OUT, mq, R4, D, vw, W_MIN, WIDE_MAX);
+#undef MLP_IN_ROW
+#define DENSE_ROW_MLP_OUT(row, a) vw[row] = RQS(p->mlp_out.b[row] + (a), p->mlp_out.m[row], MLP_OUT, W_MIN, WIDE_MAX)
+  DENSE_SAT(&p->mlp_out, MLP_OUT, mq, R4, D, vw, W_MIN, WIDE_MAX);
 #if CM_LN
   layer_norm(vw, p->cm_ln, vw, W_MIN, WIDE_MAX);
 #endif
@@ -377,17 +441,18 @@ void API(reset)(API(state) *s) {
   for (i = 0; i < N_LAYERS; ++i) s->head[i] = 0;
 }
 
-/* The whole step up to the decoder's int32 accumulators (written to acc[N_CLASSES]). */
-static void step_acc(API(state) *s, const act_t *uq, int32_t *acc) {
-  int32_t a4[4];
-  int i, l, r;
+/* The whole step up to the decoder's int32 accumulators (written to out[N_CLASSES]). */
+static void step_acc(API(state) *s, const act_t *uq, int32_t *out) {
+  int32_t acc[4];
+  int i, l;
   for (i = 0; i < D; ++i)
     g_xq[i] = (int16_t)RQS(ENC.b[i] + dot((const int8_t *)ENC.w + (long)i * D_IN, uq, D_IN), ENC.m[i], ENC, Q_MIN, QMAX);
   for (l = 0; l < N_LAYERS; ++l)
     layer_step(&LAYERS[l], s->ring + LAYERS[l].ring_offset, s->h + l * D, &s->head[l]);
+#define DEC_ROW(row, a) out[row] = DEC.b[row] + (a)
   for (i = 0; i < N_CLASSES; i += 4) {
-    dot4((const uint32_t *)DEC.w + (long)i * (D4 / 4), g_xq, D4 / 4, a4);
-    for (r = 0; r < 4 && i + r < N_CLASSES; ++r) acc[i + r] = DEC.b[i + r] + a4[r];
+    dot4((const uint32_t *)DEC.w + (long)i * (D4 / 4), g_xq, D4 / 4, acc);
+    EACH_ROW(i, N_CLASSES, DEC_ROW);
   }
 }
 
