@@ -108,6 +108,17 @@ def test_dsp_golden_program_is_exact_on_cortex_m4(c_root, tmp_path, name, precis
     assert result.exit_code == 0 and "worst error 0 " in result.output, result.output
 
 
+def test_int_reexport_is_byte_identical(c_root, tmp_path):
+    from mgrade_edge.export.pipeline import export_checkpoint
+
+    first = c_bundle(c_root, "odd", "int8")
+    root = first.parent
+    export_checkpoint(root / "odd.pt", "c-int8", tmp_path / "again", calib_file=root / "calib.npy",
+                      calib_sequences=CALIB_STREAMS, validate=False)
+    for f in ("mgrade_odd.c", "mgrade_odd.h", "main.c", "README.md"):
+        assert (first / f).read_bytes() == (tmp_path / "again" / f).read_bytes(), f
+
+
 def test_unsigned_hidden_state_and_ring_types(c_root):
     header = (c_bundle(c_root, "relu_act", "int16x8") / "mgrade_relu_act.h").read_text()
     assert "int16_t ring[" in header and "uint16_t h[" in header
