@@ -5,7 +5,8 @@ Representations (all symmetric, zero point 0):
 - h    : uint8 (uint16 in int16x8): h >= 0 always (g > 0, z in (0, 1), h_0 = 0), so the unsigned
          type gives the state one more bit; scale = calibrated max h / HMAX.
 - wide : int32 residual-stream and branch values, scale = max|v| / 2^20, saturated at ±(2^24 - 1)
-         (16x headroom over calibration; keeps LayerNorm sums inside int64).
+         (16x headroom over calibration; keeps LayerNorm sums inside int64). One scale per layer for
+         the residual stream and the branch values added to it (c_quant.QuantModel).
 - Q16  : int32 fixed point with 16 fractional bits, the domain of the nonlinearities (gate
          pre-activations, GELU, rec_act).
 - weights int8 per output channel (scale max|w|/127), biases int32 at scale s_in * s_w.
