@@ -67,3 +67,9 @@ def test_layer_norm_matches_float_layer_norm():
         got = fx.layer_norm(w, [fx.multiplier(g / fx.Q16 / s_out) for g in gamma], np.round(beta / s_out),
                             max(round(1e-6 / s_in**2), 1), -fx.WIDE_MAX, fx.WIDE_MAX) * s_out
         assert np.abs(got - ref).max() <= 1e-3 * np.abs(ref).max() + 1e-4, scale
+
+
+def test_doctests():
+    import doctest
+
+    assert doctest.testmod(fx).failed == 0

@@ -132,3 +132,12 @@ def test_unsigned_hidden_state_and_ring_types(c_root):
 def test_reported_state_bytes_are_the_structs_size(c_root, name, precision):
     out = c_bundle(c_root, name, precision)
     assert read_manifest(out)["details"]["c"]["state_bytes"] == open_runner(out).state_bytes
+
+
+def test_doctests():
+    import doctest
+
+    from mgrade_edge.export import c_int
+
+    result = doctest.testmod(c_int)
+    assert result.failed == 0 and result.attempted >= 2
