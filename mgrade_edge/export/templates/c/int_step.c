@@ -2,7 +2,8 @@
  * Semantics (documented and mirrored bit for bit by mgrade_edge/export/c_quant.py):
  * act_t matmul inputs / delay lines / I/O, h_t unsigned hidden state, int32 "wide" residual values
  * (saturated at +-WIDE_MAX), Q16 fixed point for nonlinearities, int8 per-channel weights, int32
- * accumulation, rescaling rq(a, {m, n}) = (a * m + 2^(n-1)) >> n in int64.
+ * accumulation, rescaling rq(a, {m, n}) = (a * m + 2^(n-1)) >> n (exact; 32-bit operations where the
+ * generator bounded |a|, else int64).
  * Matmul inputs are kept in int16 slots (g_xq, g_mq) so one 32-bit load gives two of them; the dense
  * weights are laid out in blocks of 4 rows x 4 columns by the generator (BLOCKED LAYOUT below).
  * Scratch: g_xw, g_vw (int32 [D]), g_xq (int16 [D4]), g_mq (int16 [MQ_LEN]); x and y of step_q may
