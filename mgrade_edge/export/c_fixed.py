@@ -5,12 +5,14 @@ Representations (all symmetric, zero point 0):
 - h    : uint8 (uint16 in int16x8): h >= 0 always (g > 0, z in (0, 1), h_0 = 0), so the unsigned
          type gives the state one more bit; scale = calibrated max h / HMAX.
 - wide : int32 residual-stream and branch values, scale = max|v| / 2^20, saturated at ±(2^24 - 1)
-         (16x headroom over calibration; keeps LayerNorm sums inside int64).
+         (16x headroom over calibration; keeps LayerNorm sums inside int64). One scale per layer for
+         the residual stream and the branch values added to it (c_quant.QuantModel).
 - Q16  : int32 fixed point with 16 fractional bits, the domain of the nonlinearities (gate
          pre-activations, GELU, rec_act).
 - weights int8 per output channel (scale max|w|/127), biases int32 at scale s_in * s_w.
 Rescaling by a real factor f is rq(a, m, n) = (a * m + 2^(n-1)) >> n in int64 (arithmetic shift,
-round half up), with m in [2^30, 2^31) and f = m / 2^n (relative error <= 2^-31).
+round half up), with m in [2^30, 2^31) and f = m / 2^n (relative error <= 2^-31). The C evaluates it
+in 32-bit operations wherever the generator can bound |a| (rq_pre_shift: the same value, exactly).
 Nonlinearities and their error bounds (checked in tests/export/test_c_fixed.py):
 - sigmoid: 513-entry Q15 table over [-16, 16] (step 1/16), linear interpolation: |err| <= 8e-5.
 - GELU (tanh form): x * sigmoid(1.5957691 (x + 0.044715 x^3)) in Q16 for |x| < 8, x or 0 beyond:
@@ -65,6 +67,31 @@ def rq(a, mult: tuple[int, int]):
     """(a * m + 2^(n-1)) >> n on int64 arrays (the C rq())."""
     m, n = mult
     return (np.asarray(a, dtype=np.int64) * np.int64(m) + np.int64(1 << (n - 1))) >> np.int64(n)
+
+
+def rq_pre_shift(mult: tuple[int, int], bound: int) -> tuple[int, int]:
+    """(pre, shift) for the C's 32-bit rq of an |a| <= bound, or (-1, 0): keep the int64 form.
+
+    With a' = a * 2^pre (fits int32) and n + pre = 32 + shift, shift >= 1:
+    (a*m + 2^(n-1)) >> n == (hi32(a' * m) + 2^(shift-1)) >> shift, where hi32 is the high word of the
+    64-bit product (floor(p / 2^32)): the low word only adds a fraction below 1 before the floor.
+
+    >>> rq_pre_shift((1 << 30, 31), 127)
+    (2, 1)
+    >>> rq_pre_shift((1 << 30, 20), 1 << 24)
+    (-1, 0)
+    """
+    _, n = mult
+    pre = max(0, 33 - n)
+    if pre > 30 or bound << pre > INT32_MAX:
+        return -1, 0
+    return pre, n + pre - 32
+
+
+def rq_32bit(a, mult: tuple[int, int], pre: int, shift: int):
+    """The C's 32-bit evaluation of rq (valid where rq_pre_shift allowed it); tests compare it with rq."""
+    hi = (np.asarray(a, dtype=np.int64) * (1 << pre) * np.int64(mult[0])) >> np.int64(32)
+    return (hi + (1 << (shift - 1))) >> shift
 
 
 def rq_channels(a, mults):

@@ -3,6 +3,8 @@ data, the per-layer records, and the golden outputs of the numpy integer referen
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from ..errors import ExportError
@@ -18,44 +20,119 @@ INT_FIELDS = (("rows", "unsigned"), ("ring_offset", "unsigned"), ("k0", "const i
               ("rec_ln", "const ln_params *"), ("x1_x2", "mult"), ("o_x2", "mult"), ("mlp_ln", "const ln_params *"),
               ("mlp_in", "dense_params"), ("m2", "mult"), ("mlp_out", "dense_params"), ("cm_ln", "const ln_params *"),
               ("x2_s", "mult"), ("m_s", "mult"), ("post_ln", "const ln_params *"))
-TYPES = """typedef struct { int32_t m; int32_t n; } mult;  /* x * m / 2^n */
-typedef struct { const int8_t *w; const int32_t *b; const mult *m; } dense_params;
+TYPES = """/* x * m / 2^n; pre >= 0: rq's 32-bit form (round = 2^(shift-1)) */
+typedef struct { int32_t m, round; int8_t n, pre, shift; } mult;
+/* w: blocked uint32 words (dot4), or int8 rows (the encoder's dot) */
+typedef struct { const void *w; const int32_t *b; const mult *m; } dense_params;
 typedef struct { const mult *g; const int32_t *b; int64_t eps; } ln_params;
 """
 
 
-def _mult(m) -> str:
-    return f"{{{int(m[0])}, {int(m[1])}}}"
+def _mult(m, bound: int) -> tuple[str, bool]:
+    """A C mult {m, round, n, pre, shift}: rq's constants and its 32-bit form for inputs |a| <= bound
+    (round = 2^(shift-1)); and whether that form applies."""
+    pre, shift = fx.rq_pre_shift((int(m[0]), int(m[1])), int(bound))
+    return f"{{{int(m[0])}, {(1 << (shift - 1)) if pre >= 0 else 0}, {int(m[1])}, {pre}, {shift}}}", pre >= 0
 
 
-def mult_array(name: str, mults) -> str:
-    cgen.check_identifier(name)
-    items = [_mult(m) for m in mults]
-    rows = "\n".join("    " + ", ".join(items[i:i + 6]) + "," for i in range(0, len(items), 6))
-    return f"static const mult {name}[{len(items)}] = {{\n{rows}\n}};\n"
+def padded4(n: int) -> int:
+    return -(-n // 4) * 4
+
+
+def blocked(w: np.ndarray) -> np.ndarray:
+    """A dense layer's int8 weights [out, in] in the template's BLOCKED LAYOUT (int_step.c): blocks of
+    4 rows, chunks of 4 columns, a chunk's 4 rows one after the other, each row's bytes as w0, w2, w1, w3.
+
+    >>> blocked(np.arange(1, 5).reshape(1, 4)).tolist()[:8]
+    [1, 3, 2, 4, 0, 0, 0, 0]
+    """
+    out, n_in = w.shape
+    p = np.zeros((padded4(out), padded4(n_in)), dtype=np.int64)
+    p[:out, :n_in] = w
+    p = p.reshape(p.shape[0] // 4, 4, p.shape[1] // 4, 4)[..., [0, 2, 1, 3]]  # block, row, chunk, byte
+    return p.transpose(0, 2, 1, 3).reshape(-1)
+
+
+def packed_words(values: np.ndarray) -> np.ndarray:
+    """int8 values, 4 per uint32 word, the first in the low byte (the word's value, not its memory
+    layout, carries the order: the C extracts bytes by shifting, on any byte order).
+
+    >>> packed_words(np.array([1, -1, 0, -128])).tolist()
+    [2147548929]
+    """
+    b = (np.asarray(values, dtype=np.int64).reshape(-1, 4) & 0xFF).astype(np.uint64)
+    return (b[:, 0] | (b[:, 1] << 8) | (b[:, 2] << 16) | (b[:, 3] << 24)).astype(np.int64)
+
+
+def gate_rows(d: int) -> np.ndarray:
+    """Row order of the gate matmul in C: k_0, a_0, k_1, a_1, ... (one channel's two gates side by side,
+    so a block of 4 rows finishes two channels' minGRU updates)."""
+    return np.stack([np.arange(d), d + np.arange(d)], axis=1).reshape(-1)
+
+
+# Bounds of |a| for the scalar multipliers of the layer record (the template's call sites).
+SCALAR_INPUT = {"x_x1": "act", "v_x1": "wide", "x1q": "wide", "g_h": "q16", "h_fx": "h", "h_o": "h", "fx_o": "q16",
+                "x1_x2": "wide", "o_x2": "wide", "m2": "q16", "x2_s": "wide", "m_s": "wide"}
 
 
 class Emitter:
-    def __init__(self):
+    def __init__(self, qm):
         self.data: list[str] = []
+        self.qmax = qm.qmax
+        self.bounds = {"act": qm.qmax + 1, "wide": fx.WIDE_MAX, "q16": fx.INT32_MAX, "h": qm.hmax}
+        # LayerNorm's xhat (Q16) is at most sqrt(d) in magnitude, plus rounding: a generous bound.
+        self.xhat_bound = int(np.ceil(np.sqrt(qm.cfg.d_model) * fx.Q16 * 1.001)) + 16
+        self.fast: dict[str, bool] = {}  # call site -> every one of its mults has the 32-bit form
+        self.identity: dict[str, bool] = {}  # call site -> every one of its mults is exactly 1
 
-    def array(self, name: str, ctype: str, values) -> str:
+    def mult(self, site: str, m, bound: int) -> str:
+        text, fast = _mult(m, bound)
+        self.fast[site] = self.fast.get(site, True) and fast
+        self.identity[site] = self.identity.get(site, True) and tuple(map(int, m)) == fx.multiplier(1.0)
+        return text
+
+    def mult_array(self, name: str, site: str, mults, bounds) -> str:
+        cgen.check_identifier(name)
+        bounds = np.broadcast_to(np.asarray(bounds, dtype=object), (len(mults),))
+        items = [self.mult(site, m, b) for m, b in zip(mults, bounds)]
+        rows = "\n".join("    " + ", ".join(items[i:i + 6]) + "," for i in range(0, len(items), 6))
+        self.data.append(f"static const mult {name}[{len(items)}] = {{\n{rows}\n}};\n")
+
+    def fast_macros(self) -> str:
+        """RQ32_<SITE> 1 where the template may use the 32-bit rq unconditionally (no branch)."""
+        text = "".join(f"#define RQ32_{site.upper()} {int(fast)}\n" for site, fast in sorted(self.fast.items()))
+        # IDENT_<SITE> 1: rq by exactly 1 (the shared residual scale, c_quant) is the identity, skipped
+        return text + "".join(f"#define IDENT_{site.upper()} {int(self.identity[site] and self.fast[site])}\n"
+                              for site in sorted(SCALAR_INPUT))
+
+    def array(self, name: str, ctype: str, values, suffix: str = "") -> str:
         values = np.asarray(values).reshape(-1)
         if values.size == 0:
             return "0"
-        self.data.append(cgen.c_array(name, ctype, values, per_line=16, modifiers="static const"))
+        text = cgen.c_array(name, ctype, values, per_line=8 if suffix else 16, modifiers="static const")
+        if suffix:  # unsigned literals (a word >= 2^31 is not an int)
+            text = re.sub(r"(?<=\d)(?=,)", suffix, text)
+        self.data.append(text)
         return name
 
-    def dense(self, name: str, p) -> str:
-        w = self.array(f"{name}_w", "int8_t", p.w)
-        b = self.array(f"{name}_b", "int32_t", p.b)
-        self.data.append(mult_array(f"{name}_m", p.mult))
+    def dense(self, name: str, site: str, p, layout: str = "blocked", rows=None) -> str:
+        """layout "blocked" (the template's dot4) or "rows" (row-major, dot); rows: an output row order."""
+        w, b, mults = np.asarray(p.w), np.asarray(p.b), list(p.mult)
+        if rows is not None:
+            w, b, mults = w[rows], b[rows], [mults[i] for i in rows]
+        bounds = [abs(int(v)) + w.shape[1] * (self.qmax + 1) * 127 for v in b]  # |bias + accumulator|
+        if layout == "blocked":
+            w = self.array(f"{name}_w", "uint32_t", packed_words(blocked(w)), suffix="u")
+        else:
+            w = self.array(f"{name}_w", "int8_t", w)
+        b = self.array(f"{name}_b", "int32_t", b)
+        self.mult_array(f"{name}_m", site, mults, bounds)
         return f"{{{w}, {b}, {name}_m}}"
 
     def norm(self, name: str, p) -> str:
         if p is None:
             return "0"
-        self.data.append(mult_array(f"{name}_g", p.gamma))
+        self.mult_array(f"{name}_g", "ln", p.gamma, self.xhat_bound)
         b = self.array(f"{name}_b", "int32_t", p.beta)
         self.data.append(f"static const ln_params {name} = {{{name}_g, {b}, INT64_C({int(p.eps)})}};\n")
         return f"&{name}"
@@ -67,12 +144,19 @@ def _even(n: int) -> int:
 
 
 def check_ranges(qm) -> None:
-    """int32 accumulation must not overflow: (inputs per dot product) * QMAX * 127 < 2^31."""
+    """int32 accumulation must not overflow: (inputs per dot product) * QMAX * 127 < 2^31, and neither
+    may bias + accumulator (the C adds them in int32)."""
     cfg = qm.cfg
     longest = max(cfg.d_in, cfg.d_model, cfg.mlp_hidden, max(qm.ring_rows) + 1)
     if longest * qm.qmax * 127 >= 1 << 31:
         raise ExportError(f"{qm.precision}: a dot product over {longest} inputs can overflow int32 accumulation; "
                           f"use --quant int8 for this model")
+    denses = [qm.enc, qm.dec] + [d for L in qm.layers for d in L.c.values() if hasattr(d, "w")]
+    for d in denses:
+        bound = np.abs(d.b).max(initial=0) + np.asarray(d.w).shape[1] * qm.qmax * 127
+        if bound > fx.INT32_MAX:
+            raise ExportError(f"{qm.precision}: a bias plus its dot product can overflow int32; the calibration "
+                              f"range of a matmul input is degenerate, calibrate on real inputs")
 
 
 def int_sources(step, calibration, precision: str, p: str, desc: str, inputs: np.ndarray):
@@ -83,32 +167,36 @@ def int_sources(step, calibration, precision: str, p: str, desc: str, inputs: np
         raise ExportError(f"target c-{precision} needs calibration data; pass --calib FILE.npy")
     qm = QuantModel(step, calibrated_ranges(calibration), precision)
     check_ranges(qm)
-    cfg, em = qm.cfg, Emitter()
+    cfg, em = qm.cfg, Emitter(qm)
     offsets, total = [], 0
     for rows in qm.ring_rows:
         offsets.append(total)
         total += rows * cfg.d_model
-    enc, dec = em.dense("enc", qm.enc), em.dense("dec", qm.dec)
+    enc, dec = em.dense("enc", "enc", qm.enc, layout="rows"), em.dense("dec", "dec", qm.dec)
     inits = []
     for i, L in enumerate(qm.layers):
         n, c = f"L{i}_", L.c
-        em.data.append(mult_array(n + "m_v", L.m_v))
+        em.mult_array(n + "m_v", "m_v", L.m_v, (L.rows + 1) * (qm.qmax + 1) * 127)
         vals = {"rows": f"{L.rows}u", "ring_offset": f"{offsets[i]}u", "k0": em.array(n + "k0", "int8_t", L.k0),
                 "kring": em.array(n + "kring", "int8_t", L.kring), "m_v": n + "m_v"}
         for f, ctype in INT_FIELDS[5:]:
             if ctype == "mult":
-                vals[f] = _mult(c[f])
+                vals[f] = em.mult(f, c[f], em.bounds[SCALAR_INPUT[f]])
             elif ctype == "dense_params":
-                vals[f] = em.dense(n + f, c[f]) if f in c else "{0, 0, 0}"
+                rows = gate_rows(cfg.d_model) if f == "gate" else None
+                vals[f] = em.dense(n + f, f, c[f], rows=rows) if f in c else "{0, 0, 0}"
             else:
                 vals[f] = em.norm(n + f, c.get(f))
         inits.append("  {" + ", ".join(vals[f] for f, _ in INT_FIELDS) + "}")
     sig = em.array("SIG_TABLE", "int32_t", fx.SIG_TABLE)
     act_bytes, h_bytes = (1 if qm.qmax == 127 else 2), (1 if qm.hmax == 255 else 2)
-    mq_len = max(cfg.mlp_hidden, cfg.d_in, cfg.n_classes)
-    scratch = 8 * cfg.d_model + act_bytes * (cfg.d_model + mq_len)
+    d4, r4 = padded4(cfg.d_model), padded4(cfg.mlp_hidden)
+    # int16 slots: the MLP hidden values (and o when it feeds rec_out), or x / y of step_q
+    mq_len = max(r4, d4 if cfg.rec_dense_out else 0, cfg.d_in, cfg.n_classes)
+    scratch = 8 * cfg.d_model + 2 * (d4 + mq_len)
     state_bytes = _even(_even(act_bytes * max(total, 1)) + h_bytes * cfg.n_layers * cfg.d_model) + 2 * cfg.n_layers
     macros = (f"#define D_IN {cfg.d_in}\n#define D {cfg.d_model}\n#define R {cfg.mlp_hidden}\n"
+              f"#define D4 {d4}\n#define R4 {r4}\n"
               f"#define N_CLASSES {cfg.n_classes}\n#define N_LAYERS {cfg.n_layers}\n"
               f"#define RING_VALUES {max(total, 1)}\n#define MQ_LEN {mq_len}\n#define QMAX {qm.qmax}\n"
               f"#define HMAX {qm.hmax}\n#define WIDE_MAX {fx.WIDE_MAX}\n#define SIG_ENTRIES {fx.SIG_ENTRIES}\n"
@@ -116,7 +204,8 @@ def int_sources(step, calibration, precision: str, p: str, desc: str, inputs: np
               f"#define S_U {cgen.c_float(qm.s_u)}\n")
     source = "".join([
         cgen.banner(desc), f'#include "{p}.h"\n\n#include <math.h>\n\n', f"#define API(name) {p}_##name\n",
-        f"typedef {qm.act_ctype} act_t;\ntypedef {qm.h_ctype} h_t;\n", macros, option_macros(cfg), "\n", TYPES,
+        f"typedef {qm.act_ctype} act_t;\ntypedef {qm.h_ctype} h_t;\n", macros, option_macros(cfg), em.fast_macros(),
+        "\n", TYPES,
         layer_struct(list(INT_FIELDS), precision), "\n", "\n".join(em.data), "\n",
         cgen.c_array("Y_SCALE", "float", qm.y_scale, modifiers="static const"),
         f"static const dense_params ENC = {enc};\nstatic const dense_params DEC = {dec};\n",

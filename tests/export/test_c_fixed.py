@@ -25,6 +25,22 @@ def test_rq_rounds_half_up_like_an_arithmetic_shift():
     assert list(fx.rq(np.array([-3, -2, -1, 0, 1, 2, 3]), half)) == [-1, -1, 0, 0, 1, 1, 2]
 
 
+def test_32bit_rq_equals_rq_wherever_it_is_chosen():
+    rng = np.random.default_rng(0)
+    chosen = 0
+    for f in np.concatenate([10.0 ** rng.uniform(-9, 4, 300), -(10.0 ** rng.uniform(-9, 4, 50)), [1.0, 0.25]]):
+        mult = fx.multiplier(float(f))
+        for bound in (127, 32768, 65535, fx.WIDE_MAX, 48 * 128 * 127 + 5000, fx.INT32_MAX):
+            pre, shift = fx.rq_pre_shift(mult, bound)
+            if pre < 0:
+                continue
+            chosen += 1
+            assert 1 <= shift <= 30 and bound << pre <= fx.INT32_MAX
+            a = np.concatenate([rng.integers(-bound, bound + 1, 2000), [-bound, -bound + 1, -1, 0, 1, bound - 1, bound]])
+            assert (fx.rq_32bit(a, mult, pre, shift) == fx.rq(a, mult)).all(), (mult, bound)
+    assert chosen > 1000  # the 32-bit form applies to most (factor, bound) pairs
+
+
 def test_sigmoid_table_error_bound():
     u = np.linspace(-24, 24, 200_001)
     got = fx.sig_q15(np.round(u * fx.Q16).astype(np.int64)) / 32768.0
@@ -51,3 +67,9 @@ def test_layer_norm_matches_float_layer_norm():
         got = fx.layer_norm(w, [fx.multiplier(g / fx.Q16 / s_out) for g in gamma], np.round(beta / s_out),
                             max(round(1e-6 / s_in**2), 1), -fx.WIDE_MAX, fx.WIDE_MAX) * s_out
         assert np.abs(got - ref).max() <= 1e-3 * np.abs(ref).max() + 1e-4, scale
+
+
+def test_doctests():
+    import doctest
+
+    assert doctest.testmod(fx).failed == 0

@@ -64,7 +64,9 @@ def test_within_the_target_tolerance_of_the_float_step(c_root, name, precision):
     assert stats["max_abs_err"] <= tol.max_steps_of_y * y_scale
 
 
-@pytest.mark.parametrize("cc, flags", [("gcc", ()), ("arm-none-eabi-gcc", ("-mcpu=cortex-m4", "-mthumb"))])
+@pytest.mark.parametrize("cc, flags", [("gcc", ()), ("arm-none-eabi-gcc", ("-mcpu=cortex-m4", "-mthumb")),
+                                       ("arm-none-eabi-gcc", ("-mcpu=cortex-m4", "-mthumb", "-DMGRADE_USE_DSP")),
+                                       ("arm-none-eabi-gcc", ("-mcpu=cortex-m55", "-mthumb", "-DMGRADE_USE_DSP"))])
 @pytest.mark.parametrize("precision", ["int8", "int8-h8", "int16x8"])
 def test_int_sources_compile_warning_free(c_root, tmp_path, cc, flags, precision):
     if shutil.which(cc) is None:
@@ -86,6 +88,37 @@ def test_int_golden_program_is_exact(c_root, tmp_path, name, precision):
     assert proc.returncode == 0 and "worst error 0 " in proc.stdout and "rerun identical" in proc.stdout, proc.stdout
 
 
+@pytest.mark.parametrize("name, precision", [("odd", "int8"), ("relu_act", "int16x8")])
+def test_dsp_golden_program_is_exact_on_cortex_m4(c_root, tmp_path, name, precision):
+    """The SMLAD path (assembly inner loop, blocked weights, odd sizes padded) under QEMU: the golden
+    outputs recorded from the integer reference, bit for bit."""
+    from mgrade_edge.board.build import SourceSet
+    from mgrade_edge.board.program import ProgramSpec, build_program
+    from mgrade_edge.board.run import run_program
+    from mgrade_edge.board.toolchain import BoardError
+
+    out = c_bundle(c_root, name, precision)
+    spec = ProgramSpec((SourceSet((out / "main.c", out / f"mgrade_{name}.c"), (out,), ("MGRADE_USE_DSP",)),),
+                       name="golden_dsp")
+    try:
+        program = build_program("cortex-m4", spec, tmp_path)
+    except BoardError as exc:
+        pytest.skip(str(exc))
+    result = run_program(program.toolchain, program.elf)
+    assert result.exit_code == 0 and "worst error 0 " in result.output, result.output
+
+
+def test_int_reexport_is_byte_identical(c_root, tmp_path):
+    from mgrade_edge.export.pipeline import export_checkpoint
+
+    first = c_bundle(c_root, "odd", "int8")
+    root = first.parent
+    export_checkpoint(root / "odd.pt", "c-int8", tmp_path / "again", calib_file=root / "calib.npy",
+                      calib_sequences=CALIB_STREAMS, validate=False)
+    for f in ("mgrade_odd.c", "mgrade_odd.h", "main.c", "README.md"):
+        assert (first / f).read_bytes() == (tmp_path / "again" / f).read_bytes(), f
+
+
 def test_unsigned_hidden_state_and_ring_types(c_root):
     header = (c_bundle(c_root, "relu_act", "int16x8") / "mgrade_relu_act.h").read_text()
     assert "int16_t ring[" in header and "uint16_t h[" in header
@@ -99,3 +132,12 @@ def test_unsigned_hidden_state_and_ring_types(c_root):
 def test_reported_state_bytes_are_the_structs_size(c_root, name, precision):
     out = c_bundle(c_root, name, precision)
     assert read_manifest(out)["details"]["c"]["state_bytes"] == open_runner(out).state_bytes
+
+
+def test_doctests():
+    import doctest
+
+    from mgrade_edge.export import c_int
+
+    result = doctest.testmod(c_int)
+    assert result.failed == 0 and result.attempted >= 2

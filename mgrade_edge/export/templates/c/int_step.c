@@ -2,197 +2,437 @@
  * Semantics (documented and mirrored bit for bit by mgrade_edge/export/c_quant.py):
  * act_t matmul inputs / delay lines / I/O, h_t unsigned hidden state, int32 "wide" residual values
  * (saturated at +-WIDE_MAX), Q16 fixed point for nonlinearities, int8 per-channel weights, int32
- * accumulation, rescaling rq(a, {m, n}) = (a * m + 2^(n-1)) >> n in int64.
- * Scratch: g_xw, g_vw (int32 [D]), g_xq (act_t [D]), g_mq (act_t [MQ_LEN]); x and y of step_q may
+ * accumulation, rescaling rq(a, {m, n}) = (a * m + 2^(n-1)) >> n (exact; 32-bit operations where the
+ * generator bounded |a|, else int64).
+ * Matmul inputs are kept in int16 slots (g_xq, g_mq) so one 32-bit load gives two of them; the dense
+ * weights are laid out in blocks of 4 rows x 4 columns by the generator (BLOCKED LAYOUT below).
+ * Scratch: g_xw, g_vw (int32 [D]), g_xq (int16 [D4]), g_mq (int16 [MQ_LEN]); x and y of step_q may
  * alias g_mq (input_buffer/output_buffer). */
 
 /* rq() needs an arithmetic right shift of negative values (gcc, clang and arm-none-eabi-gcc do). */
 typedef char arithmetic_shift_required[((-8) >> 1) == -4 ? 1 : -1];
 
 static int32_t g_xw[D], g_vw[D];
-static act_t g_xq[D], g_mq[MQ_LEN];
+/* int16 slots, word-aligned (the DSP path loads pairs of them with LDRD) */
+static union { int32_t align; int16_t v[D4]; } g_xq_words;
+static union { int32_t align; int16_t v[MQ_LEN]; } g_mq_words;
+#define g_xq (g_xq_words.v)
+#define g_mq (g_mq_words.v)
 
-static int64_t rq(int64_t a, mult k) { return (a * k.m + ((int64_t)1 << (k.n - 1))) >> k.n; }
+/* The small helpers are inlined: a call would cost more than their body on Cortex-M. */
+#if defined(__GNUC__)
+#define INLINE inline __attribute__((always_inline))
+#else
+#define INLINE inline
+#endif
 
-static int64_t sat(int64_t v, int64_t lo, int64_t hi) { return v < lo ? lo : (v > hi ? hi : v); }
-#define SAT_W(v) sat((v), -WIDE_MAX, WIDE_MAX)
-#define SAT_Q(v) sat((v), -QMAX, QMAX)
-#define SAT_32(v) sat((v), -INT32_MAX, INT32_MAX)
+/* rq(a, k) = (a * m + 2^(n-1)) >> n. Where the generator bounded |a| (k.pre >= 0), the same value comes
+ * from 32-bit operations: the high word of (a * 2^pre) * m, rounded and shifted (c_fixed.rq_pre_shift);
+ * its magnitude is below 2^30. */
+static INLINE int32_t rq_fast(int32_t a, mult k) {
+  const int32_t hi = (int32_t)(((int64_t)(a * ((int32_t)1 << k.pre)) * k.m) >> 32);
+  return (hi + k.round) >> k.shift;
+}
+static INLINE int64_t rq(int32_t a, mult k) {
+  if (k.pre >= 0) return rq_fast(a, k);
+  return ((int64_t)a * k.m + ((int64_t)1 << (k.n - 1))) >> k.n;
+}
+static INLINE int32_t clamp32(int32_t v, int32_t lo, int32_t hi) { return v < lo ? lo : (v > hi ? hi : v); }
+static INLINE int32_t clamp64(int64_t v, int32_t lo, int32_t hi) {
+  return v < lo ? lo : (v > hi ? hi : (int32_t)v);
+}
+/* sat(rq(a, k), lo, hi) */
+static INLINE int32_t rq_sat(int32_t a, mult k, int32_t lo, int32_t hi) {
+  return k.pre >= 0 ? clamp32(rq_fast(a, k), lo, hi) : clamp64(rq(a, k), lo, hi);
+}
+/* sat(rq(a, ka) + rq(b, kb), lo, hi) (two 32-bit forms cannot overflow their int32 sum) */
+static INLINE int32_t rq2_sat(int32_t a, mult ka, int32_t b, mult kb, int32_t lo, int32_t hi) {
+  if (ka.pre >= 0 && kb.pre >= 0) return clamp32(rq_fast(a, ka) + rq_fast(b, kb), lo, hi);
+  return clamp64(rq(a, ka) + rq(b, kb), lo, hi);
+}
+/* The same where the generator found the 32-bit form valid for every mult of a call site
+ * (RQ32_<site> 1): no test of k.pre at run time. A wide value (|v| <= WIDE_MAX) by a mult of exactly
+ * 1 is itself (rq(a, {2^30, 30}) == a), so IDENT_<site> 1 skips it. */
+#define RQS(a, k, site, lo, hi) (RQ32_##site ? clamp32(rq_fast((a), (k)), (lo), (hi)) : rq_sat((a), (k), (lo), (hi)))
+#define RQF(a, k, site) (IDENT_##site ? (int32_t)(a) : rq_fast((a), (k)))  /* IDENT_<site>: every m is 1 */
+#define RQ2S(a, ka, sa, b, kb, sb, lo, hi)                                           \
+  (RQ32_##sa && RQ32_##sb ? clamp32(RQF((a), (ka), sa) + RQF((b), (kb), sb), (lo), (hi)) \
+                          : rq2_sat((a), (ka), (b), (kb), (lo), (hi)))
+#define W_MIN (-WIDE_MAX)
+#define Q_MIN (-QMAX)
 
-#if defined(MGRADE_USE_DSP) && defined(__ARM_FEATURE_DSP) && QMAX == 127
-/* Optional Arm DSP path (-DMGRADE_USE_DSP on Cortex-M4/M7/M33/M55): 4 MACs per SMLAD pair.
- * Integer sums are exact, so it returns the same value as the portable loop below. */
+/* BLOCKED LAYOUT: a dense layer's rows come in blocks of 4 (zero rows pad the last block), each
+ * block in chunks of 4 columns (zero columns pad the last chunk); a chunk is 4 uint32 words, one per
+ * row, holding that row's weights for columns j..j+3 as bytes (low byte first) w0, w2, w1, w3.
+ * The order is the one the SMLAD path wants (bytes 0 and 2 sign-extend to the pair for x0, x1, bytes
+ * 1 and 3 to the pair for x2, x3); the portable loop reads the same bytes from memory. Inputs past
+ * the last column are never zeroed: they only ever meet zero weights. */
+#if defined(MGRADE_USE_DSP) && defined(__ARM_FEATURE_DSP) && !defined(__ARM_BIG_ENDIAN)
+#define DSP_PATH 1
+/* Optional Arm DSP path (-DMGRADE_USE_DSP on little-endian Cortex-M4/M7/M33/M55): SMLAD does 2 MACs;
+ * integer sums are exact, so it returns the same value as the portable loop below. */
 #include <arm_acle.h>
 #include <string.h>
-#define ROR8(v) (((uint32_t)(v) >> 8) | ((uint32_t)(v) << 24))
-static int32_t dot(const int8_t *w, const act_t *x, int n) {
-  int32_t acc = 0, wa, xa;
-  int j = 0;
-  for (; j + 4 <= n; j += 4) {
-    memcpy(&wa, w + j, 4);
-    memcpy(&xa, x + j, 4);
-    acc = __smlad(__sxtb16(wa), __sxtb16(xa), acc);
-    acc = __smlad(__sxtb16((int32_t)ROR8(wa)), __sxtb16((int32_t)ROR8(xa)), acc);
+static INLINE int32_t sxtb16_ror8(uint32_t v) {
+  int32_t r;
+  __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
+  return r;
+}
+/* One chunk (4 inputs x 4 rows) as the loop body of dot4, in assembly so the loads post-increment
+ * their pointers (the compiler's schedule needs two extra adds and spills when unrolled). */
+#define DOT4_CHUNK                                                                      \
+  "ldrd %[x01], %[x23], [%[x]], #8\n\t"                                                 \
+  "ldrd %[w0], %[w1], [%[w]], #8\n\t"                                                   \
+  "sxtb16 %[t], %[w0]\n\t"                                                              \
+  "smlad %[a0], %[t], %[x01], %[a0]\n\t"                                                \
+  "sxtb16 %[t], %[w0], ror #8\n\t"                                                      \
+  "smlad %[a0], %[t], %[x23], %[a0]\n\t"                                                \
+  "sxtb16 %[t], %[w1]\n\t"                                                              \
+  "smlad %[a1], %[t], %[x01], %[a1]\n\t"                                                \
+  "sxtb16 %[t], %[w1], ror #8\n\t"                                                      \
+  "smlad %[a1], %[t], %[x23], %[a1]\n\t"                                                \
+  "ldrd %[w0], %[w1], [%[w]], #8\n\t"                                                   \
+  "sxtb16 %[t], %[w0]\n\t"                                                              \
+  "smlad %[a2], %[t], %[x01], %[a2]\n\t"                                                \
+  "sxtb16 %[t], %[w0], ror #8\n\t"                                                      \
+  "smlad %[a2], %[t], %[x23], %[a2]\n\t"                                                \
+  "sxtb16 %[t], %[w1]\n\t"                                                              \
+  "smlad %[a3], %[t], %[x01], %[a3]\n\t"                                                \
+  "sxtb16 %[t], %[w1], ror #8\n\t"                                                      \
+  "smlad %[a3], %[t], %[x23], %[a3]\n\t"
+/* acc[r] = W_r . x for the 4 rows of one block (w: its words), over 4 * chunks inputs (x word-aligned:
+ * the scratch buffers are). */
+static INLINE void dot4(const uint32_t *w, const int16_t *x, int chunks, int32_t *acc) {
+  int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+  uint32_t x01, x23, w0, w1, t;
+  const int16_t *const end = x + 4 * (chunks & ~1);
+  if (x < end) {
+    __asm__("1:\n\t" DOT4_CHUNK DOT4_CHUNK
+            "cmp %[x], %[end]\n\t"
+            "bne 1b\n\t"
+            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x), [w] "+r"(w),
+              [x01] "=&r"(x01), [x23] "=&r"(x23), [w0] "=&r"(w0), [w1] "=&r"(w1), [t] "=&r"(t)
+            : [end] "r"(end)
+            : "cc", "memory");
   }
-  for (; j < n; ++j) acc += (int32_t)w[j] * (int32_t)x[j];
-  return acc;
+  if (chunks & 1) {
+    __asm__(DOT4_CHUNK
+            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x), [w] "+r"(w),
+              [x01] "=&r"(x01), [x23] "=&r"(x23), [w0] "=&r"(w0), [w1] "=&r"(w1), [t] "=&r"(t)
+            :
+            : "memory");
+  }
+  acc[0] = a0;
+  acc[1] = a1;
+  acc[2] = a2;
+  acc[3] = a3;
 }
 #else
-static int32_t dot(const int8_t *w, const act_t *x, int n) {
+/* The bytes of the words in memory: byte k of a word is at offset k (little-endian) or 3 - k. */
+static INLINE int byte_at(int k) {
+  const uint32_t one = 1;
+  return *(const unsigned char *)&one ? k : 3 - k;
+}
+#define ROW_MACS(acc, r) \
+  acc += b[4 * (r) + o0] * x0 + b[4 * (r) + o2] * x1 + b[4 * (r) + o1] * x2 + b[4 * (r) + o3] * x3
+static INLINE void dot4(const uint32_t *w, const int16_t *x, int chunks, int32_t *acc) {
+  const int8_t *b = (const int8_t *)(const void *)w;
+  const int o0 = byte_at(0), o1 = byte_at(1), o2 = byte_at(2), o3 = byte_at(3);
+  int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+  const int16_t *const end = x + 4 * chunks;
+  for (; x < end; x += 4, b += 16) {
+    const int32_t x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3];
+    ROW_MACS(a0, 0);
+    ROW_MACS(a1, 1);
+    ROW_MACS(a2, 2);
+    ROW_MACS(a3, 3);
+  }
+  acc[0] = a0;
+  acc[1] = a1;
+  acc[2] = a2;
+  acc[3] = a3;
+}
+#endif
+
+/* Plain row-major dot product (the encoder: its input is the caller's act_t x). */
+static int32_t dot(const int8_t *w, const act_t *x, int n) {  /* the encoder's row */
   int32_t acc = 0;
   int j;
   for (j = 0; j < n; ++j) acc += (int32_t)w[j] * (int32_t)x[j];
   return acc;
 }
-#endif
 
-static int64_t sig_q15(int64_t u) {  /* sigmoid of Q16 -> Q15; |error| <= 8e-5 */
-  const int64_t t = u + ((int64_t)16 << 16), top = (int64_t)(SIG_ENTRIES - 1) << 12;
-  int64_t i, f;
-  if (t <= 0) return SIG_TABLE[0];
-  if (t >= top) return SIG_TABLE[SIG_ENTRIES - 1];
+static INLINE int32_t sig_q15(int32_t u) {  /* sigmoid of Q16 -> Q15; |error| <= 8e-5 */
+  int32_t t, i;
+  if (u <= -(16 << 16)) return SIG_TABLE[0];
+  if (u >= ((SIG_ENTRIES - 1) << 12) - (16 << 16)) return SIG_TABLE[SIG_ENTRIES - 1];
+  t = u + (16 << 16);
   i = t >> 12;
-  f = t & 4095;
-  return SIG_TABLE[i] + ((((int64_t)SIG_TABLE[i + 1] - SIG_TABLE[i]) * f + 2048) >> 12);
+  return SIG_TABLE[i] + (((SIG_TABLE[i + 1] - SIG_TABLE[i]) * (t & 4095) + 2048) >> 12);
 }
 
 #if MLP_ACT_GELU || REC_ACT == REC_ACT_GELU
-static int64_t gelu_q16(int64_t x) {  /* tanh-form GELU in Q16; |error| <= 8e-4 */
-  int64_t x3, t, u;
+static int32_t gelu_q16(int32_t x) {  /* tanh-form GELU in Q16; |error| <= 8e-4 */
+  int32_t x3, t, u;
   if (x >= GELU_LIMIT) return x;
   if (x <= -GELU_LIMIT) return 0;
-  x3 = (x * x * x) >> 32;
-  t = x + ((x3 * GELU_C3 + ((int64_t)1 << 23)) >> 24);
-  u = (t * GELU_U + ((int64_t)1 << 23)) >> 24;
-  return (x * sig_q15(u) + ((int64_t)1 << 14)) >> 15;
+  x3 = (int32_t)(((int64_t)x * x * x) >> 32);
+  t = x + (int32_t)(((int64_t)x3 * GELU_C3 + ((int64_t)1 << 23)) >> 24);
+  u = (int32_t)(((int64_t)t * GELU_U + ((int64_t)1 << 23)) >> 24);
+  return (int32_t)(((int64_t)x * sig_q15(u) + ((int64_t)1 << 14)) >> 15);
 }
 #endif
 
 static int64_t rdiv(int64_t a, int64_t b) { return a >= 0 ? (a + b / 2) / b : -((-a + b / 2) / b); }
 
-static uint64_t isqrt64(uint64_t v) {  /* floor(sqrt(v)), bit by bit */
-  uint64_t res = 0, one = (uint64_t)1 << 62;
-  while (one > v) one >>= 2;
-  while (one) {
-    if (v >= res + one) {
-      v -= res + one;
-      res = (res >> 1) + one;
-    } else {
-      res >>= 1;
-    }
-    one >>= 2;
+static uint32_t isqrt62(uint64_t v) {  /* floor(sqrt(v)) for v < 2^62: the result's 31 bits, high first */
+  uint32_t res = 0, bit = (uint32_t)1 << 30;
+  for (; bit; bit >>= 1) {
+    const uint32_t t = res | bit;
+    if ((uint64_t)t * t <= v) res = t;
   }
   return res;
 }
 
-/* out[c] = sat(gamma_c * (w_c - mean) / sqrt(var + eps) + beta_c); out may be w. */
-static void layer_norm(const int32_t *w, const ln_params *p, int32_t *out, int64_t lo, int64_t hi) {
-  int64_t sum = 0, var = 0, mean, inv;
-  uint64_t v, sd;
-  int c, k = 0;
+/* out[c] = sat(gamma_c * (w_c - mean) / sqrt(var + eps) + beta_c); out may be w. The inputs are wide
+ * values (|w_c| <= WIDE_MAX < 2^24), so |w_c - mean| < 2^25. */
+static void layer_norm(const int32_t *w, const ln_params *p, int32_t *out, int32_t lo, int32_t hi) {
+  int64_t var = 0;
+  int32_t mean, inv;
+  uint64_t v;
+  uint32_t sd;
+  int c, k = 0, s;
+#if D * WIDE_MAX <= INT32_MAX
+  int32_t sum = 0;  /* fits: D * WIDE_MAX */
   for (c = 0; c < D; ++c) sum += w[c];
-  mean = rdiv(sum, D);
-  for (c = 0; c < D; ++c) var += (w[c] - mean) * (w[c] - mean);
+  mean = sum >= 0 ? (sum + D / 2) / D : -((-sum + D / 2) / D);
+#else
+  int64_t sum = 0;
+  for (c = 0; c < D; ++c) sum += w[c];
+  mean = (int32_t)rdiv(sum, D);
+#endif
+  for (c = 0; c < D; ++c) var += (int64_t)(w[c] - mean) * (w[c] - mean);
   var = rdiv(var, D) + p->eps;
   v = (uint64_t)(var < 1 ? 1 : var);
   while (v < ((uint64_t)1 << 58)) {
     v <<= 2;
     ++k;
   }
-  sd = isqrt64(v);
-  inv = (int64_t)((((uint64_t)1 << 56) + sd / 2) / sd);
-  for (c = 0; c < D; ++c) {
-    const int64_t xhat = ((w[c] - mean) * inv + ((int64_t)1 << (39 - k))) >> (40 - k);
-    out[c] = (int32_t)sat(rq(xhat, p->g[c]) + p->b[c], lo, hi);
+  sd = isqrt62(v);
+  inv = (int32_t)((((uint64_t)1 << 56) + sd / 2) / sd);  /* in (2^25, 2^27] */
+  s = 40 - k;  /* xhat = (diff * inv + 2^(s-1)) >> s */
+  if (s + 9 >= 33) {
+    /* the 32-bit form (as rq_fast): diff * 2^ld and inv * 2^li fit int32 for ld <= 6, li <= 3 */
+    const int l = s >= 33 ? 0 : 33 - s, li = l < 3 ? l : 3, ld = l - li, sh = s + l - 32;
+    const int32_t inv2 = inv * ((int32_t)1 << li), round = (int32_t)1 << (sh - 1), up = (int32_t)1 << ld;
+    for (c = 0; c < D; ++c) {
+      const int32_t hi32 = (int32_t)(((int64_t)((w[c] - mean) * up) * inv2) >> 32);
+      const int32_t xhat = (hi32 + round) >> sh;
+      out[c] = clamp64((int64_t)RQS(xhat, p->g[c], LN, -INT32_MAX, INT32_MAX) + p->b[c], lo, hi);
+    }
+  } else {
+    const int64_t round = (int64_t)1 << (s - 1);
+    for (c = 0; c < D; ++c) {
+      const int32_t xhat = (int32_t)(((int64_t)(w[c] - mean) * inv + round) >> s);
+      out[c] = clamp64((int64_t)RQS(xhat, p->g[c], LN, -INT32_MAX, INT32_MAX) + p->b[c], lo, hi);
+    }
   }
 }
 
 #if REC_ACT != REC_ACT_IDENTITY
-static int64_t rec_act_q16(int64_t h) {
+static int32_t rec_act_q16(int32_t h) {
 #if REC_ACT == REC_ACT_RELU
   return h > 65536 ? h - 65536 : 0;
 #elif REC_ACT == REC_ACT_GELU
   return gelu_q16(h - 65536);
 #elif REC_ACT == REC_ACT_SIGMOID
-  return sig_q15(SAT_32(10 * (h - 32768))) * 2;
+  return sig_q15(clamp64(10 * ((int64_t)h - 32768), -INT32_MAX, INT32_MAX)) * 2;
 #endif
 }
 #endif
 
-static int64_t rec_out_value(const layer_params *p, int64_t h) {
+static INLINE int32_t rec_out_value(const layer_params *p, int32_t h, int32_t lo, int32_t hi) {
 #if REC_ACT == REC_ACT_IDENTITY
-  return rq(h, p->h_o);
+  return RQS(h, p->h_o, H_O, lo, hi);
 #else
-  return rq(rec_act_q16(sat(rq(h, p->h_fx), 0, INT32_MAX)), p->fx_o);
+  return RQS(rec_act_q16(RQS(h, p->h_fx, H_FX, 0, INT32_MAX)), p->fx_o, FX_O, lo, hi);
 #endif
+}
+
+/* Delay block for channels c..c+3 (lag 0 from x, lags rows..1 from the ring, oldest first from the
+ * head slot), then the new x overwrites the head row of those channels. */
+static void conv4(const layer_params *p, act_t *ring, unsigned head, int c, int32_t *acc) {
+  const int16_t *x = g_xq + c;
+  int32_t a0 = p->k0[c] * x[0], a1 = p->k0[c + 1] * x[1], a2 = p->k0[c + 2] * x[2], a3 = p->k0[c + 3] * x[3];
+  const int8_t *w = p->kring + c;
+  act_t *const top = ring + (long)head * D + c;
+  const act_t *b, *const end = ring + (long)p->rows * D + c;
+#if defined(DSP_PATH) && QMAX == 127
+  /* 4 channels' int8 weights and delay-line values in one word each: SMLABB/SMLATT on their
+     sign-extended even and odd bytes */
+#define CONV_MACS                                                       \
+  do {                                                                  \
+    uint32_t wv, bv;                                                    \
+    int32_t we, be, wo, bo;                                             \
+    memcpy(&wv, w, 4);                                                  \
+    memcpy(&bv, b, 4);                                                  \
+    we = __sxtb16((int32_t)wv);                                         \
+    be = __sxtb16((int32_t)bv);                                         \
+    wo = sxtb16_ror8(wv);                                               \
+    bo = sxtb16_ror8(bv);                                               \
+    a0 = __smlabb(we, be, a0);                                          \
+    a2 = __smlatt(we, be, a2);                                          \
+    a1 = __smlabb(wo, bo, a1);                                          \
+    a3 = __smlatt(wo, bo, a3);                                          \
+  } while (0)
+#else
+#define CONV_MACS          \
+  do {                     \
+    a0 += w[0] * b[0];     \
+    a1 += w[1] * b[1];     \
+    a2 += w[2] * b[2];     \
+    a3 += w[3] * b[3];     \
+  } while (0)
+#endif
+  for (b = top; b < end; b += D, w += D) CONV_MACS;  /* the head slot to the last row */
+  for (b = ring + c; b < top; b += D, w += D) CONV_MACS;  /* then the first row up to the head */
+#undef CONV_MACS
+  acc[0] = a0;
+  acc[1] = a1;
+  acc[2] = a2;
+  acc[3] = a3;
+  top[0] = (act_t)x[0];
+  top[1] = (act_t)x[1];
+  top[2] = (act_t)x[2];
+  top[3] = (act_t)x[3];
+}
+
+#if D % 4
+/* The same for one channel (the D % 4 channels after the last block of 4). */
+static int32_t conv1(const layer_params *p, act_t *ring, unsigned head, int c) {
+  int32_t a = p->k0[c] * g_xq[c];
+  unsigned k, slot = head;
+  for (k = 0; k < p->rows; ++k) {
+    a += p->kring[(long)k * D + c] * ring[(long)slot * D + c];
+    if (++slot == p->rows) slot = 0;
+  }
+  ring[(long)head * D + c] = (act_t)g_xq[c];
+  return a;
+}
+#endif
+
+/* x1 = x + v (wide) and its act copy, which replaces x in g_xq. */
+static INLINE void residual_x1(const layer_params *p, int c, int32_t v) {
+  g_vw[c] = v;
+#if !CONV_LN
+  g_xw[c] = RQ2S(g_xq[c], p->x_x1, X_X1, v, p->v_x1, V_X1, W_MIN, WIDE_MAX);
+  g_xq[c] = (int16_t)RQS(g_xw[c], p->x1q, X1Q, Q_MIN, QMAX);
+#else
+  (void)p;
+#endif
+}
+
+/* STMT(row, acc) for the rows of the block starting at row i of n (acc: a0..a3, constant indices so
+ * the accumulators stay in registers; the tests fold away when n is a multiple of 4). */
+#define EACH_ROW(i, n, STMT)                                \
+  do {                                                      \
+    STMT((i), acc[0]);                                      \
+    if ((n) % 4 == 0 || (i) + 1 < (n)) STMT((i) + 1, acc[1]); \
+    if ((n) % 4 == 0 || (i) + 2 < (n)) STMT((i) + 2, acc[2]); \
+    if ((n) % 4 == 0 || (i) + 3 < (n)) STMT((i) + 3, acc[3]); \
+  } while (0)
+
+/* out[i] = sat(rq(b_i + W_i . x)) for a blocked dense layer of N_OUT rows over x[IN4]. */
+#define DENSE_SAT(p, site, x, IN4, N_OUT, out, lo, hi)                                            \
+  do {                                                                                            \
+    int32_t acc[4];                                                                               \
+    int i_;                                                                                       \
+    for (i_ = 0; i_ < (N_OUT); i_ += 4) {                                                         \
+      dot4((const uint32_t *)(p)->w + (long)i_ * ((IN4) / 4), (x), (IN4) / 4, acc);               \
+      EACH_ROW(i_, (N_OUT), DENSE_ROW_##site);                                                    \
+    }                                                                                             \
+  } while (0)
+
+/* minGRU of one channel: k, a are its gate accumulators (scalars), h is updated in place. */
+static INLINE void gru_update(const layer_params *p, h_t *h, int i, int row, int32_t k_acc, int32_t a_acc) {
+  const int32_t k = RQS(p->gate.b[row] + k_acc, p->gate.m[row], GATE, -INT32_MAX, INT32_MAX);
+  const int32_t a = RQS(p->gate.b[row + 1] + a_acc, p->gate.m[row + 1], GATE, -INT32_MAX, INT32_MAX);
+  const int32_t z = sig_q15(k);
+  const int32_t g = a >= 0 ? (a < INT32_MAX - 65536 ? a : INT32_MAX - 65536) + 32768 : sig_q15(a) * 2;
+  const int32_t gh = RQS(g, p->g_h, G_H, 0, INT32_MAX);
+  /* (32768 - z) * h < 2^31; the new h is >= 0 and below 2^24 before the clamp */
+  const int64_t next = ((int64_t)((32768 - z) * (int32_t)h[i]) * 256 + (int64_t)z * gh + ((int64_t)1 << 22)) >> 23;
+  h[i] = (h_t)(next > HMAX ? HMAX : next);
 }
 
 static void layer_step(const layer_params *p, act_t *ring, h_t *h, uint16_t *head) {
   int32_t *xw = g_xw, *vw = g_vw;
-  act_t *xq = g_xq, *mq = g_mq;
+  int16_t *xq = g_xq, *mq = g_mq;
+  int32_t acc[4];
   int c, i;
-  /* delay block: int32 accumulators in vw, lag 0 from x, lags rows..1 from the ring */
-  for (c = 0; c < D; ++c) vw[c] = (int32_t)p->k0[c] * xq[c];
+  /* delay block, fused with the residual when there is no LayerNorm in between */
   if (p->rows > 0) {
-    unsigned k, slot = *head;
-    for (k = 0; k < p->rows; ++k) {
-      const act_t *b = ring + (long)slot * D;
-      const int8_t *w = p->kring + (long)k * D;
-      for (c = 0; c < D; ++c) vw[c] += (int32_t)w[c] * b[c];
-      if (++slot == p->rows) slot = 0;
+    for (c = 0; c + 4 <= D; c += 4) {
+      conv4(p, ring, *head, c, acc);
+#define CONV_ROW(ch, a) residual_x1(p, ch, RQS((a), p->m_v[ch], M_V, W_MIN, WIDE_MAX))
+      EACH_ROW(c, 4, CONV_ROW);
+#undef CONV_ROW
     }
-    for (c = 0; c < D; ++c) ring[(long)*head * D + c] = xq[c];
-    *head = (uint16_t)((unsigned)*head + 1u == p->rows ? 0u : (unsigned)*head + 1u);
-  }
-  for (c = 0; c < D; ++c) vw[c] = (int32_t)SAT_W(rq(vw[c], p->m_v[c]));
-#if CONV_LN
-  layer_norm(vw, p->conv_ln, vw, -WIDE_MAX, WIDE_MAX);
+#if D % 4
+    for (; c < D; ++c) residual_x1(p, c, RQS(conv1(p, ring, *head, c), p->m_v[c], M_V, W_MIN, WIDE_MAX));
 #endif
-  for (c = 0; c < D; ++c) {
-    xw[c] = (int32_t)SAT_W(rq(xq[c], p->x_x1) + rq(vw[c], p->v_x1));
-    xq[c] = (act_t)SAT_Q(rq(xw[c], p->x1q));
+    *head = (uint16_t)((unsigned)*head + 1u == p->rows ? 0u : (unsigned)*head + 1u);
+  } else {
+    for (c = 0; c < D; ++c) residual_x1(p, c, RQS(p->k0[c] * xq[c], p->m_v[c], M_V, W_MIN, WIDE_MAX));
   }
-  /* minGRU: per channel k_i, a_i are scalars, h is updated in place */
-  for (i = 0; i < D; ++i) {
-    const int64_t k = SAT_32(rq((int64_t)p->gate.b[i] + dot(p->gate.w + (long)i * D, xq, D), p->gate.m[i]));
-    const int64_t a = SAT_32(rq((int64_t)p->gate.b[D + i] + dot(p->gate.w + (long)(D + i) * D, xq, D),
-                                p->gate.m[D + i]));
-    const int64_t z = sig_q15(k);
-    const int64_t g = a >= 0 ? (a < INT32_MAX - 65536 ? a : INT32_MAX - 65536) + 32768 : sig_q15(a) * 2;
-    const int64_t gh = sat(rq(g, p->g_h), 0, INT32_MAX);
-    h[i] = (h_t)sat(((32768 - z) * h[i] * 256 + z * gh + ((int64_t)1 << 22)) >> 23, 0, HMAX);
+#if CONV_LN
+  layer_norm(vw, p->conv_ln, vw, W_MIN, WIDE_MAX);
+  for (c = 0; c < D; ++c) {
+    xw[c] = RQ2S(xq[c], p->x_x1, X_X1, vw[c], p->v_x1, V_X1, W_MIN, WIDE_MAX);
+    xq[c] = (int16_t)RQS(xw[c], p->x1q, X1Q, Q_MIN, QMAX);
+  }
+#endif
+  /* minGRU: the gate rows are interleaved k_i, a_i, k_i+1, a_i+1 per block of 4 */
+  for (i = 0; i < D; i += 2) {
+    dot4((const uint32_t *)p->gate.w + (long)i * (D4 / 2), xq, D4 / 4, acc);
+    gru_update(p, h, i, 2 * i, acc[0], acc[1]);
+    if (i + 1 < D) gru_update(p, h, i + 1, 2 * i + 2, acc[2], acc[3]);
   }
 #if REC_DENSE_OUT
-  for (c = 0; c < D; ++c) mq[c] = (act_t)SAT_Q(rec_out_value(p, h[c]));
-  for (i = 0; i < D; ++i)
-    vw[i] = (int32_t)SAT_W(rq((int64_t)p->rec_out.b[i] + dot(p->rec_out.w + (long)i * D, mq, D), p->rec_out.m[i]));
+  for (c = 0; c < D; ++c) mq[c] = (int16_t)rec_out_value(p, h[c], Q_MIN, QMAX);
+#define DENSE_ROW_REC_OUT(row, a) vw[row] = RQS(p->rec_out.b[row] + (a), p->rec_out.m[row], REC_OUT, W_MIN, WIDE_MAX)
+  DENSE_SAT(&p->rec_out, REC_OUT, mq, D4, D, vw, W_MIN, WIDE_MAX);
 #else
-  for (c = 0; c < D; ++c) vw[c] = (int32_t)SAT_W(rec_out_value(p, h[c]));
+  for (c = 0; c < D; ++c) vw[c] = rec_out_value(p, h[c], W_MIN, WIDE_MAX);
 #endif
 #if REC_LN
-  layer_norm(vw, p->rec_ln, vw, -WIDE_MAX, WIDE_MAX);
+  layer_norm(vw, p->rec_ln, vw, W_MIN, WIDE_MAX);
 #endif
-  for (c = 0; c < D; ++c) xw[c] = (int32_t)SAT_W(rq(xw[c], p->x1_x2) + rq(vw[c], p->o_x2));
+  for (c = 0; c < D; ++c) xw[c] = RQ2S(xw[c], p->x1_x2, X1_X2, vw[c], p->o_x2, O_X2, W_MIN, WIDE_MAX);
   /* channel mixing */
-  layer_norm(xw, p->mlp_ln, vw, -QMAX, QMAX);
-  for (c = 0; c < D; ++c) xq[c] = (act_t)vw[c];
-  for (i = 0; i < R; ++i) {
-    int64_t m = SAT_32(rq((int64_t)p->mlp_in.b[i] + dot(p->mlp_in.w + (long)i * D, xq, D), p->mlp_in.m[i]));
+  layer_norm(xw, p->mlp_ln, vw, Q_MIN, QMAX);
+  for (c = 0; c < D; ++c) xq[c] = (int16_t)vw[c];
 #if MLP_ACT_GELU
-    m = gelu_q16(m);
+#define MLP_ACT(m) gelu_q16(m)
 #else
-    m = m > 0 ? m : 0;
+#define MLP_ACT(m) ((m) > 0 ? (m) : 0)
 #endif
-    mq[i] = (act_t)SAT_Q(rq(m, p->m2));
+#define MLP_IN_ROW(row, a) \
+  mq[row] = (int16_t)RQS(MLP_ACT(RQS(p->mlp_in.b[row] + (a), p->mlp_in.m[row], MLP_IN, -INT32_MAX, INT32_MAX)), \
+                         p->m2, M2, Q_MIN, QMAX)
+  for (i = 0; i < R; i += 4) {
+    dot4((const uint32_t *)p->mlp_in.w + (long)i * (D4 / 4), xq, D4 / 4, acc);
+    EACH_ROW(i, R, MLP_IN_ROW);
   }
-  for (i = 0; i < D; ++i)
-    vw[i] = (int32_t)SAT_W(rq((int64_t)p->mlp_out.b[i] + dot(p->mlp_out.w + (long)i * R, mq, R), p->mlp_out.m[i]));
+#undef MLP_IN_ROW
+#define DENSE_ROW_MLP_OUT(row, a) vw[row] = RQS(p->mlp_out.b[row] + (a), p->mlp_out.m[row], MLP_OUT, W_MIN, WIDE_MAX)
+  DENSE_SAT(&p->mlp_out, MLP_OUT, mq, R4, D, vw, W_MIN, WIDE_MAX);
 #if CM_LN
-  layer_norm(vw, p->cm_ln, vw, -WIDE_MAX, WIDE_MAX);
+  layer_norm(vw, p->cm_ln, vw, W_MIN, WIDE_MAX);
 #endif
-  for (c = 0; c < D; ++c) xw[c] = (int32_t)SAT_W(rq(xw[c], p->x2_s) + rq(vw[c], p->m_s));
-  layer_norm(xw, p->post_ln, xw, -QMAX, QMAX);
-  for (c = 0; c < D; ++c) xq[c] = (act_t)xw[c];
+  for (c = 0; c < D; ++c) xw[c] = RQ2S(xw[c], p->x2_s, X2_S, vw[c], p->m_s, M_S, W_MIN, WIDE_MAX);
+  layer_norm(xw, p->post_ln, xw, Q_MIN, QMAX);
+  for (c = 0; c < D; ++c) xq[c] = (int16_t)xw[c];
 }
 
 void API(reset)(API(state) *s) {
@@ -202,21 +442,26 @@ void API(reset)(API(state) *s) {
   for (i = 0; i < N_LAYERS; ++i) s->head[i] = 0;
 }
 
-/* The whole step up to the decoder's int32 accumulators (written to acc[N_CLASSES]). */
-static void step_acc(API(state) *s, const act_t *uq, int32_t *acc) {
+/* The whole step up to the decoder's int32 accumulators (written to out[N_CLASSES]). */
+static void step_acc(API(state) *s, const act_t *uq, int32_t *out) {
+  int32_t acc[4];
   int i, l;
   for (i = 0; i < D; ++i)
-    g_xq[i] = (act_t)SAT_Q(rq((int64_t)ENC.b[i] + dot(ENC.w + (long)i * D_IN, uq, D_IN), ENC.m[i]));
+    g_xq[i] = (int16_t)RQS(ENC.b[i] + dot((const int8_t *)ENC.w + (long)i * D_IN, uq, D_IN), ENC.m[i], ENC, Q_MIN, QMAX);
   for (l = 0; l < N_LAYERS; ++l)
     layer_step(&LAYERS[l], s->ring + LAYERS[l].ring_offset, s->h + l * D, &s->head[l]);
-  for (i = 0; i < N_CLASSES; ++i) acc[i] = DEC.b[i] + dot(DEC.w + (long)i * D, g_xq, D);
+#define DEC_ROW(row, a) out[row] = DEC.b[row] + (a)
+  for (i = 0; i < N_CLASSES; i += 4) {
+    dot4((const uint32_t *)DEC.w + (long)i * (D4 / 4), g_xq, D4 / 4, acc);
+    EACH_ROW(i, N_CLASSES, DEC_ROW);
+  }
 }
 
 void API(step_q)(API(state) *s, const act_t *xq, act_t *yq) {
   int32_t acc[N_CLASSES];
   int i;
   step_acc(s, xq, acc);
-  for (i = 0; i < N_CLASSES; ++i) yq[i] = (act_t)SAT_Q(rq(acc[i], DEC.m[i]));
+  for (i = 0; i < N_CLASSES; ++i) yq[i] = (act_t)RQS(acc[i], DEC.m[i], DEC, Q_MIN, QMAX);
 }
 
 void API(step)(API(state) *s, const float *x, float *y) {
@@ -231,8 +476,9 @@ void API(step)(API(state) *s, const float *x, float *y) {
   for (i = 0; i < N_CLASSES; ++i) y[i] = (float)acc[i] * Y_SCALE[i];
 }
 
-act_t *API(input_buffer)(void) { return g_mq; }
-act_t *API(output_buffer)(void) { return g_mq; }
+/* act_t views of g_mq (act_t is a character type or int16_t, so the access is well defined). */
+act_t *API(input_buffer)(void) { return (act_t *)(void *)g_mq; }
+act_t *API(output_buffer)(void) { return (act_t *)(void *)g_mq; }
 unsigned long API(state_bytes)(void) { return (unsigned long)sizeof(API(state)); }
 unsigned long API(scratch_bytes)(void) {
   return (unsigned long)(sizeof(g_xw) + sizeof(g_vw) + sizeof(g_xq) + sizeof(g_mq));
