@@ -36,3 +36,26 @@ def build_tflite_artifact(directory: Path, target: str, config: str, state: str)
     manifest = build_manifest(step, opts, result, directory, TARGETS[target].precision.name)
     write_manifest(directory, manifest)
     return directory, manifest, step
+
+
+C_CALIB_STREAMS = 2  # long calibration streams of ~1024 steps each for c bundles (the CLI default is 8)
+
+
+def build_c_bundle(root: Path, name: str, precision: str = "float32") -> Path:
+    """Export named config `name` (seed 0) through the real pipeline to target c-<precision> under the
+    new `root`; quantised targets calibrate on 16 random sequences of 256 steps (seed 1)."""
+    import numpy as np
+
+    from mgrade_edge.checkpoint import save_checkpoint
+    from mgrade_edge.pipeline import export_checkpoint
+
+    root.mkdir(parents=True)
+    ckpt = root / f"{name}.pt"
+    save_checkpoint(ckpt, make_model(name), {})
+    calib = None
+    if precision != "float32":
+        calib = root / "calib.npy"
+        np.save(calib, random_sequences(NAMED_CONFIGS[name], 16, 256, seed=1))
+    export_checkpoint(ckpt, f"c-{precision}", root / "out", calib_file=calib, calib_sequences=C_CALIB_STREAMS,
+                      validate=False)
+    return root / "out"

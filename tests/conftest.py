@@ -30,6 +30,23 @@ def tflite_artifact(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def c_bundle(tmp_path_factory):
+    """c_bundle(config, precision="float32") -> the --out directory of a c-<precision> export of the
+    seeded named config, exported once per session (callers must not modify it)."""
+    from tests.artifacts import build_c_bundle
+
+    root = tmp_path_factory.mktemp("c-bundles")
+    built: dict[tuple[str, str], object] = {}
+
+    def get(config: str, precision: str = "float32"):
+        if (config, precision) not in built:
+            built[config, precision] = build_c_bundle(root / f"{config}-{precision}", config, precision)
+        return built[config, precision]
+
+    return get
+
+
+@pytest.fixture(scope="session")
 def tiny_calibrated_step():
     """(streaming step, calibration) of the tiny named config: the input of every tflm bundle test."""
     from mgrade_edge.quantize import calibration_set

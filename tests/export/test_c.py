@@ -17,16 +17,10 @@ from mgrade_edge.runtime import open_runner
 from mgrade_edge.runtime.base import run_stream
 from mgrade_edge.runtime.torch_runner import TorchRunner
 from mgrade_edge.streaming import to_streaming
-from tests.export.c_bundles import c_bundle
 from tests.helpers import NAMED_CONFIGS, make_model, random_sequences
 
 STRICT = ("-Wall", "-Wextra", "-Werror", "-std=c99", "-pedantic", "-O2")
 STEPS = 2000
-
-
-@pytest.fixture(scope="session")
-def c_root(tmp_path_factory):
-    return tmp_path_factory.mktemp("c-bundles")
 
 
 def _supported(name: str) -> bool:
@@ -54,8 +48,8 @@ def test_unsupported_variants_are_refused_in_one_line(tmp_path):
 
 
 @pytest.mark.parametrize("name", SUPPORTED)
-def test_float_c_streams_like_the_torch_step(c_root, name):
-    out = c_bundle(c_root, name)
+def test_float_c_streams_like_the_torch_step(c_bundle, name):
+    out = c_bundle(name)
     stream = random_sequences(NAMED_CONFIGS[name], 1, STEPS, seed=3)[0]
     ref = run_stream(TorchRunner(to_streaming(make_model(name))), stream)
     got = run_stream(open_runner(out), stream)
@@ -87,8 +81,8 @@ def test_rings_are_trimmed_to_the_last_nonzero_lag_exactly(tmp_path):
 
 
 @pytest.mark.parametrize("name", ["odd", "all_options"])
-def test_reported_state_bytes_are_the_structs_size(c_root, name):
-    out = c_bundle(c_root, name)
+def test_reported_state_bytes_are_the_structs_size(c_bundle, name):
+    out = c_bundle(name)
     assert read_manifest(out)["details"]["c"]["state_bytes"] == open_runner(out).state_bytes
 
 
@@ -103,18 +97,18 @@ def test_trimmed_rows_counts_lags_not_rows():
 @pytest.mark.parametrize("cc, flags", [("gcc", ()), ("arm-none-eabi-gcc", ("-mcpu=cortex-m4", "-mthumb",
                                                                          "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"))])
 @pytest.mark.parametrize("name", ["odd", "all_options"])
-def test_sources_compile_warning_free(c_root, tmp_path, cc, flags, name):
+def test_sources_compile_warning_free(c_bundle, tmp_path, cc, flags, name):
     if shutil.which(cc) is None:
         pytest.skip(f"{cc} not installed")
-    out = c_bundle(c_root, name)
+    out = c_bundle(name)
     for src in ("mgrade_" + name + ".c", "main.c"):
         proc = subprocess.run([cc, *STRICT, *flags, "-c", str(out / src), "-o", str(tmp_path / (src + ".o"))],
                               capture_output=True, text=True)
         assert proc.returncode == 0, proc.stderr
 
 
-def test_golden_program_passes_and_reruns_identically(c_root, tmp_path):
-    out = c_bundle(c_root, "all_options")
+def test_golden_program_passes_and_reruns_identically(c_bundle, tmp_path):
+    out = c_bundle("all_options")
     exe = tmp_path / "golden"
     subprocess.run(["gcc", *STRICT, str(out / "main.c"), str(out / "mgrade_all_options.c"), "-lm", "-o", str(exe)],
                    check=True)
@@ -122,8 +116,8 @@ def test_golden_program_passes_and_reruns_identically(c_root, tmp_path):
     assert proc.returncode == 0 and proc.stdout.startswith("PASS") and "rerun identical" in proc.stdout, proc.stdout
 
 
-def test_reexport_is_byte_identical(c_root, tmp_path):
-    first = c_bundle(c_root, "tiny")
+def test_reexport_is_byte_identical(c_bundle, tmp_path):
+    first = c_bundle("tiny")
     from mgrade_edge.pipeline import export_checkpoint
 
     ckpt = first.parent / "tiny.pt"
@@ -132,10 +126,10 @@ def test_reexport_is_byte_identical(c_root, tmp_path):
         assert (first / f).read_bytes() == (tmp_path / "again" / f).read_bytes(), f
 
 
-def test_external_state_is_refused(c_root, tmp_path):
+def test_external_state_is_refused(c_bundle, tmp_path):
     from mgrade_edge.pipeline import export_checkpoint
 
     with pytest.raises(ExportError, match="internal"):
-        export_checkpoint(c_bundle(c_root, "tiny").parent / "tiny.pt", "c-float32", tmp_path / "x",
+        export_checkpoint(c_bundle("tiny").parent / "tiny.pt", "c-float32", tmp_path / "x",
                           state="external", validate=False)
     assert not (tmp_path / "x").exists()

@@ -20,16 +20,11 @@ from mgrade_edge.runtime.base import run_stream
 from mgrade_edge.runtime.torch_runner import TorchRunner
 from mgrade_edge.streaming import to_streaming
 from mgrade_edge.validate import compare_streams
-from tests.export.c_bundles import CALIB_STREAMS, c_bundle
+from tests.artifacts import C_CALIB_STREAMS as CALIB_STREAMS
 from tests.helpers import NAMED_CONFIGS, make_model, random_sequences
 
 STRICT = ("-Wall", "-Wextra", "-Werror", "-std=c99", "-pedantic", "-O2")
 CASES = [("odd", "int8"), ("all_options", "int8"), ("sigmoid_act", "int8-h8"), ("relu_act", "int16x8")]
-
-
-@pytest.fixture(scope="session")
-def c_root(tmp_path_factory):
-    return tmp_path_factory.mktemp("c-int-bundles")
 
 
 def reference_for(name: str, precision: str) -> IntReference:
@@ -40,8 +35,8 @@ def reference_for(name: str, precision: str) -> IntReference:
 
 
 @pytest.mark.parametrize("name, precision", CASES)
-def test_c_is_bit_exact_with_the_integer_reference(c_root, name, precision):
-    out = c_bundle(c_root, name, precision)
+def test_c_is_bit_exact_with_the_integer_reference(c_bundle, name, precision):
+    out = c_bundle(name, precision)
     stream = random_sequences(NAMED_CONFIGS[name], 1, 1000, seed=7)[0]
     got = run_stream(open_runner(out), stream)
     ref = reference_for(name, precision)
@@ -51,8 +46,8 @@ def test_c_is_bit_exact_with_the_integer_reference(c_root, name, precision):
 
 
 @pytest.mark.parametrize("name, precision", CASES)
-def test_within_the_target_tolerance_of_the_float_step(c_root, name, precision):
-    out = c_bundle(c_root, name, precision)
+def test_within_the_target_tolerance_of_the_float_step(c_bundle, name, precision):
+    out = c_bundle(name, precision)
     manifest = read_manifest(out)
     tol = get_target(manifest["target"]).tolerance
     stream = random_sequences(NAMED_CONFIGS[name], 1, 2000, seed=8)[0]
@@ -68,10 +63,10 @@ def test_within_the_target_tolerance_of_the_float_step(c_root, name, precision):
                                        ("arm-none-eabi-gcc", ("-mcpu=cortex-m4", "-mthumb", "-DMGRADE_USE_DSP")),
                                        ("arm-none-eabi-gcc", ("-mcpu=cortex-m55", "-mthumb", "-DMGRADE_USE_DSP"))])
 @pytest.mark.parametrize("precision", ["int8", "int8-h8", "int16x8"])
-def test_int_sources_compile_warning_free(c_root, tmp_path, cc, flags, precision):
+def test_int_sources_compile_warning_free(c_bundle, tmp_path, cc, flags, precision):
     if shutil.which(cc) is None:
         pytest.skip(f"{cc} not installed")
-    out = c_bundle(c_root, "all_options", precision)
+    out = c_bundle("all_options", precision)
     for src in ("mgrade_all_options.c", "main.c"):
         proc = subprocess.run([cc, *STRICT, *flags, "-c", str(out / src), "-o", str(tmp_path / (src + ".o"))],
                               capture_output=True, text=True)
@@ -79,8 +74,8 @@ def test_int_sources_compile_warning_free(c_root, tmp_path, cc, flags, precision
 
 
 @pytest.mark.parametrize("name, precision", [("odd", "int8"), ("relu_act", "int16x8")])
-def test_int_golden_program_is_exact(c_root, tmp_path, name, precision):
-    out = c_bundle(c_root, name, precision)
+def test_int_golden_program_is_exact(c_bundle, tmp_path, name, precision):
+    out = c_bundle(name, precision)
     exe = tmp_path / "golden"
     subprocess.run(["gcc", *STRICT, str(out / "main.c"), str(out / f"mgrade_{name}.c"), "-lm", "-o", str(exe)],
                    check=True)
@@ -89,7 +84,7 @@ def test_int_golden_program_is_exact(c_root, tmp_path, name, precision):
 
 
 @pytest.mark.parametrize("name, precision", [("odd", "int8"), ("relu_act", "int16x8")])
-def test_dsp_golden_program_is_exact_on_cortex_m4(c_root, tmp_path, name, precision):
+def test_dsp_golden_program_is_exact_on_cortex_m4(c_bundle, tmp_path, name, precision):
     """The SMLAD path (assembly inner loop, blocked weights, odd sizes padded) under QEMU: the golden
     outputs recorded from the integer reference, bit for bit."""
     from mgrade_edge.board.build import SourceSet
@@ -97,7 +92,7 @@ def test_dsp_golden_program_is_exact_on_cortex_m4(c_root, tmp_path, name, precis
     from mgrade_edge.board.run import run_program
     from mgrade_edge.board.toolchain import BoardError
 
-    out = c_bundle(c_root, name, precision)
+    out = c_bundle(name, precision)
     spec = ProgramSpec((SourceSet((out / "main.c", out / f"mgrade_{name}.c"), (out,), ("MGRADE_USE_DSP",)),),
                        name="golden_dsp")
     try:
@@ -108,10 +103,10 @@ def test_dsp_golden_program_is_exact_on_cortex_m4(c_root, tmp_path, name, precis
     assert result.exit_code == 0 and "worst error 0 " in result.output, result.output
 
 
-def test_int_reexport_is_byte_identical(c_root, tmp_path):
-    from mgrade_edge.export.pipeline import export_checkpoint
+def test_int_reexport_is_byte_identical(c_bundle, tmp_path):
+    from mgrade_edge.pipeline import export_checkpoint
 
-    first = c_bundle(c_root, "odd", "int8")
+    first = c_bundle("odd", "int8")
     root = first.parent
     export_checkpoint(root / "odd.pt", "c-int8", tmp_path / "again", calib_file=root / "calib.npy",
                       calib_sequences=CALIB_STREAMS, validate=False)
@@ -119,18 +114,18 @@ def test_int_reexport_is_byte_identical(c_root, tmp_path):
         assert (first / f).read_bytes() == (tmp_path / "again" / f).read_bytes(), f
 
 
-def test_unsigned_hidden_state_and_ring_types(c_root):
-    header = (c_bundle(c_root, "relu_act", "int16x8") / "mgrade_relu_act.h").read_text()
+def test_unsigned_hidden_state_and_ring_types(c_bundle):
+    header = (c_bundle("relu_act", "int16x8") / "mgrade_relu_act.h").read_text()
     assert "int16_t ring[" in header and "uint16_t h[" in header
-    header = (c_bundle(c_root, "odd", "int8") / "mgrade_odd.h").read_text()
+    header = (c_bundle("odd", "int8") / "mgrade_odd.h").read_text()
     assert "int8_t ring[" in header and "uint16_t h[" in header
-    header = (c_bundle(c_root, "sigmoid_act", "int8-h8") / "mgrade_sigmoid_act.h").read_text()
+    header = (c_bundle("sigmoid_act", "int8-h8") / "mgrade_sigmoid_act.h").read_text()
     assert "int8_t ring[" in header and "uint8_t h[" in header
 
 
 @pytest.mark.parametrize("name, precision", CASES)
-def test_reported_state_bytes_are_the_structs_size(c_root, name, precision):
-    out = c_bundle(c_root, name, precision)
+def test_reported_state_bytes_are_the_structs_size(c_bundle, name, precision):
+    out = c_bundle(name, precision)
     assert read_manifest(out)["details"]["c"]["state_bytes"] == open_runner(out).state_bytes
 
 

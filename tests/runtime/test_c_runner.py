@@ -10,13 +10,12 @@ import pytest
 from mgrade_edge.errors import UserError
 from mgrade_edge.runtime import open_runner
 from mgrade_edge.runtime.base import run_stream
-from tests.export.c_bundles import c_bundle
 from tests.helpers import NAMED_CONFIGS, random_sequences
 
 
 @pytest.fixture(scope="module")
-def bundle(tmp_path_factory):
-    return c_bundle(tmp_path_factory.mktemp("c-runner"), "digits_like")
+def bundle(c_bundle):
+    return c_bundle("digits_like")
 
 
 def test_reset_returns_to_the_zero_state(bundle):
