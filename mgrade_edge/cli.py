@@ -389,22 +389,41 @@ def import_flax(path, config_path, out, force):
                    "default: $TFLM_DIR.")
 @click.option("--kernels", type=click.Choice(["cmsis-nn", "reference"]), default=None,
               help="Default: cmsis-nn on Cortex-M, reference on the host.")
+@click.option("--dsp", is_flag=True, help="c bundles on Cortex-M: build the step with -DMGRADE_USE_DSP (SMLAD dot "
+              "products).")
+@click.option("--stack-steps", type=int, default=None, callback=positive,
+              help="c bundles: steps streamed while the stack is painted (default: the golden steps).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @user_errors
-def board_test(directory, cpu, tflm_dir, kernels, as_json):
-    """Build a tflm bundle's golden program against real TensorFlow Lite Micro and run it.
+def board_test(directory, cpu, tflm_dir, kernels, dsp, stack_steps, as_json):
+    """Build a bundle's golden program (tflm: against real TensorFlow Lite Micro; c: the generated
+    step) and run it.
 
     Example: mgrade-edge board-test digits_tflm --cpu cortex-m4
     """
-    from .board.tflm_golden import board_test as run_board_test, format_board_report
+    from .board.c_golden import is_c_bundle
 
-    report = run_board_test(directory, cpu=cpu, kernels=kernels, tflm_dir=tflm_dir)
+    if is_c_bundle(directory):
+        if kernels is not None or tflm_dir is not None:
+            raise UserError(f"{directory} is a c bundle: --kernels and --tflm-dir are for tflm bundles (use --dsp "
+                            f"for the Arm DSP variant)")
+        from .board.c_golden import board_test_c, format_c_board_report
+
+        report = board_test_c(directory, cpu=cpu, dsp=dsp, stack_steps=stack_steps)
+        text = format_c_board_report
+    else:
+        if dsp or stack_steps is not None:
+            raise UserError(f"--dsp and --stack-steps are for c bundles (export --target c); {directory} is not one")
+        from .board.tflm_golden import board_test as run_board_test, format_board_report
+
+        report = run_board_test(directory, cpu=cpu, kernels=kernels, tflm_dir=tflm_dir)
+        text = format_board_report
     if as_json:
         from .jsonutil import dumps
 
         click.echo(dumps(report))
     else:
-        click.echo(format_board_report(report))
+        click.echo(text(report))
     sys.exit(0 if report["passed"] else 1)
 
 
