@@ -23,6 +23,7 @@ from .export import cli_target_names, families, get_target, quant_choices, resol
 from .runtime import ENGINES
 
 PROFILE_TARGETS = targets_with(format="tflite", by_quant=False)  # precisions the profiler accounts and measures
+PROFILE_C_TARGETS = {"c": "c-int8", **{t: t for t in targets_with(format="c")}}  # measured from the compiled C step
 
 EXIT_OUTSIDE_TOLERANCE = 1
 EXIT_USER_ERROR = 2
@@ -283,7 +284,8 @@ def int_list(ctx, param, value):
 @click.option("--preset", type=str, default=None, help="Profile an untrained model of a named configuration "
               "instead of a checkpoint (speech-commands, digits, flipflop, lorenz).")
 @click.option("--target", type=str, default="tflite-int8", show_default=True,
-              help=" | ".join(PROFILE_TARGETS) + ": the precision to account and measure.")
+              help=" | ".join((*PROFILE_TARGETS, *PROFILE_C_TARGETS)) + ": the precision to account and measure "
+                   "(c: the generated C step, c = c-int8).")
 @click.option("--state", type=str, default="internal", show_default=True, help="internal | external.")
 @click.option("--steps", type=str, default="1,10,100,1000,10000", show_default=True, callback=int_list,
               help="Step counts after which the arena is recorded.")
@@ -303,8 +305,9 @@ def profile(path, preset, target, state, steps, windows, no_measure, as_json, pl
     if (path is None) == (preset is None):
         raise UserError("pass either a checkpoint PATH or --preset NAME (neither was given)" if path is None else
                         "pass either a checkpoint PATH or --preset NAME, not both")
-    if target not in PROFILE_TARGETS:
-        raise UserError(f"--target {target!r} is not one of {', '.join(PROFILE_TARGETS)}")
+    target = PROFILE_C_TARGETS.get(target, target)
+    if target not in (*PROFILE_TARGETS, *PROFILE_C_TARGETS):
+        raise UserError(f"--target {target!r} is not one of {', '.join((*PROFILE_TARGETS, *PROFILE_C_TARGETS))}")
     if plot is not None:
         from .safety.outdir import check_output_file
 

@@ -134,13 +134,15 @@ def c_program_spec(bundle: Path, facts: dict, cpu, dsp: bool = False, defines: t
     return ProgramSpec((SourceSet(sources, (bundle,), defines),), name=f"golden_{cpu.name}{'_dsp' if dsp else ''}")
 
 
-def build_c_golden(bundle: Path, cpu: str, out_dir: Path, dsp: bool = False,
-                   defines: tuple[str, ...] = ()) -> tuple[Program, dict]:
+def build_c_golden(bundle: Path, cpu: str, out_dir: Path, dsp: bool = False, defines: tuple[str, ...] = (),
+                   facts: dict | None = None) -> tuple[Program, dict]:
+    """The golden program of `bundle` for `cpu`; `facts`: the export's c details when the bundle has no
+    manifest yet (the profiler's)."""
     spec_cpu = get_cpu(cpu)
     if dsp and not spec_cpu.bare_metal:
         raise BoardError(f"--dsp uses the Arm DSP instructions (SMLAD); it needs --cpu cortex-m4 or cortex-m55, "
                          f"not {cpu}")
-    facts = c_bundle_facts(bundle)
+    facts = facts or c_bundle_facts(bundle)
     program = build_program(spec_cpu, c_program_spec(Path(bundle), facts, spec_cpu, dsp, defines), out_dir)
     return program, facts
 
