@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .build import SourceSet, cache_root, measure_elf
+from .build import SourceSet, cache_root, compile_command, first_error, measure_elf
 from .program import Program, ProgramSpec, build_program
 from .run import run_program, ticks_to_instructions
 from .toolchain import BoardError, Toolchain, get_cpu
@@ -191,6 +191,46 @@ def object_flash(tc: Toolchain, obj: Path) -> dict[str, int]:
     return {"code": code, "const": const, "total": code + const}
 
 
+_CI_NODE = re.compile(r'node: \{ title: "([^"]+)" label: "[^"]*?\\n(\d+) bytes \((\w+(?:,\w+)?)\)"')
+_CI_EXTERNAL = re.compile(r'node: \{ title: "([^"]+)" label: "[^"]*" shape : ellipse')
+_CI_EDGE = re.compile(r'edge: \{ sourcename: "([^"]+)" targetname: "([^"]+)"')
+
+
+def static_stack_bound(tc: Toolchain, bundle: Path, facts: dict, defines: tuple[str, ...] = ()) -> dict:
+    """The compiler's view of the step's stack: the step source compiled like the program's with
+    -fcallgraph-info=su, and the deepest call chain from the step entry point summed (no recursion in
+    the step). Functions of other objects (the C library's) have no size there and are listed."""
+    entry = f"{facts['prefix']}_step{facts.get('step_variant', '')}"
+    source = Path(bundle) / facts["sources"][0]
+    with tempfile.TemporaryDirectory(prefix="mgrade-ci-") as tmp:
+        obj = Path(tmp) / "step.o"
+        cmd = compile_command(tc, source, SourceSet((source,), (Path(bundle),), tuple(defines),
+                                                    ("-fcallgraph-info=su",)), obj)
+        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp)
+        if proc.returncode != 0:
+            raise BoardError(f"compiling {source.name} with -fcallgraph-info failed: {first_error(proc.stderr)}")
+        text = obj.with_suffix(".ci").read_text()
+    sizes = {name: (int(size), kind) for name, size, kind in _CI_NODE.findall(text)}
+    external = set(_CI_EXTERNAL.findall(text))
+    calls: dict[str, set[str]] = {}
+    for src, dst in _CI_EDGE.findall(text):
+        calls.setdefault(src, set()).add(dst)
+    if entry not in sizes:
+        raise BoardError(f"{source.name}: no function {entry} in the compiler's call graph")
+    reached_external: set[str] = set()
+
+    def depth(fn: str, seen: frozenset) -> int:
+        if fn in external:
+            reached_external.add(fn)
+        if fn in seen or fn not in sizes:
+            return 0
+        return sizes[fn][0] + max((depth(c, seen | {fn}) for c in calls.get(fn, ())), default=0)
+
+    bound = depth(entry, frozenset())
+    dynamic = sorted(n for n, (_, kind) in sizes.items() if kind != "static")
+    return {"entry": entry, "bytes": bound, "external_calls": sorted(reached_external), "dynamic_frames": dynamic}
+
+
 def measure_ram(program: Program, facts: dict) -> dict:
     """State, scratch and I/O bytes from the linked program's symbol table (scratch: the RAM symbols
     the step object defines, as linked)."""
@@ -228,6 +268,8 @@ def board_test_c(bundle: str | Path, cpu: str = "host", dsp: bool = False, stack
         run = run_c_golden(program, stack_steps)
         ram = measure_ram(program, facts)
         flash = object_flash(program.toolchain, step_object(program, facts))
+        bound = static_stack_bound(program.toolchain, bundle, facts, c_program_spec(
+            bundle, facts, get_cpu(cpu), dsp, defines).groups[0].defines)
     sizes = ram.pop("elf")
     tc = program.toolchain
     instructions = (ticks_to_instructions(tc, run.ticks) / run.timed_steps
@@ -248,7 +290,8 @@ def board_test_c(bundle: str | Path, cpu: str = "host", dsp: bool = False, stack
         "ram_bytes": ram_bytes, "ram_parts": parts, "planned_ram_parts": planned_ram(facts),
         "scratch_symbols": ram["scratch_symbols"],
         "stack_bytes": run.stack_bytes, "stack_steps": run.stack_steps,
-        "stack_painted_bytes": run.stack_painted_bytes,
+        "stack_painted_bytes": run.stack_painted_bytes, "stack_bytes_static_bound": bound["bytes"],
+        "stack_static_bound_external_calls": bound["external_calls"],
         "flash_bytes": sizes.flash, "step_flash_bytes": flash["total"], "model_flash_bytes": flash["const"],
         "step_code_bytes": flash["code"],
         "program_static_ram_bytes": sizes.static_ram,
@@ -273,6 +316,10 @@ NOTES = {
                  "golden harness, C library and start code are not included (program_static_ram_bytes has them)",
     "stack_bytes": "bytes below the caller's stack pointer the step calls overwrote (painted pattern counted from "
                    "the bottom); reserved but never written frame padding is not counted",
+    "stack_bytes_static_bound": "deepest call chain of the step in the compiler's -fcallgraph-info=su stack sizes "
+                                "(reserved frames); calls into the C library or libgcc (stack_static_bound_external_calls, "
+                                "e.g. __aeabi_uldivmod on Cortex-M) are not in it, the painted high-water includes "
+                                "them",
     "step_flash_bytes": "code + constant data (.text, .rodata) of the step's object: what a firmware adds",
     "flash_bytes": "text + data of the whole golden program (step, golden data, harness, C library)",
     "instructions_per_step": "guest instructions per step() under QEMU -icount shift=0 (an instruction count, not "
@@ -299,7 +346,10 @@ def format_c_board_report(r: dict) -> str:
              f" + I/O {num(p['io'])} + stack {num(p['stack'])}{ratio}",
              f"    planned by export    state {plan['state']:,} + scratch {plan['scratch']:,} + I/O {plan['io']:,}",
              f"    stack                {num(r['stack_bytes'])} high-water over {num(r['stack_steps'])} steps "
-             f"(stack painting, {num(r['stack_painted_bytes'])} bytes painted)",
+             f"(stack painting, {num(r['stack_painted_bytes'])} bytes painted); compiler's bound "
+             f"{num(r['stack_bytes_static_bound'])}"
+             + (f" + {', '.join(r['stack_static_bound_external_calls'])}" if r["stack_static_bound_external_calls"]
+                else ""),
              f"  step_flash_bytes       {num(r['step_flash_bytes'])} (code {num(r['step_code_bytes'])} + constants "
              f"{num(r['model_flash_bytes'])}); whole program {num(r['flash_bytes'])}",
              f"  instructions_per_step  {num(r['instructions_per_step'])}"

@@ -38,7 +38,7 @@ def _export_bundle(step, target: str, calibration, out_dir: Path) -> dict:
 def measure_c_step(step, target: str, steps: tuple[int, ...], calibration, cpu: str = "host") -> dict:
     """Measured RAM parts, stack per step count and flash of the exported C step on `cpu`."""
     from ..board.c_golden import (build_c_golden, measure_ram, object_flash, planned_ram, run_c_golden,
-                                  step_object)
+                                  static_stack_bound, step_object)
     from ..board.build import cache_root
 
     (cache_root() / "programs").mkdir(parents=True, exist_ok=True)
@@ -56,10 +56,12 @@ def measure_c_step(step, target: str, steps: tuple[int, ...], calibration, cpu: 
         obj = step_object(program, facts)
         flash = object_flash(program.toolchain, obj)
         undefined = undefined_symbols(program.toolchain.nm, obj)
+        bound = static_stack_bound(program.toolchain, bundle, facts)
     ram.pop("elf")
     return {"cpu": cpu, "golden_passed": passed, "golden_line": line, "state_bytes": ram["state"],
             "scratch_bytes": ram["scratch"], "io_bytes": ram["io"], "scratch_symbols": ram["scratch_symbols"],
-            "planned": planned_ram(facts), "stack_bytes_after_steps": stack, "flash_bytes": flash,
+            "planned": planned_ram(facts), "stack_bytes_after_steps": stack,
+            "stack_bytes_static_bound": bound["bytes"], "stack_static_bound_external_calls": bound["external_calls"], "flash_bytes": flash,
             "external_references": undefined, "heap_functions_referenced": [f for f in undefined if f in HEAP_FUNCTIONS]}
 
 
@@ -110,6 +112,9 @@ def format_measured_c(report: dict) -> list[str]:
             "  after steps     " + ", ".join(f"{k}: {num(v)}" for k, v in report["ram_bytes_after_steps"].items())
             + f" -> delta {num(delta)} bytes" + (" (constant)" if delta == 0 else " (NOT constant)"),
             f"  stack           high-water by stack painting: "
-            + ", ".join(f"{k}: {num(v)}" for k, v in m["stack_bytes_after_steps"].items()),
+            + ", ".join(f"{k}: {num(v)}" for k, v in m["stack_bytes_after_steps"].items())
+            + f" (compiler's call-graph bound {num(m['stack_bytes_static_bound'])}"
+            + (f" + {', '.join(m['stack_static_bound_external_calls'])})" if m["stack_static_bound_external_calls"]
+               else ")"),
             f"  heap            {'none (the step references no allocator)' if not heap else 'USES ' + ', '.join(heap)}",
             f"  flash           code {fl['code']:,} + constants {fl['const']:,} = {fl['total']:,} (the step object)"]

@@ -98,3 +98,12 @@ def test_board_test_errors_are_one_line_exit_2(tiny_c_bundle, tmp_path, capsys, 
     (broken / "main.c").unlink()
     _one_error_line(*run_main(["board-test", broken], capsys, monkeypatch), "lacks main.c")
     _one_error_line(*run_main(["board-test", tmp_path, "--dsp"], capsys, monkeypatch), "are for c bundles")
+
+
+def test_painted_stack_agrees_with_the_compilers_call_graph_on_the_host(host_report):
+    """The host step calls nothing outside its object, so the deepest -fcallgraph-info chain bounds
+    the painted high-water from above, and painting finds most of it (frames are written)."""
+    r = host_report
+    if r["stack_static_bound_external_calls"]:
+        pytest.skip(f"the host step calls {r['stack_static_bound_external_calls']}: the bound is not complete")
+    assert 0.5 * r["stack_bytes_static_bound"] <= r["stack_bytes"] <= r["stack_bytes_static_bound"]
