@@ -152,7 +152,7 @@ def run_c_golden(program: Program, stack_steps: int | None = None) -> CGoldenRun
     return parse_c_golden_output(result.output, result.exit_code)
 
 
-def step_object(program: Program, facts: dict) -> Path:
+def step_object(program: Program) -> Path:
     """The compiled step source: the object after main.c's (c_program_spec's order)."""
     return program.stats.objects[1]
 
@@ -236,7 +236,7 @@ def measure_ram(program: Program, facts: dict) -> dict:
     the step object defines, as linked)."""
     tc = program.toolchain
     sizes = measure_elf(tc, program.elf)
-    scratch_names = object_ram_symbols(tc, step_object(program, facts))
+    scratch_names = object_ram_symbols(tc, step_object(program))
     linked = {name: sizes.symbol_size(name) for name in scratch_names if name in sizes.symbols}
     return {"state": sizes.symbol_size(STATE_SYMBOL), "scratch": sum(linked.values()),
             "io": sum(sizes.symbol_size(s) for s in IO_SYMBOLS), "scratch_symbols": linked, "elf": sizes}
@@ -267,7 +267,7 @@ def board_test_c(bundle: str | Path, cpu: str = "host", dsp: bool = False, stack
         program, facts = build_c_golden(bundle, cpu, Path(tmp), dsp, defines)
         run = run_c_golden(program, stack_steps)
         ram = measure_ram(program, facts)
-        flash = object_flash(program.toolchain, step_object(program, facts))
+        flash = object_flash(program.toolchain, step_object(program))
         bound = static_stack_bound(program.toolchain, bundle, facts, c_program_spec(
             bundle, facts, get_cpu(cpu), dsp, defines).groups[0].defines)
     sizes = ram.pop("elf")
@@ -317,9 +317,9 @@ NOTES = {
     "stack_bytes": "bytes below the caller's stack pointer the step calls overwrote (painted pattern counted from "
                    "the bottom); reserved but never written frame padding is not counted",
     "stack_bytes_static_bound": "deepest call chain of the step in the compiler's -fcallgraph-info=su stack sizes "
-                                "(reserved frames); calls into the C library or libgcc (stack_static_bound_external_calls, "
-                                "e.g. __aeabi_uldivmod on Cortex-M) are not in it, the painted high-water includes "
-                                "them",
+                                "(reserved frames); calls into the C library or libgcc "
+                                "(stack_static_bound_external_calls, e.g. __aeabi_uldivmod on Cortex-M) are not in "
+                                "it, the painted high-water includes them",
     "step_flash_bytes": "code + constant data (.text, .rodata) of the step's object: what a firmware adds",
     "flash_bytes": "text + data of the whole golden program (step, golden data, harness, C library)",
     "instructions_per_step": "guest instructions per step() under QEMU -icount shift=0 (an instruction count, not "

@@ -53,7 +53,7 @@ def measure_c_step(step, target: str, steps: tuple[int, ...], calibration, cpu: 
             stack[n] = run.stack_bytes
             passed, line = passed and run.passed, run.line
         ram = measure_ram(program, facts)
-        obj = step_object(program, facts)
+        obj = step_object(program)
         flash = object_flash(program.toolchain, obj)
         undefined = undefined_symbols(program.toolchain.nm, obj)
         bound = static_stack_bound(program.toolchain, bundle, facts)
@@ -61,8 +61,9 @@ def measure_c_step(step, target: str, steps: tuple[int, ...], calibration, cpu: 
     return {"cpu": cpu, "golden_passed": passed, "golden_line": line, "state_bytes": ram["state"],
             "scratch_bytes": ram["scratch"], "io_bytes": ram["io"], "scratch_symbols": ram["scratch_symbols"],
             "planned": planned_ram(facts), "stack_bytes_after_steps": stack,
-            "stack_bytes_static_bound": bound["bytes"], "stack_static_bound_external_calls": bound["external_calls"], "flash_bytes": flash,
-            "external_references": undefined, "heap_functions_referenced": [f for f in undefined if f in HEAP_FUNCTIONS]}
+            "stack_bytes_static_bound": bound["bytes"], "stack_static_bound_external_calls": bound["external_calls"],
+            "flash_bytes": flash, "external_references": undefined,
+            "heap_functions_referenced": [f for f in undefined if f in HEAP_FUNCTIONS]}
 
 
 def measure_profile_c(report: dict, cfg, model, target: str, steps: tuple[int, ...], calibration) -> None:
@@ -102,16 +103,17 @@ def format_measured_c(report: dict) -> list[str]:
     ratio = report["ram_over_minimum"]
     delta = report["ram_delta_bytes"]
     heap = m["heap_functions_referenced"]
+    agree = (m["state_bytes"], m["scratch_bytes"], m["io_bytes"]) == (plan["state"], plan["scratch"], plan["io"])
     return ["", f"measured C step ({m['model']}, {m['cpu']}, golden {'PASS' if m['golden_passed'] else 'FAIL'}): "
                 f"from the linked golden program",
             f"  RAM             state {m['state_bytes']:,} + scratch {m['scratch_bytes']:,} + I/O {m['io_bytes']:,} "
             f"+ stack {num(m['stack_bytes'])} = {num(m['ram_bytes'])}"
             + (f" ({ratio:.2f}x the analytic minimum {report['analytic_min_ram_bytes']:,})" if ratio else ""),
             f"  planned         state {plan['state']:,} + scratch {plan['scratch']:,} + I/O {plan['io']:,} "
-            f"(the generator's sizes; symbols {'agree' if (m['state_bytes'], m['scratch_bytes'], m['io_bytes']) == (plan['state'], plan['scratch'], plan['io']) else 'DIFFER'})",
+            f"(the generator's sizes; symbols {'agree' if agree else 'DIFFER'})",
             "  after steps     " + ", ".join(f"{k}: {num(v)}" for k, v in report["ram_bytes_after_steps"].items())
             + f" -> delta {num(delta)} bytes" + (" (constant)" if delta == 0 else " (NOT constant)"),
-            f"  stack           high-water by stack painting: "
+            "  stack           high-water by stack painting: "
             + ", ".join(f"{k}: {num(v)}" for k, v in m["stack_bytes_after_steps"].items())
             + f" (compiler's call-graph bound {num(m['stack_bytes_static_bound'])}"
             + (f" + {', '.join(m['stack_static_bound_external_calls'])})" if m["stack_static_bound_external_calls"]
