@@ -1,12 +1,21 @@
-"""TFLite Micro bundles on real TensorFlow Lite Micro, per CPU: arena, RAM, flash, instructions per step.
+"""TFLite Micro bundles on real TensorFlow Lite Micro, and the native C step, per CPU: arena, RAM,
+flash, instructions per step.
 
     TFLM_DIR=../shared/third_party/tflite-micro PYTHONPATH=. python benchmarks/board_table.py [--json OUT]
+        [--targets tflm,c]
 
 Exports the digits example and the untrained speech-commands preset as int8 internal-state tflm
 bundles, then runs `board-test` on the host (reference kernels) and on Cortex-M4 / Cortex-M55 under
 QEMU (CMSIS-NN kernels). Arena = the smallest that works on that CPU, probed one process/boot per
 probe; instructions are QEMU `-icount` counts, not cycles. The first run compiles TensorFlow Lite
 Micro for each CPU (minutes); later runs reuse the object cache.
+
+The c rows (`--target c --quant int8` bundles of the same two models, `board-test` of the C golden
+program: no TFLite Micro needed): digits on the host, Cortex-M4 and Cortex-M55, the speech-commands
+preset on the host and Cortex-M4, each Cortex-M also with -DMGRADE_USE_DSP. RAM = state + scratch +
+I/O from the linked ELF's symbols + the step's stack high-water by stack painting; "identical" says
+whether the output hash equals the hash of the Python integer mirror's outputs (so every row with
+"yes" has bit-identical outputs).
 """
 
 from __future__ import annotations
@@ -29,15 +38,57 @@ def cli(*args: str) -> None:
                    stdout=subprocess.DEVNULL)
 
 
-def bundles(work: Path) -> dict[str, Path]:
+C_FIELDS = ("ram_bytes", "state", "scratch", "io", "stack", "step_flash_bytes", "instructions_per_step",
+            "instructions_per_mac", "analytic_min_ram_bytes", "ram_over_minimum")
+C_RUNS = {"digits": ("host", "cortex-m4", "cortex-m55"), "speech-commands": ("host", "cortex-m4")}
+
+
+def bundles(work: Path, target: tuple[str, ...] = ("--target", "tflm"), suffix: str = "tflm") -> dict[str, Path]:
     preset = work / "speech_commands.pt"
-    cli("init", "--preset", "speech-commands", "--out", str(preset))
+    if not preset.exists():
+        cli("init", "--preset", "speech-commands", "--out", str(preset))
     out = {}
     for name, ckpt in (("digits", ROOT / "examples" / "digits.pt"), ("speech-commands", preset)):
-        out[name] = work / f"{name}_tflm"
+        out[name] = work / f"{name}_{suffix}"
         calib = () if name == "digits" else ("--calib", str(noise_calibration(work)))
-        cli("export", str(ckpt), "--target", "tflm", "--out", str(out[name]), "--no-validate", *calib)
+        cli("export", str(ckpt), *target, "--out", str(out[name]), "--no-validate", *calib)
     return out
+
+
+def c_rows(work: Path) -> list[dict]:
+    from mgrade_edge.board.c_golden import board_test_c
+    from mgrade_edge.config import MGRADEConfig
+    from mgrade_edge.export.artifact import read_manifest
+    from mgrade_edge.profile.analytic import step_macs
+
+    rows = []
+    for model, bundle in bundles(work, ("--target", "c", "--quant", "int8"), "c_int8").items():
+        macs = step_macs(MGRADEConfig(**read_manifest(bundle)["config"]))
+        for cpu in C_RUNS[model]:
+            for dsp in (False, True) if cpu != "host" else (False,):
+                r = board_test_c(bundle, cpu=cpu, dsp=dsp)
+                ips = r["instructions_per_step"]
+                rows.append({"model": model, "cpu": cpu, "kernels": r["kernels"], "passed": r["passed"],
+                             "identical": r["bit_exact_vs_mirror"], "output_hash": r["output_hash"],
+                             **{k: r[k] for k in ("ram_bytes", "step_flash_bytes", "instructions_per_step",
+                                                  "analytic_min_ram_bytes", "ram_over_minimum")},
+                             **r["ram_parts"], "macs_per_step": macs,
+                             "instructions_per_mac": None if ips is None else round(ips / macs, 2)})
+                print(f"done c {model} on {cpu}{' dsp' if dsp else ''}", file=sys.stderr, flush=True)
+    return rows
+
+
+def print_c_table(rows: list[dict]) -> None:
+    print("\nNative C step (`--target c --quant int8`, golden program via `board-test`):\n")
+    print("| model | cpu | variant | passed | identical | " + " | ".join(C_FIELDS) + " |")
+    print("|" + "---|" * (5 + len(C_FIELDS)))
+    for r in rows:
+        cells = [f"{r[k]:,}" if isinstance(r[k], int) else ("n/a" if r[k] is None else str(r[k])) for k in C_FIELDS]
+        print(f"| {r['model']} | {r['cpu']} | {r['kernels']} | {'yes' if r['passed'] else 'NO'} | "
+              f"{'yes' if r['identical'] else 'NO'} | " + " | ".join(cells) + " |")
+    hashes = {m: {r["output_hash"] for r in rows if r["model"] == m} for m in C_RUNS}
+    print("\noutput hash per model on every CPU and variant: "
+          + "; ".join(f"{m} {', '.join(sorted(h))}" for m, h in hashes.items()))
 
 
 def noise_calibration(work: Path) -> Path:
@@ -52,13 +103,17 @@ def noise_calibration(work: Path) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", type=Path, help="Also write the rows as JSON.")
+    parser.add_argument("--targets", default="tflm,c", help="Comma-separated: tflm, c (default both).")
     args = parser.parse_args()
+    targets = set(args.targets.split(","))
     from mgrade_edge.board.tflm_golden import board_test
     from mgrade_edge.errors import UserError
 
-    rows = []
+    rows, crows = [], []
     with tempfile.TemporaryDirectory() as tmp:
-        for model, bundle in bundles(Path(tmp)).items():
+        if "c" in targets:
+            crows = c_rows(Path(tmp))
+        for model, bundle in (bundles(Path(tmp)) if "tflm" in targets else {}).items():
             for cpu in CPUS:
                 try:
                     report = board_test(bundle, cpu=cpu)
@@ -69,8 +124,9 @@ def main() -> None:
                 rows.append({"model": model, "cpu": cpu, "kernels": report["kernels"], "passed": report["passed"],
                              **{k: report[k] for k in FIELDS}})
                 print(f"done {model} on {cpu}", file=sys.stderr, flush=True)
-    print("| model | cpu | kernels | passed | " + " | ".join(FIELDS) + " |")
-    print("|" + "---|" * (4 + len(FIELDS)))
+    if rows:
+        print("| model | cpu | kernels | passed | " + " | ".join(FIELDS) + " |")
+        print("|" + "---|" * (4 + len(FIELDS)))
     for r in rows:
         cells = [f"{r[k]:,}" if isinstance(r[k], int) else ("n/a" if r[k] is None else str(r[k])) for k in FIELDS]
         print(f"| {r['model']} | {r['cpu']} | {r['kernels']} | {'yes' if r['passed'] else 'NO'} | "
@@ -78,8 +134,10 @@ def main() -> None:
     for r in rows:
         if "error" in r:
             print(f"\n{r['model']} on {r['cpu']}: {r['error']}")
+    if crows:
+        print_c_table(crows)
     if args.json:
-        args.json.write_text(json.dumps(rows, indent=1))
+        args.json.write_text(json.dumps(rows + [{"target": "c", **r} for r in crows], indent=1))
 
 
 if __name__ == "__main__":

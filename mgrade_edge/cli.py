@@ -23,6 +23,7 @@ from .export import cli_target_names, families, get_target, quant_choices, resol
 from .runtime import ENGINES
 
 PROFILE_TARGETS = targets_with(format="tflite", by_quant=False)  # precisions the profiler accounts and measures
+PROFILE_C_TARGETS = {"c": "c-int8", **{t: t for t in targets_with(format="c")}}  # measured from the compiled C step
 
 EXIT_OUTSIDE_TOLERANCE = 1
 EXIT_USER_ERROR = 2
@@ -283,7 +284,8 @@ def int_list(ctx, param, value):
 @click.option("--preset", type=str, default=None, help="Profile an untrained model of a named configuration "
               "instead of a checkpoint (speech-commands, digits, flipflop, lorenz).")
 @click.option("--target", type=str, default="tflite-int8", show_default=True,
-              help=" | ".join(PROFILE_TARGETS) + ": the precision to account and measure.")
+              help=" | ".join((*PROFILE_TARGETS, *PROFILE_C_TARGETS)) + ": the precision to account and measure "
+                   "(c: the generated C step, c = c-int8).")
 @click.option("--state", type=str, default="internal", show_default=True, help="internal | external.")
 @click.option("--steps", type=str, default="1,10,100,1000,10000", show_default=True, callback=int_list,
               help="Step counts after which the arena is recorded.")
@@ -303,8 +305,9 @@ def profile(path, preset, target, state, steps, windows, no_measure, as_json, pl
     if (path is None) == (preset is None):
         raise UserError("pass either a checkpoint PATH or --preset NAME (neither was given)" if path is None else
                         "pass either a checkpoint PATH or --preset NAME, not both")
-    if target not in PROFILE_TARGETS:
-        raise UserError(f"--target {target!r} is not one of {', '.join(PROFILE_TARGETS)}")
+    target = PROFILE_C_TARGETS.get(target, target)
+    if target not in (*PROFILE_TARGETS, *PROFILE_C_TARGETS):
+        raise UserError(f"--target {target!r} is not one of {', '.join((*PROFILE_TARGETS, *PROFILE_C_TARGETS))}")
     if plot is not None:
         from .safety.outdir import check_output_file
 
@@ -389,22 +392,41 @@ def import_flax(path, config_path, out, force):
                    "default: $TFLM_DIR.")
 @click.option("--kernels", type=click.Choice(["cmsis-nn", "reference"]), default=None,
               help="Default: cmsis-nn on Cortex-M, reference on the host.")
+@click.option("--dsp", is_flag=True, help="c bundles on Cortex-M: build the step with -DMGRADE_USE_DSP (SMLAD dot "
+              "products).")
+@click.option("--stack-steps", type=int, default=None, callback=positive,
+              help="c bundles: steps streamed while the stack is painted (default: the golden steps).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @user_errors
-def board_test(directory, cpu, tflm_dir, kernels, as_json):
-    """Build a tflm bundle's golden program against real TensorFlow Lite Micro and run it.
+def board_test(directory, cpu, tflm_dir, kernels, dsp, stack_steps, as_json):
+    """Build a bundle's golden program (tflm: against real TensorFlow Lite Micro; c: the generated
+    step) and run it.
 
     Example: mgrade-edge board-test digits_tflm --cpu cortex-m4
     """
-    from .board.tflm_golden import board_test as run_board_test, format_board_report
+    from .board.c_golden import is_c_bundle
 
-    report = run_board_test(directory, cpu=cpu, kernels=kernels, tflm_dir=tflm_dir)
+    if is_c_bundle(directory):
+        if kernels is not None or tflm_dir is not None:
+            raise UserError(f"{directory} is a c bundle: --kernels and --tflm-dir are for tflm bundles (use --dsp "
+                            f"for the Arm DSP variant)")
+        from .board.c_golden import board_test_c, format_c_board_report
+
+        report = board_test_c(directory, cpu=cpu, dsp=dsp, stack_steps=stack_steps)
+        text = format_c_board_report
+    else:
+        if dsp or stack_steps is not None:
+            raise UserError(f"--dsp and --stack-steps are for c bundles (export --target c); {directory} is not one")
+        from .board.tflm_golden import board_test as run_board_test, format_board_report
+
+        report = run_board_test(directory, cpu=cpu, kernels=kernels, tflm_dir=tflm_dir)
+        text = format_board_report
     if as_json:
         from .jsonutil import dumps
 
         click.echo(dumps(report))
     else:
-        click.echo(format_board_report(report))
+        click.echo(text(report))
     sys.exit(0 if report["passed"] else 1)
 
 

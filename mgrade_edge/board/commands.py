@@ -59,3 +59,29 @@ def build_snippet(cpu_name: str, kernels: str) -> str:
     lines.append(cmd(link_command(tc, own_objects, [Path("libtflm.a")], Path("mgrade_golden.elf"))))
     lines.append(cmd(run_command(tc, Path("mgrade_golden.elf"), ("[ARENA_BYTES]",))))
     return "\n".join(lines) + "\n"
+
+
+def c_build_snippet(cpu_name: str, dsp: bool = False) -> str:
+    """Shell commands equivalent to what board-test runs for a c bundle on `cpu_name`."""
+    from .c_golden import DSP_DEFINE
+
+    tc = _placeholder_toolchain(cpu_name)
+    cpu = tc.cpu
+    defines = (("MGRADE_SYSTICK",) if cpu.bare_metal else ()) + ((DSP_DEFINE,) if dsp else ())
+    group = SourceSet((), (BUNDLE,), defines)
+
+    def cmd(words) -> str:
+        return " ".join(str(w).replace(str(DATA), str(BOARD)) for w in words)
+
+    lines = [f"# {cpu.name}, c bundle{' with the DSP dot product' if dsp else ''}; BUNDLE: the bundle folder, "
+             "MODEL: its mgrade_<model>.c" + (", BOARD_DATA: mgrade_edge/board/data" if cpu.bare_metal else "")]
+    lines.append(cmd(compile_command(tc, BUNDLE / "main.c", group, Path("main.o"))))
+    lines.append(cmd(compile_command(tc, BUNDLE / "MODEL.c", group, Path("MODEL.o"))))
+    objects = [Path("main.o"), Path("MODEL.o")]
+    if cpu.bare_metal:
+        lines.append(cmd(compile_command(tc, DATA / "startup.c", SourceSet(()), Path("startup.o"))))
+        objects.append(Path("startup.o"))
+    lines.append(cmd(link_command(tc, objects, [], Path("golden.elf"))))
+    lines.append(cmd(run_command(tc, Path("golden.elf"), ("[STACK_STEPS]",))))
+    lines.append(cmd([tc.nm, "-S", "golden.elf"]) + "  # g_state, g_io_x, g_io_y and the step's scratch symbols")
+    return "\n".join(lines) + "\n"

@@ -310,7 +310,11 @@ def profile_report(config: MGRADEConfig, model=None, target: str = "tflite-int8"
         raise ExportError(f"state {state!r} is not one of internal, external")
     report = analytic_profile(config, target, model)
     report.update(arena_bytes={}, arena_delta_bytes=None, arena_over_minimum=None, measured=None)
-    if measure:
+    if measure and get_target(target).format == "c":
+        from .measure_c import measure_profile_c
+
+        measure_profile_c(report, config, model, target, tuple(steps), calibration)
+    elif measure:
         if get_target(target).format != "tflite":
             raise ExportError(f"measuring the arena needs a TFLite target, got {target!r}; choose tflite, "
                               f"tflite-int8 or tflite-int16x8, or profile without measuring")

@@ -28,7 +28,10 @@ def write_plot(report: dict, path: str | Path) -> Path:
         label, style = CURVES.get(key, (key, "-"))
         ax.plot(comp["T"], values, linestyle=style, linewidth=2, label=label)
     measured = report.get("measured") or {}
-    if measured:
+    if measured.get("engine") == "c":
+        ax.axhline(measured["ram_bytes"], color="black", linewidth=1,
+                   label=f"measured C step RAM incl. stack ({measured['ram_bytes']:,} B)")
+    elif measured:
         ax.axhline(measured["arena_min_bytes"], color="black", linewidth=1,
                    label=f"measured TFLite Micro arena, streaming ({measured['arena_min_bytes']:,} B)")
         ax.scatter([int(k) for k in report["arena_bytes"]], list(report["arena_bytes"].values()), marker="o",

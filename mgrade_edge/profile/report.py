@@ -46,6 +46,10 @@ def _measured_lines(report: dict) -> list[str]:
     m = report.get("measured")
     if not m:
         return ["", "measured TFLite Micro arena: not measured"]
+    if m.get("engine") == "c":
+        from .measure_c import format_measured_c
+
+        return format_measured_c(report)
     ratio, delta = report["arena_over_minimum"], report["arena_delta_bytes"]
     fl, g = report["flash_bytes"], m["graph"]
     lines = ["", f"measured ({m['state']} state, {m['model']}): model file {m['model_file_bytes']:,}, of which "

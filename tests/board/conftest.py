@@ -45,3 +45,25 @@ def tiny_bundles(tiny_calibrated_step, tmp_path_factory):
         return cache[quant, state]
 
     return get
+
+
+def require_toolchain(cpu: str):
+    """Skip with the one-line reason (what to install) unless the compilers/emulator for `cpu` exist."""
+    try:
+        find_toolchain(cpu)
+    except BoardError as exc:
+        pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="session")
+def tiny_c_bundle(tiny_calibrated_step, tmp_path_factory):
+    """A c-int8 bundle of the tiny step with the manifest fields board-test reads, exported once."""
+    from mgrade_edge.export.artifact import ExportOptions, write_manifest
+    from mgrade_edge.export.c_bundle import export_c
+
+    step, calibration = tiny_calibrated_step
+    directory = tmp_path_factory.mktemp("board_c_int8")
+    result = export_c(step, ExportOptions(target="c-int8", state="internal", calibration=calibration,
+                                          model_name="tiny"), directory)
+    write_manifest(directory, {"target": "c-int8", "config": step.cfg.to_dict(), "details": result.details})
+    return directory

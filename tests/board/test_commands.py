@@ -19,3 +19,11 @@ def test_snippet_has_the_flags_the_machines_need():
     assert "-M mps2-an386" in m4 and "-icount shift=0" in m4 and "target=native" in m4
     m55 = build_snippet("cortex-m55", "cmsis-nn")
     assert "-mcpu=cortex-m55" in m55 and "mps3-an547" in m55 and "MGRADE_BOARD_CLOCK_HZ=32000000" in m55
+
+
+def test_readme_holds_the_rendered_c_board_commands():
+    from mgrade_edge.board.commands import c_build_snippet
+
+    text = README.read_text()
+    block = text.split("<!-- c-board-commands:start -->\n```sh\n")[1].split("```\n<!-- c-board-commands:end -->")[0]
+    assert block == c_build_snippet("host") + "\n" + c_build_snippet("cortex-m4", dsp=True)

@@ -1,0 +1,109 @@
+"""The c target's golden program built with the board layer: RAM from the linked program's symbols,
+the step's stack by painting, bit-identical outputs on the host and under QEMU."""
+
+import re
+import shutil
+
+import pytest
+
+from mgrade_edge.board.c_golden import board_test_c, expected_output_hash, fnv1a, parse_c_golden_output
+from tests.board.conftest import require_toolchain
+from tests.helpers import run_main
+
+PASS_LINE = ("PASS: 64 steps, worst error 0 at step -1 (tolerance 0), output hash a04b5b3d, rerun identical; "
+             "state 1636 bytes, scratch 528 bytes")
+
+
+def test_parse_pass_with_ticks_and_stack():
+    run = parse_c_golden_output(f"{PASS_LINE}\nticks 421 for 64 steps (inside the step calls)\n"
+                                "stack: 320 bytes high-water over 100 steps (16384 bytes painted)\n", 0)
+    assert run.passed and run.output_hash == "a04b5b3d"
+    assert (run.ticks, run.timed_steps, run.stack_bytes, run.stack_steps, run.stack_painted_bytes) == (
+        421, 64, 320, 100, 16384)
+
+
+def test_parse_needs_pass_and_exit_zero_and_reports_an_exceeded_paint_region():
+    assert not parse_c_golden_output(PASS_LINE, 1).passed
+    assert not parse_c_golden_output("mgrade-board: HardFault\n", 0).passed
+    over = parse_c_golden_output(f"{PASS_LINE}\nstack: more than the 4096 painted bytes over 64 steps\n", 0)
+    assert over.stack_bytes is None and (over.stack_steps, over.stack_painted_bytes) == (64, 4096)
+
+
+def test_fnv1a_is_the_programs_hash():
+    assert fnv1a(b"") == "811c9dc5" and fnv1a(b"a") == "e40c292c"  # the published FNV-1a 32-bit vectors
+
+
+@pytest.fixture(scope="module")
+def host_report(tiny_c_bundle):
+    require_toolchain("host")
+    return board_test_c(tiny_c_bundle, cpu="host")
+
+
+def test_host_ram_from_symbols_equals_what_the_generator_planned(host_report):
+    r = host_report
+    assert r["passed"] and r["bit_exact_vs_mirror"], r["result_line"]
+    parts, plan = r["ram_parts"], r["planned_ram_parts"]
+    assert (parts["state"], parts["scratch"], parts["io"]) == (plan["state"], plan["scratch"], plan["io"])
+    assert 0 < parts["stack"] < r["stack_painted_bytes"]
+    assert r["ram_bytes"] == sum(parts.values())
+    assert r["step_flash_bytes"] > r["model_flash_bytes"] > 0 and r["instructions_per_step"] is None
+
+
+def test_stack_painting_sees_a_deeper_stack(tiny_c_bundle, host_report, tmp_path):
+    """The same step behind a wrapper holding a written 1 KB local buffer: the high-water must grow by it."""
+    pad = 1024
+    bundle = tmp_path / "deeper"
+    shutil.copytree(tiny_c_bundle, bundle)
+    source = bundle / "mgrade_tiny.c"
+    text, n = re.subn(r"\bvoid API\(step_q\)\(", "static void step_q_inner(", source.read_text())
+    assert n == 1, "the step template no longer defines API(step_q) this way; update this test"
+    source.write_text(text + f"""
+void API(step_q)(API(state) *s, const act_t *xq, act_t *yq) {{
+  volatile unsigned char pad[{pad}];
+  unsigned i;
+  for (i = 0; i < {pad}u; ++i) pad[i] = (unsigned char)i;
+  step_q_inner(s, xq, yq);
+  (void)pad[0];
+}}
+""")
+    deeper = board_test_c(bundle, cpu="host")
+    assert deeper["passed"], deeper["result_line"]
+    assert host_report["stack_bytes"] + pad <= deeper["stack_bytes"] <= host_report["stack_bytes"] + pad + 256
+
+
+# One QEMU run per Cortex-M kind: the DSP variant on M4, the portable C on M55.
+@pytest.mark.parametrize("cpu, dsp", [("cortex-m4", True), ("cortex-m55", False)])
+def test_cortex_m_outputs_are_bit_identical_to_the_host_and_the_mirror(tiny_c_bundle, host_report, cpu, dsp):
+    require_toolchain(cpu)
+    r = board_test_c(tiny_c_bundle, cpu=cpu, dsp=dsp)
+    assert r["passed"], r["result_line"]
+    assert r["output_hash"] == host_report["output_hash"] == expected_output_hash(tiny_c_bundle)
+    assert r["kernels"] == ("arm-dsp" if dsp else "portable-c")
+    assert (r["ram_parts"]["state"], r["ram_parts"]["scratch"], r["ram_parts"]["io"]) == tuple(
+        r["planned_ram_parts"].values())
+    assert r["ram_parts"]["stack"] > 0 and r["instructions_per_step"] > 1000
+
+
+def _one_error_line(code, out, err, needle):
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and needle in err, (code, out, err)
+
+
+def test_board_test_errors_are_one_line_exit_2(tiny_c_bundle, tmp_path, capsys, monkeypatch):
+    _one_error_line(*run_main(["board-test", tiny_c_bundle, "--cpu", "host", "--dsp"], capsys, monkeypatch),
+                    "--dsp uses the Arm DSP instructions")
+    _one_error_line(*run_main(["board-test", tiny_c_bundle, "--kernels", "reference"], capsys, monkeypatch),
+                    "is a c bundle")
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_c_bundle, broken)
+    (broken / "main.c").unlink()
+    _one_error_line(*run_main(["board-test", broken], capsys, monkeypatch), "lacks main.c")
+    _one_error_line(*run_main(["board-test", tmp_path, "--dsp"], capsys, monkeypatch), "are for c bundles")
+
+
+def test_painted_stack_agrees_with_the_compilers_call_graph_on_the_host(host_report):
+    """The host step calls nothing outside its object, so the deepest -fcallgraph-info chain bounds
+    the painted high-water from above, and painting finds most of it (frames are written)."""
+    r = host_report
+    if r["stack_static_bound_external_calls"]:
+        pytest.skip(f"the host step calls {r['stack_static_bound_external_calls']}: the bound is not complete")
+    assert 0.5 * r["stack_bytes_static_bound"] <= r["stack_bytes"] <= r["stack_bytes_static_bound"]
