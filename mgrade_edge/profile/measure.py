@@ -13,6 +13,7 @@ the reverse): export the step, measure its TFLite Micro arena, and account for i
 
 from __future__ import annotations
 
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -121,6 +122,14 @@ def account_arena(measured_min: int, allocations: dict, graph: dict, analytic: d
 
 # ---- exporting and measuring the streaming step ------------------------------------------------
 
+def progress(message: str) -> None:
+    """One line on stderr while measuring (stdout stays the report), with the elapsed time."""
+    print(f"profile [{time.perf_counter() - _START[0]:6.1f} s] {message}", file=sys.stderr, flush=True)
+
+
+_START = [time.perf_counter()]
+
+
 def _untrained_model(cfg):
     import torch
 
@@ -165,15 +174,19 @@ def measure_profile(report: dict, cfg, model, target: str, steps: tuple[int, ...
     from ..streaming import to_streaming
     from ..runtime.tflm_arena import DEFAULT_MARGIN, arena_after_steps, measure_min_arena
 
+    _START[0] = time.perf_counter()
     model_source = "given model" if model is not None else "untrained model (seed 0)"
     model = model if model is not None else _untrained_model(cfg)
     step = to_streaming(model)
     if calibration is None and report["precision"] != "float32":
         calibration = calibration_set(step, random_sequences(cfg.d_in, 16, 256),
                                       source="random data (16 smooth random sequences x 256 steps, seed 0)")
+    progress(f"converting the step ({target}, {state} state)")
     model_bytes, details = _export_step(step, target, state, calibration)
-    arena = measure_min_arena(model_bytes)
     graph = graph_summary(model_bytes)
+    progress(f"probing the smallest arena of the step ({graph['ops']} ops)")
+    arena = measure_min_arena(model_bytes, on_probe=_probe_line)
+    progress(f"streaming {max(steps):,} steps at the {arena.minimum:,}-byte arena")
     after = arena_after_steps(model_bytes, list(steps), arena.minimum)
     totals = {int(k): v["total"] for k, v in sorted(after.items())}
     first, last = totals[min(totals)], totals[max(totals)]
@@ -195,42 +208,14 @@ def measure_profile(report: dict, cfg, model, target: str, steps: tuple[int, ...
     if windows:
         report["measured"]["window_reinference"] = {
             w: measure_window(step, w, report["precision"], calibration) for w in windows}
+    progress("done")
+
+
+def _probe_line(arena: int, ok: bool) -> None:
+    progress(f"  arena {arena:,} bytes: {'ok' if ok else 'too small'}")
 
 
 # ---- the non-streaming alternative: the parallel model re-run over a window --------------------
-
-def _layer_over_window(tf, w: dict, x, window: int):
-    """One block over x [W, d] in parallel form: the same math as tf_step._layer_step, every tensor [W, ...]."""
-    from ..export.tf_step import _dense, _gelu_tanh, _ln, _rec_act
-
-    _, gamma, d, _ = w["delay_kernel"].shape
-    padded = tf.pad(x, [[gamma - 1, 0], [0, 0]])  # causal zero history
-    v = tf.nn.depthwise_conv2d(tf.reshape(padded, [1, 1, window + gamma - 1, d]), tf.constant(w["delay_kernel"]),
-                               strides=[1, 1, 1, 1], padding="VALID")
-    v = tf.reshape(v, [window, d])
-    x = x + (_ln(tf, v, w["conv_ln"]) if w["conv_ln"] is not None else v)
-    z = tf.sigmoid(_dense(tf, x, w["gate_k"]))
-    a = _dense(tf, x, w["gate_a"])
-    g = tf.nn.relu(a) + tf.sigmoid(tf.minimum(a, 0.0))
-    # The recurrence is sequential whatever the form: h_0 = 0, h_t = h_{t-1} + z_t (g_t - h_{t-1}).
-    zs, gs = tf.split(z, window, axis=0), tf.split(g, window, axis=0)
-    hs = [zs[0] * gs[0]]
-    for t in range(1, window):
-        hs.append(hs[-1] + zs[t] * (gs[t] - hs[-1]))
-    o = _rec_act(tf, w["rec_act"], _concat_rows(tf, hs))
-    o = _dense(tf, o, w["rec_out"]) if w["rec_out"] is not None else o
-    x = x + (_ln(tf, o, w["rec_ln"]) if w["rec_ln"] is not None else o)
-    m = _dense(tf, _ln(tf, x, w["mlp_ln"]), w["mlp_in"])
-    m = _dense(tf, _gelu_tanh(tf, m) if w["mlp_act"] == "gelu" else tf.nn.relu(m), w["mlp_out"])
-    return _ln(tf, x + (_ln(tf, m, w["cm_ln"]) if w["cm_ln"] is not None else m), w["post_ln"])
-
-
-def _concat_rows(tf, rows: list):
-    """Concatenate along axis 0 in a tree: TFLite Micro's CONCATENATION takes at most 10 inputs."""
-    while len(rows) > 1:
-        rows = [tf.concat(rows[i:i + 8], axis=0) if len(rows[i:i + 8]) > 1 else rows[i] for i in range(0, len(rows), 8)]
-    return rows[0]
-
 
 def build_window_model(step, window: int):
     """(tf.Module, concrete function u [W, d_in] -> y [1, C]): the newest output from the whole window."""
@@ -238,7 +223,7 @@ def build_window_model(step, window: int):
 
     tf = import_tensorflow()
 
-    from ..export.tf_step import _dense, extract_weights
+    from ..export.tf_step import extract_weights, window_network
 
     weights = extract_weights(step)
     spec = tf.TensorSpec([window, step.cfg.d_in], tf.float32, name="u")
@@ -246,10 +231,7 @@ def build_window_model(step, window: int):
     class WindowModel(tf.Module):
         @tf.function(input_signature=[spec])
         def run(self, u):
-            x = _dense(tf, u, weights["encoder"])
-            for w in weights["layers"]:
-                x = _layer_over_window(tf, w, x, window)
-            return {"y": _dense(tf, x[-1:], weights["decoder"])}
+            return {"y": window_network(tf, weights, u, window)}
 
     module = WindowModel()
     return module, module.run.get_concrete_function()
@@ -272,10 +254,12 @@ def measure_window(step, window: int, precision: str, calibration) -> dict:
             for end in np.linspace(window, len(padded), 4).astype(int):
                 yield {"u": padded[end - window:end]}
 
+    progress(f"window model W={window}: converting")
     module, function = build_window_model(step, window)
     model_bytes = convert(module, function, precision, representative if calibration is not None else None)
-    arena = measure_min_arena(model_bytes)
     graph = graph_summary(model_bytes)
+    progress(f"window model W={window}: probing the smallest arena ({graph['ops']} ops)")
+    arena = measure_min_arena(model_bytes, on_probe=_probe_line)
     from ..export import PRECISIONS
     from .analytic import peak_live, step_dataflow
 

@@ -222,9 +222,10 @@ def probe_arena(model_bytes: bytes, arena_size: int, steps: int = 3) -> ProbeRes
 
 
 def measure_min_arena(model_bytes: bytes, steps: int = 3, margin: int = DEFAULT_MARGIN,
-                      resolution: int = SEARCH_RESOLUTION) -> ArenaMeasurement:
+                      resolution: int = SEARCH_RESOLUTION, on_probe=None) -> ArenaMeasurement:
     """Smallest arena (multiple of `resolution`) with which TFLite Micro loads the model and runs
-    `steps` invokes, plus the recommended arena = minimum + margin and the allocation breakdown."""
+    `steps` invokes, plus the recommended arena = minimum + margin and the allocation breakdown.
+    on_probe(arena, ok), if given, is called after every probe (progress)."""
     if steps < 1:
         raise ExportError(f"steps={steps} must be >= 1 (the arena must survive at least one invoke)")
     probes: list[dict] = []
@@ -232,6 +233,8 @@ def measure_min_arena(model_bytes: bytes, steps: int = 3, margin: int = DEFAULT_
         def probe(arena: int) -> ProbeResult:
             res = _run_child(path, arena, steps, [steps])
             probes.append({"arena": arena, "ok": res.ok})
+            if on_probe is not None:
+                on_probe(arena, res.ok)
             return res
 
         generous = _round_up(max(10 * len(model_bytes), 1 << 20), resolution)
