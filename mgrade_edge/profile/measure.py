@@ -16,6 +16,7 @@ from __future__ import annotations
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,10 @@ from .analytic import DEFAULT_STEPS, DEFAULT_WINDOWS, analytic_profile
 
 ALIGN = 16  # TFLite Micro aligns every arena allocation to 16 bytes
 TIMING_CALLS = 200
+# Calibration when none is given: the arena does not depend on the calibrated ranges, and converting
+# is the profile's slowest part (every sample runs through the float graph), so a few streams do.
+RANDOM_CALIBRATION = (4, 64)  # sequences x steps
+WINDOW_CALIBRATION_STREAMS = 2  # streams (x 2 window positions each) calibrating a window model
 STRUCT_TYPES = ("TfLiteEvalTensor data", "Persistent TfLiteTensor data", "Persistent TfLiteTensor quantization data",
                 "NodeAndRegistration struct")
 
@@ -123,8 +128,13 @@ def account_arena(measured_min: int, allocations: dict, graph: dict, analytic: d
 # ---- exporting and measuring the streaming step ------------------------------------------------
 
 def progress(message: str) -> None:
-    """One line on stderr while measuring (stdout stays the report), with the elapsed time."""
-    print(f"profile [{time.perf_counter() - _START[0]:6.1f} s] {message}", file=sys.stderr, flush=True)
+    """One line on stderr while measuring (stdout stays the report): elapsed wall time, and CPU time
+    of this process and its finished probe children (on a shared machine the wall time says little)."""
+    import resource
+
+    cpu = sum(getattr(resource.getrusage(who), f) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+              for f in ("ru_utime", "ru_stime"))
+    print(f"profile [{time.perf_counter() - _START[0]:6.1f} s, cpu {cpu:6.1f} s] {message}", file=sys.stderr, flush=True)
 
 
 _START = [time.perf_counter()]
@@ -179,15 +189,19 @@ def measure_profile(report: dict, cfg, model, target: str, steps: tuple[int, ...
     model = model if model is not None else _untrained_model(cfg)
     step = to_streaming(model)
     if calibration is None and report["precision"] != "float32":
-        calibration = calibration_set(step, random_sequences(cfg.d_in, 16, 256),
-                                      source="random data (16 smooth random sequences x 256 steps, seed 0)")
+        n, length = RANDOM_CALIBRATION
+        calibration = calibration_set(step, random_sequences(cfg.d_in, n, length),
+                                      source=f"random data ({n} smooth random sequences x {length} steps, seed 0)")
     progress(f"converting the step ({target}, {state} state)")
     model_bytes, details = _export_step(step, target, state, calibration)
     graph = graph_summary(model_bytes)
     progress(f"probing the smallest arena of the step ({graph['ops']} ops)")
     arena = measure_min_arena(model_bytes, on_probe=_probe_line)
-    progress(f"streaming {max(steps):,} steps at the {arena.minimum:,}-byte arena")
-    after = arena_after_steps(model_bytes, list(steps), arena.minimum)
+    progress(f"streaming {max(steps):,} steps at the {arena.minimum:,}-byte arena (in the background)")
+    with ThreadPoolExecutor(max_workers=1) as pool:  # a child process: the window models convert meanwhile
+        streaming = pool.submit(arena_after_steps, model_bytes, list(steps), arena.minimum)
+        window_reports = {w: measure_window(step, w, report["precision"], calibration) for w in windows or ()}
+        after = streaming.result()
     totals = {int(k): v["total"] for k, v in sorted(after.items())}
     first, last = totals[min(totals)], totals[max(totals)]
     report.update(
@@ -206,8 +220,7 @@ def measure_profile(report: dict, cfg, model, target: str, steps: tuple[int, ...
             "export_details": {k: v for k, v in details.items() if isinstance(v, (int, float, str, bool))},
         })
     if windows:
-        report["measured"]["window_reinference"] = {
-            w: measure_window(step, w, report["precision"], calibration) for w in windows}
+        report["measured"]["window_reinference"] = window_reports
     progress("done")
 
 
@@ -249,9 +262,9 @@ def measure_window(step, window: int, precision: str, calibration) -> dict:
     from ..runtime.tflm_arena import DEFAULT_MARGIN, measure_min_arena
 
     def representative():
-        for stream in calibration.streams:
+        for stream in calibration.streams[:WINDOW_CALIBRATION_STREAMS]:
             padded = np.concatenate([np.zeros((window, stream.shape[1]), np.float32), stream])
-            for end in np.linspace(window, len(padded), 4).astype(int):
+            for end in np.linspace(window, len(padded), 2).astype(int):
                 yield {"u": padded[end - window:end]}
 
     progress(f"window model W={window}: converting")
