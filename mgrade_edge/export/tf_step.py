@@ -6,13 +6,18 @@ toolchain facts): a `tf.Module` whose `tf.function` has a fixed batch-1 signatur
 op choices are made so that every op has an int8 *and* an int16 kernel in TFLite Micro:
 
 - delay conv: DEPTHWISE_CONV_2D over the time-major window viewed as NHWC [1, 1, Γ, d];
-- LayerNorm: variance as mean(c * c), because SQUARED_DIFFERENCE has no int16 kernel;
-- g(a): relu(a) + sigmoid(min(a, 0)), no SELECT;
+- LayerNorm: variance as mean(c * c), because SQUARED_DIFFERENCE has no int16 kernel, taken with eps
+  by one FULLY_CONNECTED (see _ln);
+- k and a: one FULLY_CONNECTED and a SPLIT; g(a) = max(a + 1/2, sigmoid(a)), no SELECT (_gate_terms);
 - GELU (tanh approximation): x * sigmoid(2u) with u the usual tanh argument, since
   0.5 (1 + tanh(u)) = sigmoid(2u) exactly and TFLite Micro has no GELU kernel.
 
 External state: every state tensor is an input/output. Internal state: delay lines and h are
 tf.Variables read and assigned inside the step, whose only input is x and only output is y.
+
+The block is written once (_block): the streaming step (_layer_step) and profile's non-streaming
+window model (_layer_over_window, window_network) differ only in the delay convolution (a window
+from the delay line vs the zero-padded input) and the recurrence (one step vs a scan over W rows).
 """
 
 from __future__ import annotations
