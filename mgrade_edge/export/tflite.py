@@ -20,11 +20,10 @@ import numpy as np
 
 from ..errors import ExportError
 from ..streaming import StreamingMGRADE
-from . import Precision, get_precision, get_target, targets_with
+from . import Precision, get_precision, get_target, resolve_state, targets_with
 from .artifact import ExportOptions, ExportResult, TensorInfo
 
 MODEL_FILE = "model.tflite"
-STATES = get_target("tflite").states
 # Signature keys: external-state models get the converter's default key; internal-state models have
 # "step" and "zero_state" (subgraph order follows the sorted keys; the step must be subgraph 0).
 EXTERNAL_KEY = "serving_default"
@@ -67,9 +66,7 @@ def _check_options(opts: ExportOptions) -> Precision:
     if get_target(opts.target).format != "tflite":
         raise ExportError(f"target {opts.target!r} is not a TFLite target; choose one of "
                           f"{', '.join(targets_with(format='tflite'))}")
-    if opts.state not in STATES:
-        raise ExportError(f"state {opts.state!r} is not one of {', '.join(STATES)}; use external (state as "
-                          f"model inputs/outputs) or internal (resource variables)")
+    resolve_state(get_target(opts.target), opts.state)
     precision = get_target(opts.target).precision
     if precision.quantized:
         calib = opts.calibration
@@ -87,9 +84,12 @@ def convert_step(step: StreamingMGRADE, precision: Precision | str, state: str, 
 
     precision = get_precision(precision) if isinstance(precision, str) else precision
     build = build_external_step if state == "external" else build_internal_step
-    module, functions = build(step, quantized=precision.quantized)
+    module, functions = build(step, quantized=precision.quantized, variance_fc=precision.name != "int16x8")
+    from .op_order import reorder_step
+
     representative = _representative_dataset(step, calibration, state) if precision.quantized else None
-    return convert_functions(module, functions, precision, representative, variables=state == "internal")
+    data = convert_functions(module, functions, precision, representative, variables=state == "internal")
+    return reorder_step(data) if state == "internal" else data
 
 
 def convert_functions(module, functions: list, precision: Precision | str, representative=None,
@@ -112,11 +112,13 @@ def convert_functions(module, functions: list, precision: Precision | str, repre
             converter._experimental_variable_quantization = True  # store the variables quantised
         converter.target_spec.supported_ops = [getattr(tf.lite.OpsSet, precision.converter_ops)]
         converter.inference_input_type = converter.inference_output_type = getattr(tf, precision.value_dtype)
-        if precision.name == "int16x8":
-            # int16x8 FULLY_CONNECTED with per-tensor weight scales: CMSIS-NN (the optimised kernels
-            # of Cortex-M users) has no per-channel int16 FULLY_CONNECTED and refuses the graph at
-            # init ("Node FULLY_CONNECTED ... failed to prepare"); every kernel set runs per-tensor.
-            converter._experimental_disable_per_channel_quantization_for_dense_layers = True
+        # FULLY_CONNECTED with per-tensor weight scales. int16x8: CMSIS-NN (the optimised kernels of
+        # Cortex-M users) has no per-channel int16 FULLY_CONNECTED and refuses the graph at init
+        # ("Node FULLY_CONNECTED ... failed to prepare"); every kernel set runs per-tensor. int8: a
+        # per-channel FULLY_CONNECTED keeps an int32 multiplier and shift per output channel in the
+        # TFLite Micro arena (8 bytes a channel: 4.3 KB of digits' 34 KB host arena), and per-tensor
+        # int8 stays within the int8 tolerance on every tested model (tests/export/test_tflite.py).
+        converter._experimental_disable_per_channel_quantization_for_dense_layers = True
     try:
         with quiet_native_output() as native_text:
             return bytes(converter.convert())

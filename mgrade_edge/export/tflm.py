@@ -20,7 +20,7 @@ import numpy as np
 
 from ..errors import ExportError
 from ..qio import QParams, StatePair, requantize_is_identity
-from . import cgen, get_target, resolve_cli_target
+from . import cgen, get_target, resolve_cli_target, resolve_state
 
 TEMPLATES = Path(__file__).parent / "templates"
 GOLDEN_STEPS = 32
@@ -343,8 +343,7 @@ def _export(step, quant, state, calibration, out_dir, model_name, source_desc, g
     from .tflite import export_tflite
 
     target = resolve_cli_target("tflm", quant)
-    if state not in target.states:
-        raise ExportError(f"state placement {state!r} is not one of {', '.join(target.states)}")
+    state = resolve_state(target, state)
     if calibration is None or not getattr(calibration, "streams", None):
         raise ExportError("the tflm bundle needs calibration data (its streams also give the golden input); "
                           "pass a calibration set (quantize.calibration_set)")

@@ -13,32 +13,32 @@ the reverse): export the step, measure its TFLite Micro arena, and account for i
 
 from __future__ import annotations
 
+import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 from ..config import MGRADEConfig
 from ..errors import DataError, ExportError
-from ..export import get_target
+from ..export import get_target, resolve_state
 from .analytic import DEFAULT_STEPS, DEFAULT_WINDOWS, analytic_profile
+from .inputs import random_sequences, untrained_model
 
 ALIGN = 16  # TFLite Micro aligns every arena allocation to 16 bytes
 TIMING_CALLS = 200
+# Calibration when none is given: the arena does not depend on the calibrated ranges, and converting
+# is the profile's slowest part (every sample runs through the float graph), so a few streams do.
+RANDOM_CALIBRATION = (4, 64)  # sequences x steps
+WINDOW_CALIBRATION_STREAMS = 2  # streams (x 2 window positions each) calibrating a window model
 STRUCT_TYPES = ("TfLiteEvalTensor data", "Persistent TfLiteTensor data", "Persistent TfLiteTensor quantization data",
                 "NodeAndRegistration struct")
 
 
 def _align(n: int) -> int:
     return -(-n // ALIGN) * ALIGN
-
-
-def random_sequences(d_in: int, n: int, length: int, seed: int = 0) -> np.ndarray:
-    """Smooth random inputs [n, length, d_in] (random walk through tanh plus noise) for calibration."""
-    rng = np.random.default_rng(seed)
-    walk = np.cumsum(rng.normal(0, 0.3, size=(n, length, d_in)), axis=1)
-    return (np.tanh(walk) + 0.3 * rng.normal(size=(n, length, d_in))).astype(np.float32)
 
 
 # ---- what the exported graph itself needs ------------------------------------------------------
@@ -121,14 +121,17 @@ def account_arena(measured_min: int, allocations: dict, graph: dict, analytic: d
 
 # ---- exporting and measuring the streaming step ------------------------------------------------
 
-def _untrained_model(cfg):
-    import torch
+def progress(message: str) -> None:
+    """One line on stderr while measuring (stdout stays the report): elapsed wall time, and CPU time
+    of this process and its finished probe children (on a shared machine the wall time says little)."""
+    import resource
 
-    from ..model import MGRADE
+    cpu = sum(getattr(resource.getrusage(who), f) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+              for f in ("ru_utime", "ru_stime"))
+    print(f"profile [{time.perf_counter() - _START[0]:6.1f} s, cpu {cpu:6.1f} s] {message}", file=sys.stderr, flush=True)
 
-    with torch.random.fork_rng():
-        torch.manual_seed(0)
-        return MGRADE(cfg).eval()
+
+_START = [time.perf_counter()]
 
 
 def _export_step(step, target: str, state: str, calibration) -> tuple[bytes, dict]:
@@ -165,16 +168,24 @@ def measure_profile(report: dict, cfg, model, target: str, steps: tuple[int, ...
     from ..streaming import to_streaming
     from ..runtime.tflm_arena import DEFAULT_MARGIN, arena_after_steps, measure_min_arena
 
+    _START[0] = time.perf_counter()
     model_source = "given model" if model is not None else "untrained model (seed 0)"
-    model = model if model is not None else _untrained_model(cfg)
+    model = model if model is not None else untrained_model(cfg)
     step = to_streaming(model)
     if calibration is None and report["precision"] != "float32":
-        calibration = calibration_set(step, random_sequences(cfg.d_in, 16, 256),
-                                      source="random data (16 smooth random sequences x 256 steps, seed 0)")
+        n, length = RANDOM_CALIBRATION
+        calibration = calibration_set(step, random_sequences(cfg.d_in, n, length),
+                                      source=f"random data ({n} smooth random sequences x {length} steps, seed 0)")
+    progress(f"converting the step ({target}, {state} state)")
     model_bytes, details = _export_step(step, target, state, calibration)
-    arena = measure_min_arena(model_bytes)
     graph = graph_summary(model_bytes)
-    after = arena_after_steps(model_bytes, list(steps), arena.minimum)
+    progress(f"probing the smallest arena of the step ({graph['ops']} ops)")
+    arena = measure_min_arena(model_bytes, on_probe=_probe_line)
+    progress(f"streaming {max(steps):,} steps at the {arena.minimum:,}-byte arena (in the background)")
+    with ThreadPoolExecutor(max_workers=1) as pool:  # a child process: the window models convert meanwhile
+        streaming = pool.submit(arena_after_steps, model_bytes, list(steps), arena.minimum)
+        window_reports = {w: measure_window(step, w, report["precision"], calibration) for w in windows or ()}
+        after = streaming.result()
     totals = {int(k): v["total"] for k, v in sorted(after.items())}
     first, last = totals[min(totals)], totals[max(totals)]
     report.update(
@@ -193,44 +204,15 @@ def measure_profile(report: dict, cfg, model, target: str, steps: tuple[int, ...
             "export_details": {k: v for k, v in details.items() if isinstance(v, (int, float, str, bool))},
         })
     if windows:
-        report["measured"]["window_reinference"] = {
-            w: measure_window(step, w, report["precision"], calibration) for w in windows}
+        report["measured"]["window_reinference"] = window_reports
+    progress("done")
+
+
+def _probe_line(arena: int, ok: bool) -> None:
+    progress(f"  arena {arena:,} bytes: {'ok' if ok else 'too small'}")
 
 
 # ---- the non-streaming alternative: the parallel model re-run over a window --------------------
-
-def _layer_over_window(tf, w: dict, x, window: int):
-    """One block over x [W, d] in parallel form: the same math as tf_step._layer_step, every tensor [W, ...]."""
-    from ..export.tf_step import _dense, _gelu_tanh, _ln, _rec_act
-
-    _, gamma, d, _ = w["delay_kernel"].shape
-    padded = tf.pad(x, [[gamma - 1, 0], [0, 0]])  # causal zero history
-    v = tf.nn.depthwise_conv2d(tf.reshape(padded, [1, 1, window + gamma - 1, d]), tf.constant(w["delay_kernel"]),
-                               strides=[1, 1, 1, 1], padding="VALID")
-    v = tf.reshape(v, [window, d])
-    x = x + (_ln(tf, v, w["conv_ln"]) if w["conv_ln"] is not None else v)
-    z = tf.sigmoid(_dense(tf, x, w["gate_k"]))
-    a = _dense(tf, x, w["gate_a"])
-    g = tf.nn.relu(a) + tf.sigmoid(tf.minimum(a, 0.0))
-    # The recurrence is sequential whatever the form: h_0 = 0, h_t = h_{t-1} + z_t (g_t - h_{t-1}).
-    zs, gs = tf.split(z, window, axis=0), tf.split(g, window, axis=0)
-    hs = [zs[0] * gs[0]]
-    for t in range(1, window):
-        hs.append(hs[-1] + zs[t] * (gs[t] - hs[-1]))
-    o = _rec_act(tf, w["rec_act"], _concat_rows(tf, hs))
-    o = _dense(tf, o, w["rec_out"]) if w["rec_out"] is not None else o
-    x = x + (_ln(tf, o, w["rec_ln"]) if w["rec_ln"] is not None else o)
-    m = _dense(tf, _ln(tf, x, w["mlp_ln"]), w["mlp_in"])
-    m = _dense(tf, _gelu_tanh(tf, m) if w["mlp_act"] == "gelu" else tf.nn.relu(m), w["mlp_out"])
-    return _ln(tf, x + (_ln(tf, m, w["cm_ln"]) if w["cm_ln"] is not None else m), w["post_ln"])
-
-
-def _concat_rows(tf, rows: list):
-    """Concatenate along axis 0 in a tree: TFLite Micro's CONCATENATION takes at most 10 inputs."""
-    while len(rows) > 1:
-        rows = [tf.concat(rows[i:i + 8], axis=0) if len(rows[i:i + 8]) > 1 else rows[i] for i in range(0, len(rows), 8)]
-    return rows[0]
-
 
 def build_window_model(step, window: int):
     """(tf.Module, concrete function u [W, d_in] -> y [1, C]): the newest output from the whole window."""
@@ -238,7 +220,7 @@ def build_window_model(step, window: int):
 
     tf = import_tensorflow()
 
-    from ..export.tf_step import _dense, extract_weights
+    from ..export.tf_step import extract_weights, window_network
 
     weights = extract_weights(step)
     spec = tf.TensorSpec([window, step.cfg.d_in], tf.float32, name="u")
@@ -246,10 +228,7 @@ def build_window_model(step, window: int):
     class WindowModel(tf.Module):
         @tf.function(input_signature=[spec])
         def run(self, u):
-            x = _dense(tf, u, weights["encoder"])
-            for w in weights["layers"]:
-                x = _layer_over_window(tf, w, x, window)
-            return {"y": _dense(tf, x[-1:], weights["decoder"])}
+            return {"y": window_network(tf, weights, u, window)}
 
     module = WindowModel()
     return module, module.run.get_concrete_function()
@@ -267,15 +246,17 @@ def measure_window(step, window: int, precision: str, calibration) -> dict:
     from ..runtime.tflm_arena import DEFAULT_MARGIN, measure_min_arena
 
     def representative():
-        for stream in calibration.streams:
+        for stream in calibration.streams[:WINDOW_CALIBRATION_STREAMS]:
             padded = np.concatenate([np.zeros((window, stream.shape[1]), np.float32), stream])
-            for end in np.linspace(window, len(padded), 4).astype(int):
+            for end in np.linspace(window, len(padded), 2).astype(int):
                 yield {"u": padded[end - window:end]}
 
+    progress(f"window model W={window}: converting")
     module, function = build_window_model(step, window)
     model_bytes = convert(module, function, precision, representative if calibration is not None else None)
-    arena = measure_min_arena(model_bytes)
     graph = graph_summary(model_bytes)
+    progress(f"window model W={window}: probing the smallest arena ({graph['ops']} ops)")
+    arena = measure_min_arena(model_bytes, on_probe=_probe_line)
     from ..export import PRECISIONS
     from .analytic import peak_live, step_dataflow
 
@@ -306,8 +287,8 @@ def profile_report(config: MGRADEConfig, model=None, target: str = "tflite-int8"
         if not values or any(not isinstance(v, int) or isinstance(v, bool) or v < 1 for v in values):
             raise DataError(f"{name} {list(values)} must be positive integers, e.g. "
                             f"{','.join(map(str, DEFAULT_STEPS if name == 'step counts' else DEFAULT_WINDOWS))}")
-    if state not in ("internal", "external"):
-        raise ExportError(f"state {state!r} is not one of internal, external")
+    if measure:
+        state = resolve_state(get_target(target), state)
     report = analytic_profile(config, target, model)
     report.update(arena_bytes={}, arena_delta_bytes=None, arena_over_minimum=None, measured=None)
     if measure and get_target(target).format == "c":

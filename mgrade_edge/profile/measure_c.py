@@ -70,10 +70,10 @@ def measure_profile_c(report: dict, cfg, model, target: str, steps: tuple[int, .
     """Fill the measured keys of `report` in place for a c target (see profile.measure.profile_report)."""
     from ..quantize import calibration_set
     from ..streaming import to_streaming
-    from .measure import _untrained_model, random_sequences
+    from .inputs import random_sequences, untrained_model
 
     model_source = "given model" if model is not None else "untrained model (seed 0)"
-    model = model if model is not None else _untrained_model(cfg)
+    model = model if model is not None else untrained_model(cfg)
     step = to_streaming(model)
     if calibration is None and report["precision"] != "float32":
         calibration = calibration_set(step, random_sequences(cfg.d_in, 16, 256),

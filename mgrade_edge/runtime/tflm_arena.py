@@ -21,12 +21,15 @@ import re
 import subprocess
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..errors import ExportError
 
 SEARCH_RESOLUTION = 16
+PROBE_WORKERS = 2  # probes run at once while bisecting (child processes; a 2-core machine halves the wait)
+INIT_BYTES_PER_TENSOR = 64  # first guess of allocation's temporary memory per tensor (64-bit host: ~53)
 # Added to the measured minimum for the arena constant a device build uses. Why 1 KiB:
 # - the host build is 64-bit: its TfLiteTensor/TfLiteEvalTensor/node structs are larger than on a
 #   32-bit MCU, which errs on the safe side, but optimised kernels (CMSIS-NN, ESP-NN, ...) request
@@ -222,9 +225,10 @@ def probe_arena(model_bytes: bytes, arena_size: int, steps: int = 3) -> ProbeRes
 
 
 def measure_min_arena(model_bytes: bytes, steps: int = 3, margin: int = DEFAULT_MARGIN,
-                      resolution: int = SEARCH_RESOLUTION) -> ArenaMeasurement:
+                      resolution: int = SEARCH_RESOLUTION, on_probe=None) -> ArenaMeasurement:
     """Smallest arena (multiple of `resolution`) with which TFLite Micro loads the model and runs
-    `steps` invokes, plus the recommended arena = minimum + margin and the allocation breakdown."""
+    `steps` invokes, plus the recommended arena = minimum + margin and the allocation breakdown.
+    on_probe(arena, ok), if given, is called after every probe (progress)."""
     if steps < 1:
         raise ExportError(f"steps={steps} must be >= 1 (the arena must survive at least one invoke)")
     probes: list[dict] = []
@@ -232,6 +236,8 @@ def measure_min_arena(model_bytes: bytes, steps: int = 3, margin: int = DEFAULT_
         def probe(arena: int) -> ProbeResult:
             res = _run_child(path, arena, steps, [steps])
             probes.append({"arena": arena, "ok": res.ok})
+            if on_probe is not None:
+                on_probe(arena, res.ok)
             return res
 
         generous = _round_up(max(10 * len(model_bytes), 1 << 20), resolution)
@@ -241,32 +247,47 @@ def measure_min_arena(model_bytes: bytes, steps: int = 3, margin: int = DEFAULT_
                               f"{first.error}; check the model's ops and types are supported by TFLite Micro")
         total = first.reports[steps]["total"]
         # Below the recorded total nothing fits (the memory plan does not depend on the arena size);
-        # the start of the search is still probed, not assumed.
+        # the start of the search is still probed, not assumed. Allocation needs temporary memory above
+        # the total, about INIT_BYTES_PER_TENSOR per tensor (the planner's per-tensor and per-buffer
+        # records): the first upper bound tried.
         lo = max(0, (total // resolution) * resolution - resolution)
-        if lo > 0 and probe(lo).ok:
-            lo = 0
-        best = first
-        excess = 2048
-        hi = min(generous, _round_up(total, resolution) + excess)
-        while hi < generous:
-            res = probe(hi)
-            if res.ok:
-                best = res
-                break
+        excess = INIT_BYTES_PER_TENSOR * max(1, _tensor_count(model_bytes))
+        hi = min(generous, _round_up(total + excess, resolution))
+        candidates = [a for a in (lo, hi) if 0 < a < generous]
+        results = dict(zip(candidates, _probe_all(probe, candidates)))
+        if lo in results and results[lo].ok:
+            lo = 0  # smaller than the recorded total worked: search from the bottom
+        best = results.get(hi, first)
+        while not best.ok:  # the first guess was too small: widen the bracket
             lo, excess = hi, excess * 4
-            hi = min(generous, _round_up(total, resolution) + excess)
-        else:
-            hi = generous
+            hi = min(generous, _round_up(total + excess, resolution))
+            best = probe(hi) if hi < generous else first
         while hi - lo > resolution:
-            mid = _round_up((lo + hi) // 2, resolution)
-            mid = min(max(mid, lo + resolution), hi - resolution)
-            res = probe(mid)
-            if res.ok:
-                hi, best = mid, res
-            else:
-                lo = mid
+            # PROBE_WORKERS probes at once split [lo, hi] into PROBE_WORKERS + 1 parts per round
+            points = sorted({min(max(_round_up(lo + (hi - lo) * (k + 1) // (PROBE_WORKERS + 1), resolution),
+                                     lo + resolution), hi - resolution) for k in range(PROBE_WORKERS)})
+            for arena, res in zip(points, _probe_all(probe, points)):
+                if res.ok:
+                    hi, best = arena, res
+                    break
+                lo = arena
     return ArenaMeasurement(minimum=hi, margin=int(margin), recommended=hi + int(margin), resolution=resolution,
                             steps=steps, allocations=best.reports[steps], probes=probes)
+
+
+def _probe_all(probe, arenas: list[int]) -> list[ProbeResult]:
+    """Probe several arena sizes at once (each probe is its own child process)."""
+    if len(arenas) == 1:
+        return [probe(arenas[0])]
+    with ThreadPoolExecutor(max_workers=len(arenas)) as pool:
+        return list(pool.map(probe, arenas))
+
+
+def _tensor_count(model_bytes: bytes) -> int:
+    from ..export.flatbuffer import root
+
+    model = root(model_bytes)
+    return sum(model.Subgraphs(i).TensorsLength() for i in range(model.SubgraphsLength()))
 
 
 def arena_after_steps(model_bytes: bytes, step_counts: list[int], arena_size: int) -> dict[int, dict]:

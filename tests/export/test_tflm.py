@@ -421,7 +421,7 @@ def test_options_are_checked_before_any_work(tiny, tmp_path):
     step, calibration = tiny
     with pytest.raises(ExportError, match="'int4' is not one of int8, int16x8"):
         export_tflm_bundle(step, "int4", "external", calibration, tmp_path, "m", "m")
-    with pytest.raises(ExportError, match="'shared' is not one of internal, external"):
+    with pytest.raises(ExportError, match="supports --state internal, external, not 'shared'"):
         export_tflm_bundle(step, "int8", "shared", calibration, tmp_path, "m", "m")
     with pytest.raises(ExportError, match="needs calibration data"):
         export_tflm_bundle(step, "int8", "external", None, tmp_path, "m", "m")

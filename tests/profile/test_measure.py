@@ -22,9 +22,11 @@ def test_bad_arguments_are_user_errors():
         profile_report(cfg, target="tflite-int4", measure=False)
 
 
-def test_window_model_is_the_parallel_model():
+@pytest.mark.parametrize("name", sorted(NAMED_CONFIGS))
+def test_window_model_is_the_parallel_model(name):
     """The non-streaming model measured against the streaming one computes the parallel model's
-    newest output over its window (float, before conversion)."""
+    newest output over its window (float, before conversion), for every option of the block: the
+    window form and the step form share tf_step's block code."""
     tf = pytest.importorskip("tensorflow")
     import torch
 
@@ -32,14 +34,13 @@ def test_window_model_is_the_parallel_model():
     from mgrade_edge.streaming import to_streaming
     from tests.helpers import random_sequences
 
-    for name in ("tiny", "all_options"):
-        model = make_model(name)
-        u = random_sequences(model.cfg, 1, 11, seed=2)[0]
-        _, function = build_window_model(to_streaming(model), 11)
-        y = function(tf.constant(u))["y"].numpy()
-        with torch.no_grad():
-            ref = model(torch.from_numpy(u)[None])[0, -1:].numpy()
-        assert abs(y - ref).max() < 1e-4
+    model = make_model(name)
+    u = random_sequences(model.cfg, 1, 11, seed=2)[0]
+    _, function = build_window_model(to_streaming(model), 11)
+    y = function(tf.constant(u))["y"].numpy()
+    with torch.no_grad():
+        ref = model(torch.from_numpy(u)[None])[0, -1:].numpy()
+    assert abs(y - ref).max() < 1e-4
 
 
 def test_measured_arena_is_constant_while_streaming(tmp_path):
