@@ -23,7 +23,8 @@ from .export import cli_target_names, families, get_target, quant_choices, resol
 from .runtime import ENGINES
 
 PROFILE_TARGETS = targets_with(format="tflite", by_quant=False)  # precisions the profiler accounts and measures
-PROFILE_C_TARGETS = {"c": "c-int8", **{t: t for t in targets_with(format="c")}}  # measured from the compiled C step
+# measured from the compiled C step; `c` alone is the family's default precision, as for export
+PROFILE_C_TARGETS = {"c": resolve_cli_target("c").name, **{t: t for t in targets_with(format="c")}}
 
 EXIT_OUTSIDE_TOLERANCE = 1
 EXIT_USER_ERROR = 2

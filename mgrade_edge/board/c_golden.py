@@ -32,14 +32,13 @@ import numpy as np
 
 from .build import SourceSet, cache_root, compile_command, first_error, measure_elf
 from .program import Program, ProgramSpec, build_program
-from .run import run_program, ticks_to_instructions
+from .run import golden_result, run_program, ticks_to_instructions
 from .toolchain import BoardError, Toolchain, get_cpu
 
 STATE_SYMBOL = "g_state"
 IO_SYMBOLS = ("g_io_x", "g_io_y")
 DSP_DEFINE = "MGRADE_USE_DSP"
 STACK_PAINT_DEFINE = "MGRADE_STACK_PAINT_BYTES"
-_RESULT = re.compile(r"^(PASS|FAIL): (.*)$", re.M)
 _HASH = re.compile(r"output hash ([0-9a-f]{8})")
 _TICKS = re.compile(r"^ticks (\d+) for (\d+) steps", re.M)
 _STACK = re.compile(r"^stack: (\d+) bytes high-water over (\d+) steps \((\d+) bytes painted\)", re.M)
@@ -63,12 +62,10 @@ class CGoldenRun:
 
 def parse_c_golden_output(text: str, exit_code: int) -> CGoldenRun:
     """The golden program's result. Passing needs both the PASS line and exit code 0."""
-    results = _RESULT.findall(text)
-    line = f"{results[-1][0]}: {results[-1][1]}" if results else next(
-        (ln.strip() for ln in reversed(text.splitlines()) if ln.strip()), f"no output (exit code {exit_code})")
+    passed, line = golden_result(text, exit_code)
     h, ticks, stack = _HASH.search(line), _TICKS.search(text), _STACK.search(text)
     over = _STACK_OVER.search(text)
-    return CGoldenRun(exit_code, exit_code == 0 and bool(results) and results[-1][0] == "PASS", line,
+    return CGoldenRun(exit_code, passed, line,
                       h.group(1) if h else None,
                       int(ticks.group(1)) if ticks else None, int(ticks.group(2)) if ticks else None,
                       int(stack.group(1)) if stack else None,

@@ -8,6 +8,7 @@ processor clock counts instructions / (1e9 / clock_hz): an instruction count, no
 
 from __future__ import annotations
 
+import re
 import subprocess
 import time
 from dataclasses import dataclass
@@ -57,3 +58,15 @@ def ticks_to_instructions(tc: Toolchain, ticks: int) -> float | None:
     if not tc.cpu.bare_metal or not tc.cpu.clock_hz:
         return None
     return ticks * 1e9 / tc.cpu.clock_hz
+
+
+_RESULT = re.compile(r"^(PASS|FAIL): (.*)$", re.M)
+
+
+def golden_result(text: str, exit_code: int) -> tuple[bool, str]:
+    """(passed, line) of a golden program's output, TFLite Micro's or the C step's: passing needs the
+    last PASS/FAIL line to say PASS and exit code 0; `line` is that line, or the last line printed."""
+    results = _RESULT.findall(text)
+    line = f"{results[-1][0]}: {results[-1][1]}" if results else next(
+        (ln.strip() for ln in reversed(text.splitlines()) if ln.strip()), f"no output (exit code {exit_code})")
+    return exit_code == 0 and bool(results) and results[-1][0] == "PASS", line

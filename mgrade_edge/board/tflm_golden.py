@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .build import SourceSet, cache_root, measure_elf
 from .program import ProgramSpec, build_program
-from .run import run_program, ticks_to_instructions
+from .run import golden_result, run_program, ticks_to_instructions
 from .tflm_tree import TflmTree, core_sources, find_tree, kernel_sources, resolver_methods_of
 from .toolchain import DATA, BoardError, get_cpu
 
@@ -30,7 +30,6 @@ BUNDLE_FILES = BUNDLE_SOURCES + ("mgrade_model.h", "op_resolver.h", "golden_io.h
 ARENA_STEP = 16  # TFLite Micro aligns allocations to 16 bytes
 CAPACITY_FACTOR = 2  # static arena = this x the emitted kTensorArenaSize, room to probe above it
 DEFINES = ("TF_LITE_STATIC_MEMORY",)
-_RESULT = re.compile(r"^(PASS|FAIL): (.*)$", re.M)
 _USED = re.compile(r"arena used (\d+) of (\d+) bytes")
 _TIME = re.compile(r"TIME: (\d+) steps took (\d+) ticks at (\d+) ticks per second")
 _CONST = re.compile(r"inline constexpr \w+ (kTensorArenaMinimum|kTensorArenaMargin|kGoldenSteps) = (\d+);")
@@ -54,12 +53,10 @@ class GoldenRun:
 
 def parse_golden_output(text: str, exit_code: int) -> GoldenRun:
     """The golden program's result. Passing needs both the PASS line and exit code 0."""
-    results = _RESULT.findall(text)
-    line = f"{results[-1][0]}: {results[-1][1]}" if results else next(
-        (ln.strip() for ln in reversed(text.splitlines()) if ln.strip()), f"no output (exit code {exit_code})")
+    passed, line = golden_result(text, exit_code)
     used = _USED.search(line)
     timing = _TIME.search(text)
-    return GoldenRun(exit_code, exit_code == 0 and bool(results) and results[-1][0] == "PASS", line,
+    return GoldenRun(exit_code, passed, line,
                      int(used.group(1)) if used else None, int(timing.group(1)) if timing else None,
                      int(timing.group(2)) if timing else None, int(timing.group(3)) if timing else None)
 

@@ -287,6 +287,10 @@ def profile_report(config: MGRADEConfig, model=None, target: str = "tflite-int8"
         if not values or any(not isinstance(v, int) or isinstance(v, bool) or v < 1 for v in values):
             raise DataError(f"{name} {list(values)} must be positive integers, e.g. "
                             f"{','.join(map(str, DEFAULT_STEPS if name == 'step counts' else DEFAULT_WINDOWS))}")
+    if measure and get_target(target).format not in ("tflite", "c"):
+        raise ExportError(f"measuring needs a TFLite target (the TFLite Micro arena) or a c target (the "
+                          f"compiled C step), got {target!r}; choose tflite, tflite-int8, tflite-int16x8 or "
+                          f"c, or profile without measuring")
     if measure:
         state = resolve_state(get_target(target), state)
     report = analytic_profile(config, target, model)
@@ -296,8 +300,5 @@ def profile_report(config: MGRADEConfig, model=None, target: str = "tflite-int8"
 
         measure_profile_c(report, config, model, target, tuple(steps), calibration)
     elif measure:
-        if get_target(target).format != "tflite":
-            raise ExportError(f"measuring the arena needs a TFLite target, got {target!r}; choose tflite, "
-                              f"tflite-int8 or tflite-int16x8, or profile without measuring")
         measure_profile(report, config, model, target, tuple(steps), calibration, state, windows)
     return report

@@ -17,7 +17,6 @@ import tempfile
 from pathlib import Path
 
 HEAP_FUNCTIONS = ("malloc", "calloc", "realloc", "free", "aligned_alloc", "posix_memalign")
-C_TARGET_ALIASES = {"c": "c-int8"}
 
 
 def undefined_symbols(nm: str, obj: Path) -> list[str]:

@@ -146,7 +146,7 @@ def test_bad_options_are_user_errors(tmp_path):
     step = streaming_step("tiny")
     with pytest.raises(ExportError, match="needs calibration data"):
         export_tflite(step, ExportOptions("tflite-int8", "external", None), tmp_path)
-    with pytest.raises(ExportError, match="state 'sideways'"):
+    with pytest.raises(ExportError, match="supports --state external, internal, not 'sideways'"):
         export_tflite(step, ExportOptions("tflite", "sideways", None), tmp_path)
     with pytest.raises(ExportError, match="not a TFLite target"):
         export_tflite(step, ExportOptions("onnx", "external", None), tmp_path)

@@ -27,7 +27,7 @@ def test_measured_profile_of_a_tiny_checkpoint_is_constant(tmp_path):
     assert CliRunner().invoke(cli, ["init", "--preset", "digits", "--out", str(ckpt)]).exit_code == 0
     result = CliRunner().invoke(cli, ["profile", str(ckpt), "--steps", "1,50,500", "--windows", "none", "--json"])
     assert result.exit_code == 0, result.output
-    report = json.loads(result.output)
+    report = json.loads(result.stdout)  # progress lines go to stderr
     assert set(report["arena_bytes"]) == {"1", "50", "500"}
     assert report["arena_delta_bytes"] == 0
     assert report["arena_over_minimum"] > 1.0
