@@ -185,3 +185,21 @@ def test_script_help_runs_without_heavy_imports():
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert "--quick" in out.stdout and "--out-dir" in out.stdout
+
+
+def test_c_board_table_renders_parts_and_the_tflite_micro_ratio(tmp_path):
+    from benchmarks.update_readme import C_END, C_START, c_board_table, replace_section
+
+    rows = [{"model": "m", "cpu": "cortex-m4", "kernels": "cmsis-nn", "instructions_per_step": 500_000},
+            {"target": "c", "model": "m", "cpu": "cortex-m4", "kernels": "arm-dsp", "passed": True, "identical": True,
+             "output_hash": "0badcafe", "ram_bytes": 110, "state": 60, "scratch": 30, "io": 4, "stack": 16,
+             "step_flash_bytes": 4_096, "instructions_per_step": 100_000, "instructions_per_mac": 2.5,
+             "analytic_min_ram_bytes": 100, "ram_over_minimum": 1.1}]
+    table = c_board_table(rows)
+    assert "| m | Cortex-M4 | `-DMGRADE_USE_DSP` | 110 = 60 + 30 + 4 + 16 | 1.10x of 100 | 4,096 | 100,000 | 2.50 | 5.00x |" \
+        in table
+    assert "Every row passed" in table and "m `0badcafe`" in table
+    rows[1]["identical"] = False
+    assert "NOT every row passed" in c_board_table(rows)
+    text = replace_section(f"a\n{C_START}\nold\n{C_END}\nb", C_START, C_END, "new", tmp_path)
+    assert text == f"a\n{C_START}\nnew\n{C_END}\nb"
