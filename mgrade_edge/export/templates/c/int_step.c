@@ -6,13 +6,19 @@
  * generator bounded |a|, else int64).
  * Matmul inputs are kept in int16 slots (g_xq, g_mq) so one 32-bit load gives two of them; the dense
  * weights are laid out in blocks of 4 rows x 4 columns by the generator (BLOCKED LAYOUT below).
- * Scratch: g_xw, g_vw (int32 [D]), g_xq (int16 [D4]), g_mq (int16 [MQ_LEN]); x and y of step_q may
- * alias g_mq (input_buffer/output_buffer). */
+ * Scratch: g_xw, g_vw (int32 [D]; g_vw only if VW_NEEDED), g_xq (int16 [D4]), g_mq (int16 [MQ_LEN]);
+ * x and y of step_q may alias g_mq (input_buffer/output_buffer). */
 
 /* rq() needs an arithmetic right shift of negative values (gcc, clang and arm-none-eabi-gcc do). */
 typedef char arithmetic_shift_required[((-8) >> 1) == -4 ? 1 : -1];
 
-static int32_t g_xw[D], g_vw[D];
+/* g_vw holds a stage's output apart from the residual only where a LayerNorm or the dense rec_out
+ * comes between them (elsewhere each value joins the residual as soon as it is computed). */
+#define VW_NEEDED (CONV_LN || REC_LN || CM_LN || REC_DENSE_OUT)
+static int32_t g_xw[D];
+#if VW_NEEDED
+static int32_t g_vw[D];
+#endif
 /* int16 slots, word-aligned (the DSP path loads pairs of them with LDRD) */
 static union { int32_t align; int16_t v[D4]; } g_xq_words;
 static union { int32_t align; int16_t v[MQ_LEN]; } g_mq_words;
@@ -172,7 +178,7 @@ static INLINE int32_t sig_q15(int32_t u) {  /* sigmoid of Q16 -> Q15; |error| <=
 }
 
 #if MLP_ACT_GELU || REC_ACT == REC_ACT_GELU
-static int32_t gelu_q16(int32_t x) {  /* tanh-form GELU in Q16; |error| <= 8e-4 */
+static INLINE int32_t gelu_q16(int32_t x) {  /* tanh-form GELU in Q16; |error| <= 8e-4 */
   int32_t x3, t, u;
   if (x >= GELU_LIMIT) return x;
   if (x <= -GELU_LIMIT) return 0;
@@ -194,24 +200,34 @@ static uint32_t isqrt62(uint64_t v) {  /* floor(sqrt(v)) for v < 2^62: the resul
   return res;
 }
 
-/* out[c] = sat(gamma_c * (w_c - mean) / sqrt(var + eps) + beta_c); out may be w. The inputs are wide
- * values (|w_c| <= WIDE_MAX < 2^24), so |w_c - mean| < 2^25. */
-static void layer_norm(const int32_t *w, const ln_params *p, int32_t *out, int32_t lo, int32_t hi) {
-  int64_t var = 0;
+/* out[c] = sat(gamma_c * (w_c - mean) / sqrt(var + eps) + beta_c), into out (int32, may be w) or outq
+ * (int16: the sites whose output is a matmul input, saturated to +-QMAX); the one not written is 0 (the
+ * tests fold away: the callers below are inlined with constant pointers). The inputs are wide values
+ * (|w_c| <= WIDE_MAX < 2^24), so |w_c - mean| < 2^25. One pass gives sum w and sum w^2: the variance
+ * sum (w - mean)^2 = sum w^2 - mean * (2 sum w - D mean) is exact in int64 (|w|^2 * D < 2^62). */
+static INLINE void layer_norm_into(const int32_t *w, const ln_params *p, int32_t *out, int16_t *outq, int32_t lo,
+                                   int32_t hi) {
+  int64_t var, sq = 0;
   int32_t mean, inv;
   uint64_t v;
   uint32_t sd;
   int c, k = 0, s;
 #if D * WIDE_MAX <= INT32_MAX
   int32_t sum = 0;  /* fits: D * WIDE_MAX */
-  for (c = 0; c < D; ++c) sum += w[c];
+  for (c = 0; c < D; ++c) {
+    sum += w[c];
+    sq += (int64_t)w[c] * w[c];
+  }
   mean = sum >= 0 ? (sum + D / 2) / D : -((-sum + D / 2) / D);
 #else
   int64_t sum = 0;
-  for (c = 0; c < D; ++c) sum += w[c];
+  for (c = 0; c < D; ++c) {
+    sum += w[c];
+    sq += (int64_t)w[c] * w[c];
+  }
   mean = (int32_t)rdiv(sum, D);
 #endif
-  for (c = 0; c < D; ++c) var += (int64_t)(w[c] - mean) * (w[c] - mean);
+  var = sq - (int64_t)mean * (2 * (int64_t)sum - (int64_t)D * mean);
   var = rdiv(var, D) + p->eps;
   v = (uint64_t)(var < 1 ? 1 : var);
   while (v < ((uint64_t)1 << 58)) {
@@ -221,23 +237,43 @@ static void layer_norm(const int32_t *w, const ln_params *p, int32_t *out, int32
   sd = isqrt62(v);
   inv = (int32_t)((((uint64_t)1 << 56) + sd / 2) / sd);  /* in (2^25, 2^27] */
   s = 40 - k;  /* xhat = (diff * inv + 2^(s-1)) >> s */
+  /* LN_ADD32 1: the generator bounded |rq(xhat, gamma_c)| + |beta_c| below 2^31 (int32 sum, no clamp) */
+#if LN_ADD32
+#define LN_OUT(xhat) clamp32(rq_fast((xhat), p->g[c]) + p->b[c], lo, hi)
+#else
+#define LN_OUT(xhat) clamp64((int64_t)RQS((xhat), p->g[c], LN, -INT32_MAX, INT32_MAX) + p->b[c], lo, hi)
+#endif
+#define LN_STORE(xhat)                       \
+  do {                                       \
+    const int32_t o_ = LN_OUT(xhat);         \
+    if (outq) outq[c] = (int16_t)o_;         \
+    else out[c] = o_;                        \
+  } while (0)
   if (s + 9 >= 33) {
     /* the 32-bit form (as rq_fast): diff * 2^ld and inv * 2^li fit int32 for ld <= 6, li <= 3 */
     const int l = s >= 33 ? 0 : 33 - s, li = l < 3 ? l : 3, ld = l - li, sh = s + l - 32;
     const int32_t inv2 = inv * ((int32_t)1 << li), round = (int32_t)1 << (sh - 1), up = (int32_t)1 << ld;
     for (c = 0; c < D; ++c) {
       const int32_t hi32 = (int32_t)(((int64_t)((w[c] - mean) * up) * inv2) >> 32);
-      const int32_t xhat = (hi32 + round) >> sh;
-      out[c] = clamp64((int64_t)RQS(xhat, p->g[c], LN, -INT32_MAX, INT32_MAX) + p->b[c], lo, hi);
+      LN_STORE((hi32 + round) >> sh);
     }
   } else {
     const int64_t round = (int64_t)1 << (s - 1);
-    for (c = 0; c < D; ++c) {
-      const int32_t xhat = (int32_t)(((int64_t)(w[c] - mean) * inv + round) >> s);
-      out[c] = clamp64((int64_t)RQS(xhat, p->g[c], LN, -INT32_MAX, INT32_MAX) + p->b[c], lo, hi);
-    }
+    for (c = 0; c < D; ++c) LN_STORE((int32_t)(((int64_t)(w[c] - mean) * inv + round) >> s));
   }
+#undef LN_STORE
+#undef LN_OUT
 }
+
+/* The two outputs as functions (one copy of the code each; unused ones are not compiled). */
+static void layer_norm_q(const int32_t *w, const ln_params *p, int16_t *outq) {
+  layer_norm_into(w, p, 0, outq, Q_MIN, QMAX);
+}
+#if CONV_LN || REC_LN || CM_LN
+static void layer_norm(const int32_t *w, const ln_params *p, int32_t *out, int32_t lo, int32_t hi) {
+  layer_norm_into(w, p, out, 0, lo, hi);
+}
+#endif
 
 #if REC_ACT != REC_ACT_IDENTITY
 static int32_t rec_act_q16(int32_t h) {
@@ -321,14 +357,15 @@ static int32_t conv1(const layer_params *p, act_t *ring, unsigned head, int c) {
 }
 #endif
 
-/* x1 = x + v (wide) and its act copy, which replaces x in g_xq. */
+/* x1 = x + v (wide) and its act copy, which replaces x in g_xq; with CONV_LN, v is kept for the
+ * LayerNorm (the residual follows it). */
 static INLINE void residual_x1(const layer_params *p, int c, int32_t v) {
+#if CONV_LN
+  (void)p;
   g_vw[c] = v;
-#if !CONV_LN
+#else
   g_xw[c] = RQ2S(g_xq[c], p->x_x1, X_X1, v, p->v_x1, V_X1, W_MIN, WIDE_MAX);
   g_xq[c] = (int16_t)RQS(g_xw[c], p->x1q, X1Q, Q_MIN, QMAX);
-#else
-  (void)p;
 #endif
 }
 
@@ -363,10 +400,17 @@ static INLINE void gru_update(const layer_params *p, h_t *h, int i, int row, int
   /* (32768 - z) * h < 2^31; the new h is >= 0 and below 2^24 before the clamp */
   const int64_t next = ((int64_t)((32768 - z) * (int32_t)h[i]) * 256 + (int64_t)z * gh + ((int64_t)1 << 22)) >> 23;
   h[i] = (h_t)(next > HMAX ? HMAX : next);
+#if !REC_DENSE_OUT && !REC_LN
+  /* the recurrent output joins the residual at once: x2 = x1 + o */
+  g_xw[i] = RQ2S(g_xw[i], p->x1_x2, X1_X2, rec_out_value(p, h[i], W_MIN, WIDE_MAX), p->o_x2, O_X2, W_MIN, WIDE_MAX);
+#endif
 }
 
 static void layer_step(const layer_params *p, act_t *ring, h_t *h, uint16_t *head) {
-  int32_t *xw = g_xw, *vw = g_vw;
+  int32_t *xw = g_xw;
+#if VW_NEEDED
+  int32_t *vw = g_vw;
+#endif
   int16_t *xq = g_xq, *mq = g_mq;
   int32_t acc[4];
   int c, i;
@@ -402,16 +446,17 @@ static void layer_step(const layer_params *p, act_t *ring, h_t *h, uint16_t *hea
   for (c = 0; c < D; ++c) mq[c] = (int16_t)rec_out_value(p, h[c], Q_MIN, QMAX);
 #define DENSE_ROW_REC_OUT(row, a) vw[row] = RQS(p->rec_out.b[row] + (a), p->rec_out.m[row], REC_OUT, W_MIN, WIDE_MAX)
   DENSE_SAT(&p->rec_out, REC_OUT, mq, D4, D, vw, W_MIN, WIDE_MAX);
-#else
+#elif REC_LN
   for (c = 0; c < D; ++c) vw[c] = rec_out_value(p, h[c], W_MIN, WIDE_MAX);
 #endif
 #if REC_LN
   layer_norm(vw, p->rec_ln, vw, W_MIN, WIDE_MAX);
 #endif
+#if REC_DENSE_OUT || REC_LN
   for (c = 0; c < D; ++c) xw[c] = RQ2S(xw[c], p->x1_x2, X1_X2, vw[c], p->o_x2, O_X2, W_MIN, WIDE_MAX);
+#endif
   /* channel mixing */
-  layer_norm(xw, p->mlp_ln, vw, Q_MIN, QMAX);
-  for (c = 0; c < D; ++c) xq[c] = (int16_t)vw[c];
+  layer_norm_q(xw, p->mlp_ln, xq);
 #if MLP_ACT_GELU
 #define MLP_ACT(m) gelu_q16(m)
 #else
@@ -425,14 +470,19 @@ static void layer_step(const layer_params *p, act_t *ring, h_t *h, uint16_t *hea
     EACH_ROW(i, R, MLP_IN_ROW);
   }
 #undef MLP_IN_ROW
-#define DENSE_ROW_MLP_OUT(row, a) vw[row] = RQS(p->mlp_out.b[row] + (a), p->mlp_out.m[row], MLP_OUT, W_MIN, WIDE_MAX)
-  DENSE_SAT(&p->mlp_out, MLP_OUT, mq, R4, D, vw, W_MIN, WIDE_MAX);
+#define MLP_OUT_VALUE(row, a) RQS(p->mlp_out.b[row] + (a), p->mlp_out.m[row], MLP_OUT, W_MIN, WIDE_MAX)
 #if CM_LN
+#define DENSE_ROW_MLP_OUT(row, a) vw[row] = MLP_OUT_VALUE(row, a)
+  DENSE_SAT(&p->mlp_out, MLP_OUT, mq, R4, D, vw, W_MIN, WIDE_MAX);
   layer_norm(vw, p->cm_ln, vw, W_MIN, WIDE_MAX);
-#endif
   for (c = 0; c < D; ++c) xw[c] = RQ2S(xw[c], p->x2_s, X2_S, vw[c], p->m_s, M_S, W_MIN, WIDE_MAX);
-  layer_norm(xw, p->post_ln, xw, Q_MIN, QMAX);
-  for (c = 0; c < D; ++c) xq[c] = (int16_t)xw[c];
+#else
+  /* each output row joins the residual at once: s = x2 + m */
+#define DENSE_ROW_MLP_OUT(row, a) \
+  xw[row] = RQ2S(xw[row], p->x2_s, X2_S, MLP_OUT_VALUE(row, a), p->m_s, M_S, W_MIN, WIDE_MAX)
+  DENSE_SAT(&p->mlp_out, MLP_OUT, mq, R4, D, xw, W_MIN, WIDE_MAX);
+#endif
+  layer_norm_q(xw, p->post_ln, xq);  /* the next layer (or the decoder) reads only xq */
 }
 
 void API(reset)(API(state) *s) {
@@ -481,5 +531,5 @@ act_t *API(input_buffer)(void) { return (act_t *)(void *)g_mq; }
 act_t *API(output_buffer)(void) { return (act_t *)(void *)g_mq; }
 unsigned long API(state_bytes)(void) { return (unsigned long)sizeof(API(state)); }
 unsigned long API(scratch_bytes)(void) {
-  return (unsigned long)(sizeof(g_xw) + sizeof(g_vw) + sizeof(g_xq) + sizeof(g_mq));
+  return (unsigned long)(sizeof(g_xw) + VW_NEEDED * sizeof(g_xw) + sizeof(g_xq) + sizeof(g_mq));
 }
