@@ -55,6 +55,18 @@ def test_gelu_error_bound():
     assert np.abs(fx.gelu_q16(xq) / fx.Q16 - ref).max() <= 8e-4
 
 
+def test_gelu_32bit_steps_of_the_c_equal_the_int64_rounding():
+    """int_step.c's gelu_q16 computes its two rescalings as high words of 32x32 products: the same
+    values for every input of the table's range."""
+    x = np.arange(-fx.GELU_LIMIT + 1, fx.GELU_LIMIT, dtype=np.int64)
+    x3 = (x * x * x) >> 32
+    t = x + ((x3 * fx.GELU_C3 + (1 << 23)) >> 24)
+    assert np.array_equal(t, x + ((((x3 * (fx.GELU_C3 * 2048)) >> 32) + 4) >> 3))
+    assert np.abs(t).max() < 1 << 21 and fx.GELU_U * 64 <= fx.INT32_MAX
+    u = (t * fx.GELU_U + (1 << 23)) >> 24
+    assert np.array_equal(u, ((((t * 8) * (fx.GELU_U * 64)) >> 32) + 1) >> 1)
+
+
 def test_layer_norm_matches_float_layer_norm():
     rng = np.random.default_rng(0)
     d, s_in, s_out = 13, 2.0**-18, 2.0**-16

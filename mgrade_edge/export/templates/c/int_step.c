@@ -178,13 +178,16 @@ static INLINE int32_t sig_q15(int32_t u) {  /* sigmoid of Q16 -> Q15; |error| <=
 }
 
 #if MLP_ACT_GELU || REC_ACT == REC_ACT_GELU
+typedef char gelu_constants_fit_int32[GELU_C3 < (1L << 20) && GELU_U < (1L << 25) ? 1 : -1];
 static INLINE int32_t gelu_q16(int32_t x) {  /* tanh-form GELU in Q16; |error| <= 8e-4 */
   int32_t x3, t, u;
   if (x >= GELU_LIMIT) return x;
   if (x <= -GELU_LIMIT) return 0;
-  x3 = (int32_t)(((int64_t)x * x * x) >> 32);
-  t = x + (int32_t)(((int64_t)x3 * GELU_C3 + ((int64_t)1 << 23)) >> 24);
-  u = (int32_t)(((int64_t)t * GELU_U + ((int64_t)1 << 23)) >> 24);
+  x3 = (int32_t)(((int64_t)x * x * x) >> 32);  /* |x3| < 2^25 */
+  /* (x3 * C3 + 2^23) >> 24 and (t * U + 2^23) >> 24 in rq's 32-bit form (c_fixed.rq_pre_shift):
+     C3 * 2^11 / 2^35 with shift 3, and (t * 2^3) * (U * 2^6) / 2^33 with shift 1 (|t| < 2^21) */
+  t = x + (((int32_t)(((int64_t)x3 * ((int32_t)GELU_C3 * 2048)) >> 32) + 4) >> 3);
+  u = ((int32_t)(((int64_t)(t * 8) * ((int32_t)GELU_U * 64)) >> 32) + 1) >> 1;
   return (int32_t)(((int64_t)x * sig_q15(u) + ((int64_t)1 << 14)) >> 15);
 }
 #endif
@@ -230,10 +233,18 @@ static INLINE void layer_norm_into(const int32_t *w, const ln_params *p, int32_t
   var = sq - (int64_t)mean * (2 * (int64_t)sum - (int64_t)D * mean);
   var = rdiv(var, D) + p->eps;
   v = (uint64_t)(var < 1 ? 1 : var);
+  /* normalise: the fewest k with v * 4^k >= 2^58 */
+#if defined(__GNUC__)
+  if (v < ((uint64_t)1 << 58)) {
+    k = (59 - (63 - __builtin_clzll(v))) / 2;
+    v <<= 2 * k;
+  }
+#else
   while (v < ((uint64_t)1 << 58)) {
     v <<= 2;
     ++k;
   }
+#endif
   sd = isqrt62(v);
   inv = (int32_t)((((uint64_t)1 << 56) + sd / 2) / sd);  /* in (2^25, 2^27] */
   s = 40 - k;  /* xhat = (diff * inv + 2^(s-1)) >> s */
