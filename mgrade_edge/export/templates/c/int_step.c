@@ -79,6 +79,13 @@ static INLINE int32_t rq2_sat(int32_t a, mult ka, int32_t b, mult kb, int32_t lo
  * integer sums are exact, so it returns the same value as the portable loop below. */
 #include <arm_acle.h>
 #include <string.h>
+/* high word of a * b: SMMUL (the compiler would fold a constant shift of a into b, and a product
+ * of more than 32 bits needs a 64 x 64 multiply) */
+static INLINE int32_t mul_hi32(int32_t a, int32_t b) {
+  int32_t r;
+  __asm__("smmul %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+  return r;
+}
 static INLINE int32_t sxtb16_ror8(uint32_t v) {
   int32_t r;
   __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
@@ -134,6 +141,7 @@ static INLINE void dot4(const uint32_t *w, const int16_t *x, int chunks, int32_t
   acc[3] = a3;
 }
 #else
+static INLINE int32_t mul_hi32(int32_t a, int32_t b) { return (int32_t)(((int64_t)a * b) >> 32); }
 /* The bytes of the words in memory: byte k of a word is at offset k (little-endian) or 3 - k. */
 static INLINE int byte_at(int k) {
   const uint32_t one = 1;
@@ -186,8 +194,8 @@ static INLINE int32_t gelu_q16(int32_t x) {  /* tanh-form GELU in Q16; |error| <
   x3 = (int32_t)(((int64_t)x * x * x) >> 32);  /* |x3| < 2^25 */
   /* (x3 * C3 + 2^23) >> 24 and (t * U + 2^23) >> 24 in rq's 32-bit form (c_fixed.rq_pre_shift):
      C3 * 2^11 / 2^35 with shift 3, and (t * 2^3) * (U * 2^6) / 2^33 with shift 1 (|t| < 2^21) */
-  t = x + (((int32_t)(((int64_t)x3 * ((int32_t)GELU_C3 * 2048)) >> 32) + 4) >> 3);
-  u = ((int32_t)(((int64_t)(t * 8) * ((int32_t)GELU_U * 64)) >> 32) + 1) >> 1;
+  t = x + ((mul_hi32(x3, (int32_t)GELU_C3 * 2048) + 4) >> 3);
+  u = (mul_hi32(t * 8, (int32_t)GELU_U * 64) + 1) >> 1;
   return (int32_t)(((int64_t)x * sig_q15(u) + ((int64_t)1 << 14)) >> 15);
 }
 #endif
