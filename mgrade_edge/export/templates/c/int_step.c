@@ -409,13 +409,24 @@ static INLINE void residual_x1(const layer_params *p, int c, int32_t v) {
     }                                                                                             \
   } while (0)
 
-/* minGRU of one channel: k, a are its gate accumulators (scalars), h is updated in place. */
-static INLINE void gru_update(const layer_params *p, h_t *h, int i, int row, int32_t k_acc, int32_t a_acc) {
+/* minGRU of one channel: k, a are its gate accumulators (scalars), h is updated in place.
+ * gh_pre, gh_lim: where the generator could not bound g for the 32-bit rq by g_h (RQ32_G_H 0), the
+ * 32-bit form still holds for each g <= gh_lim (g * 2^gh_pre fits int32, n + gh_pre = 33: shift 1),
+ * which is most of them; the others take the int64 form. gh_lim -1: always the int64 form. */
+static INLINE void gru_update(const layer_params *p, h_t *h, int i, int row, int32_t k_acc, int32_t a_acc,
+                              int gh_pre, int32_t gh_lim) {
   const int32_t k = RQS(p->gate.b[row] + k_acc, p->gate.m[row], GATE, -INT32_MAX, INT32_MAX);
   const int32_t a = RQS(p->gate.b[row + 1] + a_acc, p->gate.m[row + 1], GATE, -INT32_MAX, INT32_MAX);
   const int32_t z = sig_q15(k);
   const int32_t g = a >= 0 ? (a < INT32_MAX - 65536 ? a : INT32_MAX - 65536) + 32768 : sig_q15(a) * 2;
+#if RQ32_G_H
   const int32_t gh = RQS(g, p->g_h, G_H, 0, INT32_MAX);
+  (void)gh_pre;
+  (void)gh_lim;
+#else
+  const int32_t gh = g <= gh_lim ? clamp32((mul_hi32(g * ((int32_t)1 << gh_pre), p->g_h.m) + 1) >> 1, 0, INT32_MAX)
+                                 : rq_sat(g, p->g_h, 0, INT32_MAX);
+#endif
   /* (32768 - z) * h < 2^31; the new h is >= 0 and below 2^24 before the clamp */
   const int64_t next = ((int64_t)((32768 - z) * (int32_t)h[i]) * 256 + (int64_t)z * gh + ((int64_t)1 << 22)) >> 23;
   h[i] = (h_t)(next > HMAX ? HMAX : next);
@@ -431,8 +442,8 @@ static void layer_step(const layer_params *p, act_t *ring, h_t *h, uint16_t *hea
   int32_t *vw = g_vw;
 #endif
   int16_t *xq = g_xq, *mq = g_mq;
-  int32_t acc[4];
-  int c, i;
+  int32_t acc[4], gh_lim;
+  int c, i, gh_pre;
   /* delay block, fused with the residual when there is no LayerNorm in between */
   if (p->rows > 0) {
     for (c = 0; c + 4 <= D; c += 4) {
@@ -456,10 +467,12 @@ static void layer_step(const layer_params *p, act_t *ring, h_t *h, uint16_t *hea
   }
 #endif
   /* minGRU: the gate rows are interleaved k_i, a_i, k_i+1, a_i+1 per block of 4 */
+  gh_pre = p->g_h.n > 2 && p->g_h.n < 33 ? 33 - p->g_h.n : 0;
+  gh_lim = gh_pre ? INT32_MAX >> gh_pre : -1;
   for (i = 0; i < D; i += 2) {
     dot4((const uint32_t *)p->gate.w + (long)i * (D4 / 2), xq, D4 / 4, acc);
-    gru_update(p, h, i, 2 * i, acc[0], acc[1]);
-    if (i + 1 < D) gru_update(p, h, i + 1, 2 * i + 2, acc[2], acc[3]);
+    gru_update(p, h, i, 2 * i, acc[0], acc[1], gh_pre, gh_lim);
+    if (i + 1 < D) gru_update(p, h, i + 1, 2 * i + 2, acc[2], acc[3], gh_pre, gh_lim);
   }
 #if REC_DENSE_OUT
   for (c = 0; c < D; ++c) mq[c] = (int16_t)rec_out_value(p, h[c], Q_MIN, QMAX);
