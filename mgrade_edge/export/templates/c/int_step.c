@@ -86,6 +86,12 @@ static INLINE int32_t mul_hi32(int32_t a, int32_t b) {
   __asm__("smmul %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
   return r;
 }
+/* a * b in 64 bits: SMULL (where the compiler kept a sign-extended operand and multiplied 64 x 64) */
+static INLINE int64_t mul_wide(int32_t a, int32_t b) {
+  uint32_t lo, hi;
+  __asm__("smull %0, %1, %2, %3" : "=&r"(lo), "=&r"(hi) : "r"(a), "r"(b));
+  return (int64_t)(((uint64_t)hi << 32) | lo);
+}
 static INLINE int32_t sxtb16_ror8(uint32_t v) {
   int32_t r;
   __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
@@ -142,6 +148,7 @@ static INLINE void dot4(const uint32_t *w, const int16_t *x, int chunks, int32_t
 }
 #else
 static INLINE int32_t mul_hi32(int32_t a, int32_t b) { return (int32_t)(((int64_t)a * b) >> 32); }
+static INLINE int64_t mul_wide(int32_t a, int32_t b) { return (int64_t)a * b; }
 /* The bytes of the words in memory: byte k of a word is at offset k (little-endian) or 3 - k. */
 static INLINE int byte_at(int k) {
   const uint32_t one = 1;
@@ -428,7 +435,7 @@ static INLINE void gru_update(const layer_params *p, h_t *h, int i, int row, int
                                  : rq_sat(g, p->g_h, 0, INT32_MAX);
 #endif
   /* (32768 - z) * h < 2^31; the new h is >= 0 and below 2^24 before the clamp */
-  const int64_t next = ((int64_t)((32768 - z) * (int32_t)h[i]) * 256 + (int64_t)z * gh + ((int64_t)1 << 22)) >> 23;
+  const int64_t next = ((int64_t)((32768 - z) * (int32_t)h[i]) * 256 + mul_wide(z, gh) + ((int64_t)1 << 22)) >> 23;
   h[i] = (h_t)(next > HMAX ? HMAX : next);
 #if !REC_DENSE_OUT && !REC_LN
   /* the recurrent output joins the residual at once: x2 = x1 + o */
