@@ -35,6 +35,12 @@ def _mult(m, bound: int) -> tuple[str, bool]:
     return f"{{{int(m[0])}, {(1 << (shift - 1)) if pre >= 0 else 0}, {int(m[1])}, {pre}, {shift}}}", pre >= 0
 
 
+def rq_bound(m, bound: int) -> int:
+    """max |rq(a, m)| over |a| <= bound (rq is monotonic; m > 0 or m = 0)."""
+    mul, n = int(m[0]), int(m[1])
+    return max(abs((bound * mul + (1 << (n - 1))) >> n), abs((-bound * mul + (1 << (n - 1))) >> n))
+
+
 def padded4(n: int) -> int:
     return -(-n // 4) * 4
 
@@ -84,6 +90,7 @@ class Emitter:
         self.xhat_bound = int(np.ceil(np.sqrt(qm.cfg.d_model) * fx.Q16 * 1.001)) + 16
         self.fast: dict[str, bool] = {}  # call site -> every one of its mults has the 32-bit form
         self.identity: dict[str, bool] = {}  # call site -> every one of its mults is exactly 1
+        self.ln_add32 = True  # every LayerNorm's |rq(xhat, gamma_c)| + |beta_c| fits int32
 
     def mult(self, site: str, m, bound: int) -> str:
         text, fast = _mult(m, bound)
@@ -102,8 +109,10 @@ class Emitter:
         """RQ32_<SITE> 1 where the template may use the 32-bit rq unconditionally (no branch)."""
         text = "".join(f"#define RQ32_{site.upper()} {int(fast)}\n" for site, fast in sorted(self.fast.items()))
         # IDENT_<SITE> 1: rq by exactly 1 (the shared residual scale, c_quant) is the identity, skipped
-        return text + "".join(f"#define IDENT_{site.upper()} {int(self.identity[site] and self.fast[site])}\n"
-                              for site in sorted(SCALAR_INPUT))
+        text += "".join(f"#define IDENT_{site.upper()} {int(self.identity[site] and self.fast[site])}\n"
+                        for site in sorted(SCALAR_INPUT))
+        # LN_ADD32 1: LayerNorm adds beta to its 32-bit rq in int32, without the int64 saturation
+        return text + f"#define LN_ADD32 {int(self.ln_add32 and self.fast.get('ln', True))}\n"
 
     def array(self, name: str, ctype: str, values, suffix: str = "") -> str:
         values = np.asarray(values).reshape(-1)
@@ -133,6 +142,8 @@ class Emitter:
         if p is None:
             return "0"
         self.mult_array(f"{name}_g", "ln", p.gamma, self.xhat_bound)
+        self.ln_add32 = self.ln_add32 and all(
+            rq_bound(g, self.xhat_bound) + abs(int(b)) <= fx.INT32_MAX for g, b in zip(p.gamma, p.beta))
         b = self.array(f"{name}_b", "int32_t", p.beta)
         self.data.append(f"static const ln_params {name} = {{{name}_g, {b}, INT64_C({int(p.eps)})}};\n")
         return f"&{name}"
@@ -193,7 +204,9 @@ def int_sources(step, calibration, precision: str, p: str, desc: str, inputs: np
     d4, r4 = padded4(cfg.d_model), padded4(cfg.mlp_hidden)
     # int16 slots: the MLP hidden values (and o when it feeds rec_out), or x / y of step_q
     mq_len = max(r4, d4 if cfg.rec_dense_out else 0, cfg.d_in, cfg.n_classes)
-    scratch = 8 * cfg.d_model + 2 * (d4 + mq_len)
+    # int32 g_xw [D], and g_vw [D] where a LayerNorm or the dense rec_out keeps a stage's output apart
+    vw_needed = cfg.conv_ln or cfg.rec_ln or cfg.cm_ln or cfg.rec_dense_out
+    scratch = 4 * cfg.d_model * (2 if vw_needed else 1) + 2 * (d4 + mq_len)
     state_bytes = _even(_even(act_bytes * max(total, 1)) + h_bytes * cfg.n_layers * cfg.d_model) + 2 * cfg.n_layers
     macros = (f"#define D_IN {cfg.d_in}\n#define D {cfg.d_model}\n#define R {cfg.mlp_hidden}\n"
               f"#define D4 {d4}\n#define R4 {r4}\n"

@@ -55,6 +55,29 @@ def test_gelu_error_bound():
     assert np.abs(fx.gelu_q16(xq) / fx.Q16 - ref).max() <= 8e-4
 
 
+@pytest.mark.parametrize("m", [(1429292150, 25), (1612684132, 26), (-1610612736, 29), (1 << 30, 3)])
+def test_32bit_rq_holds_for_every_input_up_to_its_run_time_limit(m):
+    """int_step.c's minGRU takes the 32-bit rq by g_h for each g <= INT32_MAX >> (33 - n) (shift 1)."""
+    pre = 33 - m[1]
+    lim = fx.INT32_MAX >> pre
+    rng = np.random.default_rng(0)
+    a = np.concatenate([np.arange(0, min(5000, lim + 1)), np.arange(max(0, lim - 5000), lim + 1),
+                        rng.integers(0, lim + 1, 20000)])
+    assert np.array_equal(fx.rq_32bit(a, m, pre, 1), fx.rq(a, m))
+
+
+def test_gelu_32bit_steps_of_the_c_equal_the_int64_rounding():
+    """int_step.c's gelu_q16 computes its two rescalings as high words of 32x32 products: the same
+    values for every input of the table's range."""
+    x = np.arange(-fx.GELU_LIMIT + 1, fx.GELU_LIMIT, dtype=np.int64)
+    x3 = (x * x * x) >> 32
+    t = x + ((x3 * fx.GELU_C3 + (1 << 23)) >> 24)
+    assert np.array_equal(t, x + ((((x3 * (fx.GELU_C3 * 2048)) >> 32) + 4) >> 3))
+    assert np.abs(t).max() < 1 << 21 and fx.GELU_U * 64 <= fx.INT32_MAX
+    u = (t * fx.GELU_U + (1 << 23)) >> 24
+    assert np.array_equal(u, ((((t * 8) * (fx.GELU_U * 64)) >> 32) + 1) >> 1)
+
+
 def test_layer_norm_matches_float_layer_norm():
     rng = np.random.default_rng(0)
     d, s_in, s_out = 13, 2.0**-18, 2.0**-16

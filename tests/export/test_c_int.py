@@ -129,6 +129,16 @@ def test_reported_state_bytes_are_the_structs_size(c_bundle, name, precision):
     assert read_manifest(out)["details"]["c"]["state_bytes"] == open_runner(out).state_bytes
 
 
+@pytest.mark.parametrize("m", [(1197923909, 41), (-1610612736, 29), (0, 1), (1 << 30, 31), (2147128950, 42)])
+def test_rq_bound_is_the_largest_rescaled_magnitude(m):
+    from mgrade_edge.export import c_fixed as fx
+    from mgrade_edge.export.c_int import rq_bound
+
+    for bound in (0, 1, 127, 5000):
+        a = np.arange(-bound, bound + 1, dtype=np.int64)
+        assert rq_bound(m, bound) == int(np.abs(fx.rq(a, m)).max())
+
+
 def test_doctests():
     import doctest
 

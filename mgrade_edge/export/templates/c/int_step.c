@@ -6,13 +6,19 @@
  * generator bounded |a|, else int64).
  * Matmul inputs are kept in int16 slots (g_xq, g_mq) so one 32-bit load gives two of them; the dense
  * weights are laid out in blocks of 4 rows x 4 columns by the generator (BLOCKED LAYOUT below).
- * Scratch: g_xw, g_vw (int32 [D]), g_xq (int16 [D4]), g_mq (int16 [MQ_LEN]); x and y of step_q may
- * alias g_mq (input_buffer/output_buffer). */
+ * Scratch: g_xw, g_vw (int32 [D]; g_vw only if VW_NEEDED), g_xq (int16 [D4]), g_mq (int16 [MQ_LEN]);
+ * x and y of step_q may alias g_mq (input_buffer/output_buffer). */
 
 /* rq() needs an arithmetic right shift of negative values (gcc, clang and arm-none-eabi-gcc do). */
 typedef char arithmetic_shift_required[((-8) >> 1) == -4 ? 1 : -1];
 
-static int32_t g_xw[D], g_vw[D];
+/* g_vw holds a stage's output apart from the residual only where a LayerNorm or the dense rec_out
+ * comes between them (elsewhere each value joins the residual as soon as it is computed). */
+#define VW_NEEDED (CONV_LN || REC_LN || CM_LN || REC_DENSE_OUT)
+static int32_t g_xw[D];
+#if VW_NEEDED
+static int32_t g_vw[D];
+#endif
 /* int16 slots, word-aligned (the DSP path loads pairs of them with LDRD) */
 static union { int32_t align; int16_t v[D4]; } g_xq_words;
 static union { int32_t align; int16_t v[MQ_LEN]; } g_mq_words;
@@ -73,6 +79,19 @@ static INLINE int32_t rq2_sat(int32_t a, mult ka, int32_t b, mult kb, int32_t lo
  * integer sums are exact, so it returns the same value as the portable loop below. */
 #include <arm_acle.h>
 #include <string.h>
+/* high word of a * b: SMMUL (the compiler would fold a constant shift of a into b, and a product
+ * of more than 32 bits needs a 64 x 64 multiply) */
+static INLINE int32_t mul_hi32(int32_t a, int32_t b) {
+  int32_t r;
+  __asm__("smmul %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+  return r;
+}
+/* a * b in 64 bits: SMULL (where the compiler kept a sign-extended operand and multiplied 64 x 64) */
+static INLINE int64_t mul_wide(int32_t a, int32_t b) {
+  uint32_t lo, hi;
+  __asm__("smull %0, %1, %2, %3" : "=&r"(lo), "=&r"(hi) : "r"(a), "r"(b));
+  return (int64_t)(((uint64_t)hi << 32) | lo);
+}
 static INLINE int32_t sxtb16_ror8(uint32_t v) {
   int32_t r;
   __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
@@ -128,6 +147,8 @@ static INLINE void dot4(const uint32_t *w, const int16_t *x, int chunks, int32_t
   acc[3] = a3;
 }
 #else
+static INLINE int32_t mul_hi32(int32_t a, int32_t b) { return (int32_t)(((int64_t)a * b) >> 32); }
+static INLINE int64_t mul_wide(int32_t a, int32_t b) { return (int64_t)a * b; }
 /* The bytes of the words in memory: byte k of a word is at offset k (little-endian) or 3 - k. */
 static INLINE int byte_at(int k) {
   const uint32_t one = 1;
@@ -172,13 +193,16 @@ static INLINE int32_t sig_q15(int32_t u) {  /* sigmoid of Q16 -> Q15; |error| <=
 }
 
 #if MLP_ACT_GELU || REC_ACT == REC_ACT_GELU
-static int32_t gelu_q16(int32_t x) {  /* tanh-form GELU in Q16; |error| <= 8e-4 */
+typedef char gelu_constants_fit_int32[GELU_C3 < (1L << 20) && GELU_U < (1L << 25) ? 1 : -1];
+static INLINE int32_t gelu_q16(int32_t x) {  /* tanh-form GELU in Q16; |error| <= 8e-4 */
   int32_t x3, t, u;
   if (x >= GELU_LIMIT) return x;
   if (x <= -GELU_LIMIT) return 0;
-  x3 = (int32_t)(((int64_t)x * x * x) >> 32);
-  t = x + (int32_t)(((int64_t)x3 * GELU_C3 + ((int64_t)1 << 23)) >> 24);
-  u = (int32_t)(((int64_t)t * GELU_U + ((int64_t)1 << 23)) >> 24);
+  x3 = (int32_t)(((int64_t)x * x * x) >> 32);  /* |x3| < 2^25 */
+  /* (x3 * C3 + 2^23) >> 24 and (t * U + 2^23) >> 24 in rq's 32-bit form (c_fixed.rq_pre_shift):
+     C3 * 2^11 / 2^35 with shift 3, and (t * 2^3) * (U * 2^6) / 2^33 with shift 1 (|t| < 2^21) */
+  t = x + ((mul_hi32(x3, (int32_t)GELU_C3 * 2048) + 4) >> 3);
+  u = (mul_hi32(t * 8, (int32_t)GELU_U * 64) + 1) >> 1;
   return (int32_t)(((int64_t)x * sig_q15(u) + ((int64_t)1 << 14)) >> 15);
 }
 #endif
@@ -194,50 +218,88 @@ static uint32_t isqrt62(uint64_t v) {  /* floor(sqrt(v)) for v < 2^62: the resul
   return res;
 }
 
-/* out[c] = sat(gamma_c * (w_c - mean) / sqrt(var + eps) + beta_c); out may be w. The inputs are wide
- * values (|w_c| <= WIDE_MAX < 2^24), so |w_c - mean| < 2^25. */
-static void layer_norm(const int32_t *w, const ln_params *p, int32_t *out, int32_t lo, int32_t hi) {
-  int64_t var = 0;
+/* out[c] = sat(gamma_c * (w_c - mean) / sqrt(var + eps) + beta_c), into out (int32, may be w) or outq
+ * (int16: the sites whose output is a matmul input, saturated to +-QMAX); the one not written is 0 (the
+ * tests fold away: the callers below are inlined with constant pointers). The inputs are wide values
+ * (|w_c| <= WIDE_MAX < 2^24), so |w_c - mean| < 2^25. One pass gives sum w and sum w^2: the variance
+ * sum (w - mean)^2 = sum w^2 - mean * (2 sum w - D mean) is exact in int64 (|w|^2 * D < 2^62). */
+static INLINE void layer_norm_into(const int32_t *w, const ln_params *p, int32_t *out, int16_t *outq, int32_t lo,
+                                   int32_t hi) {
+  int64_t var, sq = 0;
   int32_t mean, inv;
   uint64_t v;
   uint32_t sd;
   int c, k = 0, s;
 #if D * WIDE_MAX <= INT32_MAX
   int32_t sum = 0;  /* fits: D * WIDE_MAX */
-  for (c = 0; c < D; ++c) sum += w[c];
+  for (c = 0; c < D; ++c) {
+    sum += w[c];
+    sq += (int64_t)w[c] * w[c];
+  }
   mean = sum >= 0 ? (sum + D / 2) / D : -((-sum + D / 2) / D);
 #else
   int64_t sum = 0;
-  for (c = 0; c < D; ++c) sum += w[c];
+  for (c = 0; c < D; ++c) {
+    sum += w[c];
+    sq += (int64_t)w[c] * w[c];
+  }
   mean = (int32_t)rdiv(sum, D);
 #endif
-  for (c = 0; c < D; ++c) var += (int64_t)(w[c] - mean) * (w[c] - mean);
+  var = sq - (int64_t)mean * (2 * (int64_t)sum - (int64_t)D * mean);
   var = rdiv(var, D) + p->eps;
   v = (uint64_t)(var < 1 ? 1 : var);
+  /* normalise: the fewest k with v * 4^k >= 2^58 */
+#if defined(__GNUC__)
+  if (v < ((uint64_t)1 << 58)) {
+    k = (59 - (63 - __builtin_clzll(v))) / 2;
+    v <<= 2 * k;
+  }
+#else
   while (v < ((uint64_t)1 << 58)) {
     v <<= 2;
     ++k;
   }
+#endif
   sd = isqrt62(v);
   inv = (int32_t)((((uint64_t)1 << 56) + sd / 2) / sd);  /* in (2^25, 2^27] */
   s = 40 - k;  /* xhat = (diff * inv + 2^(s-1)) >> s */
+  /* LN_ADD32 1: the generator bounded |rq(xhat, gamma_c)| + |beta_c| below 2^31 (int32 sum, no clamp) */
+#if LN_ADD32
+#define LN_OUT(xhat) clamp32(rq_fast((xhat), p->g[c]) + p->b[c], lo, hi)
+#else
+#define LN_OUT(xhat) clamp64((int64_t)RQS((xhat), p->g[c], LN, -INT32_MAX, INT32_MAX) + p->b[c], lo, hi)
+#endif
+#define LN_STORE(xhat)                       \
+  do {                                       \
+    const int32_t o_ = LN_OUT(xhat);         \
+    if (outq) outq[c] = (int16_t)o_;         \
+    else out[c] = o_;                        \
+  } while (0)
   if (s + 9 >= 33) {
     /* the 32-bit form (as rq_fast): diff * 2^ld and inv * 2^li fit int32 for ld <= 6, li <= 3 */
     const int l = s >= 33 ? 0 : 33 - s, li = l < 3 ? l : 3, ld = l - li, sh = s + l - 32;
     const int32_t inv2 = inv * ((int32_t)1 << li), round = (int32_t)1 << (sh - 1), up = (int32_t)1 << ld;
     for (c = 0; c < D; ++c) {
       const int32_t hi32 = (int32_t)(((int64_t)((w[c] - mean) * up) * inv2) >> 32);
-      const int32_t xhat = (hi32 + round) >> sh;
-      out[c] = clamp64((int64_t)RQS(xhat, p->g[c], LN, -INT32_MAX, INT32_MAX) + p->b[c], lo, hi);
+      LN_STORE((hi32 + round) >> sh);
     }
   } else {
     const int64_t round = (int64_t)1 << (s - 1);
-    for (c = 0; c < D; ++c) {
-      const int32_t xhat = (int32_t)(((int64_t)(w[c] - mean) * inv + round) >> s);
-      out[c] = clamp64((int64_t)RQS(xhat, p->g[c], LN, -INT32_MAX, INT32_MAX) + p->b[c], lo, hi);
-    }
+    for (c = 0; c < D; ++c) LN_STORE((int32_t)(((int64_t)(w[c] - mean) * inv + round) >> s));
   }
+#undef LN_STORE
+#undef LN_OUT
 }
+
+/* The two outputs as functions (one copy of the code each; unused ones are not compiled). */
+static void layer_norm_q(const int32_t *w, const ln_params *p, int16_t *outq) {
+  layer_norm_into(w, p, 0, outq, Q_MIN, QMAX);
+}
+#if CONV_LN || REC_LN || CM_LN
+static void layer_norm(const int32_t *w, const ln_params *p, int32_t *out, int32_t lo, int32_t hi) {
+  layer_norm_into(w, p, out, 0, lo, hi);
+}
+#endif
 
 #if REC_ACT != REC_ACT_IDENTITY
 static int32_t rec_act_q16(int32_t h) {
@@ -321,14 +383,15 @@ static int32_t conv1(const layer_params *p, act_t *ring, unsigned head, int c) {
 }
 #endif
 
-/* x1 = x + v (wide) and its act copy, which replaces x in g_xq. */
+/* x1 = x + v (wide) and its act copy, which replaces x in g_xq; with CONV_LN, v is kept for the
+ * LayerNorm (the residual follows it). */
 static INLINE void residual_x1(const layer_params *p, int c, int32_t v) {
+#if CONV_LN
+  (void)p;
   g_vw[c] = v;
-#if !CONV_LN
+#else
   g_xw[c] = RQ2S(g_xq[c], p->x_x1, X_X1, v, p->v_x1, V_X1, W_MIN, WIDE_MAX);
   g_xq[c] = (int16_t)RQS(g_xw[c], p->x1q, X1Q, Q_MIN, QMAX);
-#else
-  (void)p;
 #endif
 }
 
@@ -353,23 +416,41 @@ static INLINE void residual_x1(const layer_params *p, int c, int32_t v) {
     }                                                                                             \
   } while (0)
 
-/* minGRU of one channel: k, a are its gate accumulators (scalars), h is updated in place. */
-static INLINE void gru_update(const layer_params *p, h_t *h, int i, int row, int32_t k_acc, int32_t a_acc) {
+/* minGRU of one channel: k, a are its gate accumulators (scalars), h is updated in place.
+ * gh_pre, gh_lim: where the generator could not bound g for the 32-bit rq by g_h (RQ32_G_H 0), the
+ * 32-bit form still holds for each g <= gh_lim (g * 2^gh_pre fits int32, n + gh_pre = 33: shift 1),
+ * which is most of them; the others take the int64 form. gh_lim -1: always the int64 form. */
+static INLINE void gru_update(const layer_params *p, h_t *h, int i, int row, int32_t k_acc, int32_t a_acc,
+                              int gh_pre, int32_t gh_lim) {
   const int32_t k = RQS(p->gate.b[row] + k_acc, p->gate.m[row], GATE, -INT32_MAX, INT32_MAX);
   const int32_t a = RQS(p->gate.b[row + 1] + a_acc, p->gate.m[row + 1], GATE, -INT32_MAX, INT32_MAX);
   const int32_t z = sig_q15(k);
   const int32_t g = a >= 0 ? (a < INT32_MAX - 65536 ? a : INT32_MAX - 65536) + 32768 : sig_q15(a) * 2;
+#if RQ32_G_H
   const int32_t gh = RQS(g, p->g_h, G_H, 0, INT32_MAX);
+  (void)gh_pre;
+  (void)gh_lim;
+#else
+  const int32_t gh = g <= gh_lim ? clamp32((mul_hi32(g * ((int32_t)1 << gh_pre), p->g_h.m) + 1) >> 1, 0, INT32_MAX)
+                                 : rq_sat(g, p->g_h, 0, INT32_MAX);
+#endif
   /* (32768 - z) * h < 2^31; the new h is >= 0 and below 2^24 before the clamp */
-  const int64_t next = ((int64_t)((32768 - z) * (int32_t)h[i]) * 256 + (int64_t)z * gh + ((int64_t)1 << 22)) >> 23;
+  const int64_t next = ((int64_t)((32768 - z) * (int32_t)h[i]) * 256 + mul_wide(z, gh) + ((int64_t)1 << 22)) >> 23;
   h[i] = (h_t)(next > HMAX ? HMAX : next);
+#if !REC_DENSE_OUT && !REC_LN
+  /* the recurrent output joins the residual at once: x2 = x1 + o */
+  g_xw[i] = RQ2S(g_xw[i], p->x1_x2, X1_X2, rec_out_value(p, h[i], W_MIN, WIDE_MAX), p->o_x2, O_X2, W_MIN, WIDE_MAX);
+#endif
 }
 
 static void layer_step(const layer_params *p, act_t *ring, h_t *h, uint16_t *head) {
-  int32_t *xw = g_xw, *vw = g_vw;
+  int32_t *xw = g_xw;
+#if VW_NEEDED
+  int32_t *vw = g_vw;
+#endif
   int16_t *xq = g_xq, *mq = g_mq;
-  int32_t acc[4];
-  int c, i;
+  int32_t acc[4], gh_lim;
+  int c, i, gh_pre;
   /* delay block, fused with the residual when there is no LayerNorm in between */
   if (p->rows > 0) {
     for (c = 0; c + 4 <= D; c += 4) {
@@ -393,25 +474,28 @@ static void layer_step(const layer_params *p, act_t *ring, h_t *h, uint16_t *hea
   }
 #endif
   /* minGRU: the gate rows are interleaved k_i, a_i, k_i+1, a_i+1 per block of 4 */
+  gh_pre = p->g_h.n > 2 && p->g_h.n < 33 ? 33 - p->g_h.n : 0;
+  gh_lim = gh_pre ? INT32_MAX >> gh_pre : -1;
   for (i = 0; i < D; i += 2) {
     dot4((const uint32_t *)p->gate.w + (long)i * (D4 / 2), xq, D4 / 4, acc);
-    gru_update(p, h, i, 2 * i, acc[0], acc[1]);
-    if (i + 1 < D) gru_update(p, h, i + 1, 2 * i + 2, acc[2], acc[3]);
+    gru_update(p, h, i, 2 * i, acc[0], acc[1], gh_pre, gh_lim);
+    if (i + 1 < D) gru_update(p, h, i + 1, 2 * i + 2, acc[2], acc[3], gh_pre, gh_lim);
   }
 #if REC_DENSE_OUT
   for (c = 0; c < D; ++c) mq[c] = (int16_t)rec_out_value(p, h[c], Q_MIN, QMAX);
 #define DENSE_ROW_REC_OUT(row, a) vw[row] = RQS(p->rec_out.b[row] + (a), p->rec_out.m[row], REC_OUT, W_MIN, WIDE_MAX)
   DENSE_SAT(&p->rec_out, REC_OUT, mq, D4, D, vw, W_MIN, WIDE_MAX);
-#else
+#elif REC_LN
   for (c = 0; c < D; ++c) vw[c] = rec_out_value(p, h[c], W_MIN, WIDE_MAX);
 #endif
 #if REC_LN
   layer_norm(vw, p->rec_ln, vw, W_MIN, WIDE_MAX);
 #endif
+#if REC_DENSE_OUT || REC_LN
   for (c = 0; c < D; ++c) xw[c] = RQ2S(xw[c], p->x1_x2, X1_X2, vw[c], p->o_x2, O_X2, W_MIN, WIDE_MAX);
+#endif
   /* channel mixing */
-  layer_norm(xw, p->mlp_ln, vw, Q_MIN, QMAX);
-  for (c = 0; c < D; ++c) xq[c] = (int16_t)vw[c];
+  layer_norm_q(xw, p->mlp_ln, xq);
 #if MLP_ACT_GELU
 #define MLP_ACT(m) gelu_q16(m)
 #else
@@ -425,14 +509,19 @@ static void layer_step(const layer_params *p, act_t *ring, h_t *h, uint16_t *hea
     EACH_ROW(i, R, MLP_IN_ROW);
   }
 #undef MLP_IN_ROW
-#define DENSE_ROW_MLP_OUT(row, a) vw[row] = RQS(p->mlp_out.b[row] + (a), p->mlp_out.m[row], MLP_OUT, W_MIN, WIDE_MAX)
-  DENSE_SAT(&p->mlp_out, MLP_OUT, mq, R4, D, vw, W_MIN, WIDE_MAX);
+#define MLP_OUT_VALUE(row, a) RQS(p->mlp_out.b[row] + (a), p->mlp_out.m[row], MLP_OUT, W_MIN, WIDE_MAX)
 #if CM_LN
+#define DENSE_ROW_MLP_OUT(row, a) vw[row] = MLP_OUT_VALUE(row, a)
+  DENSE_SAT(&p->mlp_out, MLP_OUT, mq, R4, D, vw, W_MIN, WIDE_MAX);
   layer_norm(vw, p->cm_ln, vw, W_MIN, WIDE_MAX);
-#endif
   for (c = 0; c < D; ++c) xw[c] = RQ2S(xw[c], p->x2_s, X2_S, vw[c], p->m_s, M_S, W_MIN, WIDE_MAX);
-  layer_norm(xw, p->post_ln, xw, Q_MIN, QMAX);
-  for (c = 0; c < D; ++c) xq[c] = (int16_t)xw[c];
+#else
+  /* each output row joins the residual at once: s = x2 + m */
+#define DENSE_ROW_MLP_OUT(row, a) \
+  xw[row] = RQ2S(xw[row], p->x2_s, X2_S, MLP_OUT_VALUE(row, a), p->m_s, M_S, W_MIN, WIDE_MAX)
+  DENSE_SAT(&p->mlp_out, MLP_OUT, mq, R4, D, xw, W_MIN, WIDE_MAX);
+#endif
+  layer_norm_q(xw, p->post_ln, xq);  /* the next layer (or the decoder) reads only xq */
 }
 
 void API(reset)(API(state) *s) {
@@ -481,5 +570,5 @@ act_t *API(input_buffer)(void) { return (act_t *)(void *)g_mq; }
 act_t *API(output_buffer)(void) { return (act_t *)(void *)g_mq; }
 unsigned long API(state_bytes)(void) { return (unsigned long)sizeof(API(state)); }
 unsigned long API(scratch_bytes)(void) {
-  return (unsigned long)(sizeof(g_xw) + sizeof(g_vw) + sizeof(g_xq) + sizeof(g_mq));
+  return (unsigned long)(sizeof(g_xw) + VW_NEEDED * sizeof(g_xw) + sizeof(g_xq) + sizeof(g_mq));
 }
