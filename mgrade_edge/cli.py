@@ -296,8 +296,11 @@ def int_list(ctx, param, value):
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write a PNG of RAM against sequence length (log axes).")
+@click.option("--cpu", type=str, default="host", show_default=True,
+              help="c targets: measure the compiled step on this CPU (host, cortex-m4, cortex-m55; "
+                   "Cortex-M under QEMU).")
 @user_errors
-def profile(path, preset, target, state, steps, windows, no_measure, as_json, plot):
+def profile(path, preset, target, state, steps, windows, no_measure, as_json, plot, cpu):
     """RAM per timestep, measured and explained, against the paper's constant-memory claim.
 
     Examples: mgrade-edge profile examples/digits.pt --plot ram.png;
@@ -315,7 +318,10 @@ def profile(path, preset, target, state, steps, windows, no_measure, as_json, pl
         check_output_file(plot, force=True, what="--plot")
     from .profile.cli import run_profile
 
-    report = run_profile(path, preset, target, state, steps, windows, not no_measure)
+    from .board.toolchain import get_cpu
+
+    get_cpu(cpu)  # an unknown CPU is refused before any work
+    report = run_profile(path, preset, target, state, steps, windows, not no_measure, cpu)
     if plot is not None:
         from .profile.plot import write_plot
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 
 def run_profile(path: Path | None, preset: str | None, target: str, state: str, steps, windows,
-                measure: bool) -> dict:
+                measure: bool, cpu: str = "host") -> dict:
     from ..checkpoint import load_checkpoint
     from ..data import checkpoint_task_data
     from .measure import profile_report
@@ -26,7 +26,8 @@ def run_profile(path: Path | None, preset: str | None, target: str, state: str, 
     if data is not None:
         calibration = calibration_set(to_streaming(model), data.train_x)
     report = profile_report(config, model, target=target, steps=tuple(steps or (1,)), measure=measure,
-                            calibration=calibration, state=state, windows=tuple(windows) if windows else None)
+                            calibration=calibration, state=state, windows=tuple(windows) if windows else None,
+                            cpu=cpu)
     report["source"] = source
     from ..compute import compute_summary, step_rate_hz
 

@@ -273,7 +273,8 @@ def measure_window(step, window: int, precision: str, calibration) -> dict:
 # ---- the whole profile: analytic, then measured ------------------------------------------------
 
 def profile_report(config: MGRADEConfig, model=None, target: str = "tflite-int8", steps=DEFAULT_STEPS,
-                   measure: bool = True, calibration=None, state: str = "internal", windows=DEFAULT_WINDOWS) -> dict:
+                   measure: bool = True, calibration=None, state: str = "internal", windows=DEFAULT_WINDOWS,
+                   cpu: str = "host") -> dict:
     """Analytic profile, plus (measure=True) the exported model's measured TFLite Micro arena, and the
     arena of the non-streaming model re-run over each window length in `windows` (None: skip).
 
@@ -291,6 +292,10 @@ def profile_report(config: MGRADEConfig, model=None, target: str = "tflite-int8"
         raise ExportError(f"measuring needs a TFLite target (the TFLite Micro arena) or a c target (the "
                           f"compiled C step), got {target!r}; choose tflite, tflite-int8, tflite-int16x8 or "
                           f"c, or profile without measuring")
+    if cpu != "host" and not (measure and get_target(target).format == "c"):
+        raise ExportError(f"--cpu {cpu} measures the compiled C step on that CPU: it needs a c target "
+                          f"(e.g. --target c) and measuring; the TFLite Micro arena is probed on the host "
+                          f"(use `mgrade-edge board-test` for a bundle on a Cortex-M)")
     if measure:
         state = resolve_state(get_target(target), state)
     report = analytic_profile(config, target, model)
@@ -298,7 +303,7 @@ def profile_report(config: MGRADEConfig, model=None, target: str = "tflite-int8"
     if measure and get_target(target).format == "c":
         from .measure_c import measure_profile_c
 
-        measure_profile_c(report, config, model, target, tuple(steps), calibration)
+        measure_profile_c(report, config, model, target, tuple(steps), calibration, cpu)
     elif measure:
         measure_profile(report, config, model, target, tuple(steps), calibration, state, windows)
     return report

@@ -65,7 +65,8 @@ def measure_c_step(step, target: str, steps: tuple[int, ...], calibration, cpu: 
             "heap_functions_referenced": [f for f in undefined if f in HEAP_FUNCTIONS]}
 
 
-def measure_profile_c(report: dict, cfg, model, target: str, steps: tuple[int, ...], calibration) -> None:
+def measure_profile_c(report: dict, cfg, model, target: str, steps: tuple[int, ...], calibration,
+                      cpu: str = "host") -> None:
     """Fill the measured keys of `report` in place for a c target (see profile.measure.profile_report)."""
     from ..quantize import calibration_set
     from ..streaming import to_streaming
@@ -77,7 +78,7 @@ def measure_profile_c(report: dict, cfg, model, target: str, steps: tuple[int, .
     if calibration is None and report["precision"] != "float32":
         calibration = calibration_set(step, random_sequences(cfg.d_in, 16, 256),
                                       source="random data (16 smooth random sequences x 256 steps, seed 0)")
-    m = measure_c_step(step, target, steps, calibration)
+    m = measure_c_step(step, target, steps, calibration, cpu)
     static = m["state_bytes"] + m["scratch_bytes"] + m["io_bytes"]
     ram = {n: None if s is None else static + s for n, s in m["stack_bytes_after_steps"].items()}
     known = [v for v in ram.values() if v is not None]

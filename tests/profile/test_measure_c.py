@@ -49,3 +49,32 @@ def test_target_c_means_c_int8_and_a_bad_target_is_one_line(capsys, monkeypatch)
     code, out, err = run_main(["profile", "--preset", "digits", "--target", "c-int4", "--no-measure"], capsys,
                               monkeypatch)
     assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and "c-int8" in err
+
+
+def test_cortex_m4_profile_is_measured_under_qemu_and_constant(tiny_calibrated_step):
+    """The same measurement on a Cortex-M4 (QEMU): the parts from that CPU's linked program, constant."""
+    try:
+        find_toolchain("cortex-m4")
+    except BoardError as exc:
+        pytest.skip(str(exc))
+    from tests.helpers import make_model
+
+    _, calibration = tiny_calibrated_step
+    model = make_model("tiny", seed=0)
+    r = profile_report(model.cfg, model, target="c-int8", steps=(1, 100), calibration=calibration, windows=None,
+                       cpu="cortex-m4")
+    m = r["measured"]
+    assert m["cpu"] == "cortex-m4" and m["golden_passed"], m["golden_line"]
+    planned = tuple(m["planned"][k] for k in ("state", "scratch", "io"))
+    assert (m["state_bytes"], m["scratch_bytes"], m["io_bytes"]) == planned
+    assert r["ram_delta_bytes"] == 0 and m["stack_bytes"] > 0
+
+
+def test_cpu_other_than_host_needs_a_measured_c_target(capsys, monkeypatch):
+    from tests.helpers import run_main
+
+    for args in (["--target", "tflite-int8"], ["--target", "c", "--no-measure"], ["--target", "c", "--cpu", "z80"]):
+        cpu = [] if "--cpu" in args else ["--cpu", "cortex-m4"]
+        code, out, err = run_main(["profile", "--preset", "digits", *args, *cpu], capsys, monkeypatch)
+        assert code == 2 and out == "" and len(err.strip().splitlines()) == 1, err
+        assert ("c target" in err) or ("not one of host" in err), err
