@@ -31,15 +31,20 @@ def ckpt(tmp_path):
     return save_tiny_digits_checkpoint(tmp_path / "model.pt")
 
 
-@pytest.fixture(scope="module")
-def onnx_artifact(tmp_path_factory):
-    """One float ONNX export of the tiny checkpoint, copied by the tests that tamper with it."""
-    root = tmp_path_factory.mktemp("onnx")
-    ckpt = save_tiny_digits_checkpoint(root / "model.pt")
+def exported_tiny_checkpoint(tmp_path_factory, target: str) -> tuple[Path, Path]:
+    """(checkpoint, artifact directory): one `target` export of the tiny checkpoint, shared by a
+    module's tests, which copy it before tampering."""
     from mgrade_edge.pipeline import export_checkpoint
 
-    export_checkpoint(ckpt, "onnx", root / "art", validate=False)
+    root = tmp_path_factory.mktemp(target)
+    ckpt = save_tiny_digits_checkpoint(root / "model.pt")
+    export_checkpoint(ckpt, target, root / "art", validate=False)
     return ckpt, root / "art"
+
+
+@pytest.fixture(scope="module")
+def onnx_artifact(tmp_path_factory):
+    return exported_tiny_checkpoint(tmp_path_factory, "onnx")
 
 
 def snapshot(directory: Path) -> dict:
@@ -215,13 +220,9 @@ def test_validate_outside_tolerance_exits_1(onnx_artifact, capsys, monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def tflite_artifact(tmp_path_factory):
-    root = tmp_path_factory.mktemp("tflite")
-    ckpt = save_tiny_digits_checkpoint(root / "model.pt")
-    from mgrade_edge.pipeline import export_checkpoint
-
-    export_checkpoint(ckpt, "tflite", root / "art", validate=False)
-    return ckpt, root / "art"
+def float_tflite_checkpoint_artifact(tmp_path_factory):
+    # not conftest's tflite_artifact: these tests need the checkpoint file it was exported from
+    return exported_tiny_checkpoint(tmp_path_factory, "tflite")
 
 
 def _mutate_tflite(directory, how):
@@ -253,8 +254,9 @@ def _mutate_tflite(directory, how):
 
 @pytest.mark.parametrize("how, fragment", [("index", "names tensor 100000"), ("truncate", "its buffer holds 4")])
 @pytest.mark.parametrize("engine", ["tflm", "litert"])
-def test_damaged_tflite_is_one_line_not_a_crash(tflite_artifact, tmp_path, capsys, monkeypatch, how, fragment, engine):
-    ckpt, art = tflite_artifact
+def test_damaged_tflite_is_one_line_not_a_crash(float_tflite_checkpoint_artifact, tmp_path, capsys, monkeypatch, how,
+                                                fragment, engine):
+    ckpt, art = float_tflite_checkpoint_artifact
     directory = tmp_path / "art"
     shutil.copytree(art, directory)
     _mutate_tflite(directory, how)
