@@ -41,3 +41,8 @@ def printable(value) -> str:
 
 def dumps(value, indent: int = 2) -> str:
     return json.dumps(json_safe(value), indent=indent, allow_nan=False)
+
+
+def thousands(value) -> str:
+    """A count for a report line: thousands separators, or n/a for a value that was not measured."""
+    return "n/a" if value is None else f"{value:,}"

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..jsonutil import thousands as num
 from .build import SourceSet, cache_root, compile_command, first_error, measure_elf
 from .program import Program, ProgramSpec, build_program
 from .run import golden_result, run_program, ticks_to_instructions
@@ -332,8 +333,6 @@ NOTES = {
 
 
 def format_c_board_report(r: dict) -> str:
-    def num(v):
-        return "n/a" if v is None else f"{v:,}"
 
     p, plan = r["ram_parts"], r["planned_ram_parts"]
     exact = {True: "bit-exact vs the Python integer mirror", False: "NOT equal to the recorded outputs",

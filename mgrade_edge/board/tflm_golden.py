@@ -19,6 +19,7 @@ import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from ..jsonutil import thousands as num
 from .build import SourceSet, cache_root, measure_elf
 from .program import ProgramSpec, build_program
 from .run import golden_result, run_program, ticks_to_instructions
@@ -202,8 +203,6 @@ NOTES = {
 
 
 def format_board_report(r: dict) -> str:
-    def num(v):
-        return "n/a" if v is None else f"{v:,}"
 
     lines = [f"board-test {r['cpu']} ({r['kernels']} kernels, {r['tflm_tree']})",
              f"  golden: {'PASSED' if r['passed'] else 'FAILED'} at the emitted arena "

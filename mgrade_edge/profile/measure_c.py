@@ -16,6 +16,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from ..jsonutil import thousands as num
+
 HEAP_FUNCTIONS = ("malloc", "calloc", "realloc", "free", "aligned_alloc", "posix_memalign")
 
 
@@ -97,8 +99,6 @@ def format_measured_c(report: dict) -> list[str]:
     m = report["measured"]
     plan, fl = m["planned"], m["flash_bytes"]
 
-    def num(v):
-        return "n/a" if v is None else f"{v:,}"
 
     ratio = report["ram_over_minimum"]
     delta = report["ram_delta_bytes"]
