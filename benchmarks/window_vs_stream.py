@@ -117,7 +117,8 @@ def _stream_invokers(runners: dict) -> tuple[dict, dict]:
 
 def measure_one_window(step, window: int, calibration, stream: np.ndarray, runners: dict, time_budget_s: float,
                        min_rounds: int, log=print) -> dict:
-    from mgrade_edge.profile.analytic import PRECISIONS, peak_live, step_dataflow
+    from mgrade_edge.export import PRECISIONS
+    from mgrade_edge.profile.analytic import peak_live, step_dataflow
     from mgrade_edge.profile.measure import build_window_model, convert, graph_summary
     from mgrade_edge.runtime.base import run_stream
     from mgrade_edge.runtime.torch_runner import TorchRunner

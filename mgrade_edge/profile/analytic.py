@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from ..checkpoint import paper_footprint
 from ..config import MGRADEConfig
-from ..export import PRECISIONS, Precision, get_target  # noqa: F401  (PRECISIONS: the registry's, re-exported)
+from ..export import Precision, get_target
 
 DEFAULT_STEPS = (1, 10, 100, 1000, 10000)
 DEFAULT_WINDOWS = (16, 64, 256)  # window lengths W at which the non-streaming model is measured
