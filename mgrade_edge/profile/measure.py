@@ -16,7 +16,9 @@ from __future__ import annotations
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
+import multiprocessing
+import pickle
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -176,16 +178,29 @@ def measure_profile(report: dict, cfg, model, target: str, steps: tuple[int, ...
         n, length = RANDOM_CALIBRATION
         calibration = calibration_set(step, random_sequences(cfg.d_in, n, length),
                                       source=f"random data ({n} smooth random sequences x {length} steps, seed 0)")
-    progress(f"converting the step ({target}, {state} state)")
-    model_bytes, details = _export_step(step, target, state, calibration)
-    graph = graph_summary(model_bytes)
-    progress(f"probing the smallest arena of the step ({graph['ops']} ops)")
-    arena = measure_min_arena(model_bytes, on_probe=_probe_line)
-    progress(f"streaming {max(steps):,} steps at the {arena.minimum:,}-byte arena (in the background)")
-    with ThreadPoolExecutor(max_workers=1) as pool:  # a child process: the window models convert meanwhile
-        streaming = pool.submit(arena_after_steps, model_bytes, list(steps), arena.minimum)
-        window_reports = {w: measure_window(step, w, report["precision"], calibration) for w in windows or ()}
-        after = streaming.result()
+    # Two cores: the window models (converted and probed one after the other) run in a second process
+    # beside the step's conversion, arena probe and stream, which run here; threads would not overlap
+    # (the converter holds the GIL most of the time). Spawned, not forked: TensorFlow is not fork-safe.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        # Pickled here by value: handed to the pool as they are, torch tensors would travel as shared
+        # file descriptors through a listener socket in the private temp directory, which is removed
+        # before multiprocessing's own exit handlers run.
+        job = pickle.dumps((step, calibration))
+        windows_done = pool.submit(_window_reports, job, tuple(windows), report["precision"],
+                                   _START[0]) if windows else None
+        progress(f"converting the step ({target}, {state} state)")
+        model_bytes, details = _export_step(step, target, state, calibration)
+        graph = graph_summary(model_bytes)
+        progress(f"probing the smallest arena of the step ({graph['ops']} ops)")
+        arena = measure_min_arena(model_bytes, on_probe=_probe_line)
+        progress(f"streaming {max(steps):,} steps at the {arena.minimum:,}-byte arena (a child process)")
+        after = arena_after_steps(model_bytes, list(steps), arena.minimum)
+        windows_measured = windows_done.result() if windows_done else {}
+    window_reports = {}
+    for w, (window_report, window_bytes) in windows_measured.items():
+        time_window(window_report, window_bytes, w)
+        window_reports[w] = window_report
     totals = {int(k): v["total"] for k, v in sorted(after.items())}
     first, last = totals[min(totals)], totals[max(totals)]
     report.update(
@@ -241,8 +256,17 @@ def convert(module, function, precision: str, representative=None) -> bytes:
     return convert_functions(module, [function], precision, representative)
 
 
-def measure_window(step, window: int, precision: str, calibration) -> dict:
-    """Arena, file size and host time per call of the parallel model over `window` inputs."""
+def _window_reports(job: bytes, windows: tuple[int, ...], precision: str, start: float) -> dict:
+    """measure_window for each window length, in the profile's second process: job is the pickled
+    (step, calibration) of this very profile run (its progress lines keep the parent's clock:
+    perf_counter is the system's monotonic clock)."""
+    step, calibration = pickle.loads(job)  # our own objects, pickled by the parent a moment ago
+    _START[0] = start
+    return {w: measure_window(step, w, precision, calibration) for w in windows}
+
+
+def measure_window(step, window: int, precision: str, calibration) -> tuple[dict, bytes]:
+    """Arena and file size of the parallel model over `window` inputs, and the model itself."""
     from ..runtime.tflm_arena import DEFAULT_MARGIN, measure_min_arena
 
     def representative():
@@ -266,8 +290,16 @@ def measure_window(step, window: int, precision: str, calibration) -> dict:
             "analytic_activation_and_io_bytes": analytic,
             "arena_persistent_bytes": arena.allocations["persistent"],
             "arena_non_persistent_bytes": arena.allocations["non_persistent"],
-            "graph_peak_live_tensor_bytes": graph["peak_live_tensor_bytes"],
-            "call_us_host": time_invoke(model_bytes, arena.minimum + DEFAULT_MARGIN, calls=20)}
+            "graph_peak_live_tensor_bytes": graph["peak_live_tensor_bytes"]}, model_bytes
+
+
+def time_window(report: dict, model_bytes: bytes, window: int) -> None:
+    """Host time per call of a window model (report: measure_window's), timed in the main process
+    once nothing else runs, like the step it is compared with; fewer calls for the long windows."""
+    from ..runtime.tflm_arena import DEFAULT_MARGIN
+
+    calls = max(3, 320 // window)
+    report["call_us_host"] = time_invoke(model_bytes, report["arena_min_bytes"] + DEFAULT_MARGIN, calls=calls)
 
 
 # ---- the whole profile: analytic, then measured ------------------------------------------------
