@@ -223,6 +223,13 @@ def _maybe_ln(enabled: bool, d: int, eps: float) -> nn.Module | None:
     return nn.LayerNorm(d, eps=eps) if enabled else None
 
 
+def _note(trace: dict | None, name: str, value: torch.Tensor) -> torch.Tensor:
+    """Record `value` under `name` when tracing (see MGRADEBlock.delay_residual); returns it."""
+    if trace is not None:
+        trace[name] = value
+    return value
+
+
 class MGRADEBlock(nn.Module):
     """Delay block, recurrent block, channel-mixing block (spec section 1)."""
 
@@ -243,28 +250,37 @@ class MGRADEBlock(nn.Module):
         self.compress = nn.Linear(d, d) if cfg.compress_act != "none" else None
         self.post_ln = _maybe_ln(cfg.postnorm, d, eps)
 
-    def delay_residual(self, x: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-        """x + LN_conv(v): shared by the parallel forward and the streaming step."""
-        return self.residual(x, self.conv_ln(v) if self.conv_ln is not None else v)
+    def delay_residual(self, x: torch.Tensor, v: torch.Tensor, trace: dict | None = None) -> torch.Tensor:
+        """x + LN_conv(v): shared by the parallel forward and the streaming step.
+
+        `trace` (a dict), when given, receives the intermediates by name (v, v_ln, x1): the integer C
+        target calibrates the range of every value it stores from them (export/c_calib.py)."""
+        _note(trace, "v", v)
+        if self.conv_ln is not None:
+            v = _note(trace, "v_ln", self.conv_ln(v))
+        return _note(trace, "x1", self.residual(x, v))
 
     def residual(self, x: torch.Tensor, branch: torch.Tensor) -> torch.Tensor:
         return x + branch if self.cfg.element_skip else branch
 
-    def after_recurrence(self, x: torch.Tensor, h: torch.Tensor, layer_in: torch.Tensor | None = None) -> torch.Tensor:
+    def after_recurrence(self, x: torch.Tensor, h: torch.Tensor, layer_in: torch.Tensor | None = None,
+                         trace: dict | None = None) -> torch.Tensor:
         """Everything after the minGRU: rec_act, dense out, LN_rec, residual, channel-mixing MLP.
 
-        `layer_in` (the block's input) is needed only when cfg.layer_skip is set."""
-        o = rec_activation(self.cfg.rec_act, h)
+        `layer_in` (the block's input) is needed only when cfg.layer_skip is set; `trace` as in
+        delay_residual (o, ro, o_ln, x2, mln, m2, m3, m_ln, sum, post)."""
+        o = _note(trace, "o", rec_activation(self.cfg.rec_act, h))
         if self.rec_out is not None:
             o = self.rec_out(o)
-            o = torch.relu(o) if self.cfg.rec_dense_out_relu else o
+            o = _note(trace, "ro", torch.relu(o) if self.cfg.rec_dense_out_relu else o)
         if self.rec_ln is not None:
-            o = self.rec_ln(o)
-        x = self.residual(x, o)
-        m = self.mlp_out(mlp_activation(self.cfg.mlp_act, self.mlp_in(self.mlp_ln(x))))
+            o = _note(trace, "o_ln", self.rec_ln(o))
+        x = _note(trace, "x2", self.residual(x, o))
+        m2 = _note(trace, "m2", mlp_activation(self.cfg.mlp_act, self.mlp_in(_note(trace, "mln", self.mlp_ln(x)))))
+        m = _note(trace, "m3", self.mlp_out(m2))
         if self.cm_ln is not None:
-            m = self.cm_ln(m)
-        return self.layer_tail(self.residual(x, m), layer_in)
+            m = _note(trace, "m_ln", self.cm_ln(m))
+        return _note(trace, "post", self.layer_tail(_note(trace, "sum", self.residual(x, m)), layer_in))
 
     def layer_tail(self, x: torch.Tensor, layer_in: torch.Tensor | None) -> torch.Tensor:
         """Optional compression dense, optional skip over the whole layer, LN_post."""

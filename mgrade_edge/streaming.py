@@ -149,14 +149,16 @@ class StreamingLayer(nn.Module):
         # Same window order as the delay line: row i multiplies the sample at lag Γ-1-i.
         self.register_buffer("kernel", block.delay.kernel().detach().clone())  # [Γ, d]
 
-    def forward(self, x: torch.Tensor, delay: torch.Tensor, h: torch.Tensor):
-        # x [N, d], delay [N, Γ-1, d] (oldest first), h [N, d]
+    def forward(self, x: torch.Tensor, delay: torch.Tensor, h: torch.Tensor, trace: dict | None = None):
+        # x [N, d], delay [N, Γ-1, d] (oldest first), h [N, d]; trace: see MGRADEBlock.delay_residual
         window = torch.cat([delay, x.unsqueeze(1)], dim=1)  # [N, Γ, d]
         v = (window * self.kernel).sum(dim=1)
         layer_in = x
-        x = self.block.delay_residual(x, v)
+        x = self.block.delay_residual(x, v, trace)
         h_new = self.block.gru.step(x, h)
-        return self.block.after_recurrence(x, h_new, layer_in), window[:, 1:], h_new
+        if trace is not None:
+            trace["h"] = h_new
+        return self.block.after_recurrence(x, h_new, layer_in, trace), window[:, 1:], h_new
 
 
 class StreamingMGRADE(nn.Module):
