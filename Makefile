@@ -48,6 +48,7 @@ spoken-digits-example: $(STAMP)
 	OMP_NUM_THREADS=1 $(BIN)/mgrade-edge train --task spoken-digits --epochs 8 --seed 0 --out examples/spoken_digits.pt --force
 
 # The planned keywords run (~2 h of CPU on 2 free cores); not bundled yet, see README "Keywords".
+# Before spending that, `PYTHONPATH=. python benchmarks/keywords_pilot.py` shows in ~25 min whether a recipe learns at all.
 keywords-example: $(STAMP)
 	$(BIN)/mgrade-edge train --task keywords --sample-rate 8000 --train-clips 4000 --val-clips 350 \
 		--test-clips 1050 --split voice --d-model 32 --layers 2 --kernel-size 64 --taps 8 --conv-ln --rec-ln \
