@@ -24,13 +24,10 @@ HEAD_BYTES = 2  # a uint16 head index
 
 
 def channel_rows(kernel_q: np.ndarray) -> np.ndarray:
-    """Longest non-zero lag >= 1 of each channel of a window-ordered [Γ, d] kernel (0: none)."""
-    lag_major = kernel_q[::-1][1:]  # row j - 1 = lag j
-    rows = np.zeros(kernel_q.shape[1], dtype=int)
-    for c in range(kernel_q.shape[1]):
-        nonzero = np.nonzero(lag_major[:, c])[0]
-        rows[c] = nonzero[-1] + 1 if len(nonzero) else 0
-    return rows
+    """Each channel's own trimmed rows: the c target's rule (export/c.trimmed_rows) on one column."""
+    from mgrade_edge.export.c import trimmed_rows
+
+    return np.array([trimmed_rows(kernel_q[:, c:c + 1]) for c in range(kernel_q.shape[1])])
 
 
 def rows_table(path: Path) -> list[dict]:
