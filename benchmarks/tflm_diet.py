@@ -2,7 +2,7 @@
 instructions per step, next to the analytic minimum.
 
     TFLM_DIR=../shared/third_party/tflite-micro PYTHONPATH=. python benchmarks/tflm_diet.py \
-        [--json OUT] [--before benchmarks/tflm_diet_before.json] [--cpu cortex-m4]
+        [--json OUT] [--before benchmarks/tflm_diet_before.json] [--cpu cortex-m4] [--sigmoid int16|int8]
 
 Exports the digits example and the untrained speech-commands preset as int8 internal-state tflm
 bundles (as benchmarks/board_table.py does), reads the step graph (subgraph 0: ops, tensors; all
@@ -29,7 +29,7 @@ def cli(root: Path, *args: str) -> None:
     subprocess.run([sys.executable, "-m", "mgrade_edge", *args], cwd=root, check=True, stdout=subprocess.DEVNULL)
 
 
-def export_bundles(root: Path, work: Path) -> dict[str, Path]:
+def export_bundles(root: Path, work: Path, extra: tuple[str, ...] = ()) -> dict[str, Path]:
     import numpy as np
 
     preset, noise = work / "speech_commands.pt", work / "noise.npy"
@@ -40,7 +40,7 @@ def export_bundles(root: Path, work: Path) -> dict[str, Path]:
     for name, ckpt, calib in (("digits", root / "examples" / "digits.pt", ()),
                               ("speech-commands", preset, ("--calib", str(noise)))):
         out[name] = work / f"{name}_tflm"
-        cli(root, "export", str(ckpt), "--target", "tflm", "--out", str(out[name]), "--no-validate", *calib)
+        cli(root, "export", str(ckpt), "--target", "tflm", "--out", str(out[name]), "--no-validate", *calib, *extra)
     return out
 
 
@@ -101,6 +101,8 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="Also write the rows as JSON.")
     parser.add_argument("--before", type=Path, help="JSON of an earlier run, printed as the before rows.")
     parser.add_argument("--cpu", action="append", help="board-test CPUs (default: cortex-m4; 'none' to skip)")
+    parser.add_argument("--sigmoid", choices=("int16", "int8"), default=None,
+                        help="export's --sigmoid (default: the export default, int16)")
     args = parser.parse_args()
     import mgrade_edge
 
@@ -108,7 +110,8 @@ def main() -> None:
     cpus = [c for c in (args.cpu or ["cortex-m4"]) if c != "none"]
     rows = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for model, bundle in export_bundles(root, Path(tmp)).items():
+        extra = ("--sigmoid", args.sigmoid) if args.sigmoid else ()
+        for model, bundle in export_bundles(root, Path(tmp), extra).items():
             rows[model] = measure(bundle, cpus)
             print(f"done {model}", file=sys.stderr, flush=True)
     if args.json:

@@ -43,7 +43,7 @@ def check_options(target_name: str, state: str | None, calib_sequences: int) -> 
 
 def export_checkpoint(checkpoint: str | Path, target_name: str, out: str | Path, state: str | None = None,
                       calib_file: str | Path | None = None, calib_sequences: int = 8, force: bool = False,
-                      validate: bool = True, cpu: str | None = None) -> dict:
+                      validate: bool = True, cpu: str | None = None, sigmoid: str = "int16") -> dict:
     """Export and return the manifest (also written to out/manifest.json)."""
     from .checkpoint import load_checkpoint
     from .quantize import calibration_set
@@ -60,7 +60,7 @@ def export_checkpoint(checkpoint: str | Path, target_name: str, out: str | Path,
         sequences, source = calibration_sequences(ckpt, Path(calib_file) if calib_file else None)
         calibration = calibration_set(step, sequences, n_sequences=calib_sequences, source=source)
     opts = ExportOptions(target=target.name, state=state, calibration=calibration, model_name=Path(checkpoint).stem,
-                         cpu=cpu)
+                         cpu=cpu, sigmoid=sigmoid)
     with atomic_output_dir(out, force, inputs) as tmp:
         result = resolve_exporter(target)(step, opts, tmp)
         manifest = build_manifest(step, opts, result, tmp, target.precision.name, checkpoint=Path(checkpoint),

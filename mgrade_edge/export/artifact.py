@@ -30,6 +30,7 @@ class ExportOptions:
     calibration: object | None = None  # quantize.CalibrationSet for quantised targets
     model_name: str = "mgrade"
     cpu: str | None = None  # tflm only: measure the arena on this CPU (board-test machinery); None: host figure
+    sigmoid: str = "int16"  # int8 TFLite graphs: "int16" runs each sigmoid through the int16 table (logistic16)
 
 
 @dataclass

@@ -328,7 +328,7 @@ def export_tflm(step, opts, out_dir: Path):
 
     quant = get_target(opts.target).precision.name
     result, summary = _export(step, quant, opts.state, opts.calibration, out_dir, opts.model_name, opts.model_name,
-                              GOLDEN_STEPS, getattr(opts, "cpu", None))
+                              GOLDEN_STEPS, getattr(opts, "cpu", None), opts.sigmoid)
     return ExportResult(result.model_file, result.tensors, result.state_handling,
                         extra_files=[f for f in summary["files"] if f != result.model_file],
                         notes=result.notes + [f"TFLite Micro bundle: arena {summary['arena']['emitted']} bytes "
@@ -337,7 +337,8 @@ def export_tflm(step, opts, out_dir: Path):
                         details={**result.details, "tflm": summary})
 
 
-def _export(step, quant, state, calibration, out_dir, model_name, source_desc, golden_steps, cpu=None):
+def _export(step, quant, state, calibration, out_dir, model_name, source_desc, golden_steps, cpu=None,
+            sigmoid="int16"):
     from ..runtime.tflm_arena import measure_min_arena
     from .artifact import ExportOptions
     from .tflite import export_tflite
@@ -347,7 +348,8 @@ def _export(step, quant, state, calibration, out_dir, model_name, source_desc, g
     if calibration is None or not getattr(calibration, "streams", None):
         raise ExportError("the tflm bundle needs calibration data (its streams also give the golden input); "
                           "pass a calibration set (quantize.calibration_set)")
-    result = export_tflite(step, ExportOptions(target.name, state, calibration, model_name), Path(out_dir))
+    result = export_tflite(step, ExportOptions(target.name, state, calibration, model_name, sigmoid=sigmoid),
+                           Path(out_dir))
     model_bytes = (Path(out_dir) / result.model_file).read_bytes()
     layout = read_layout(model_bytes, step.signature, {t.name: t.graph_name for t in result.tensors if t.graph_name})
     arena = measure_min_arena(model_bytes)

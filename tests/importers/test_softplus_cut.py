@@ -44,7 +44,7 @@ def test_float_tflite_step_matches_the_torch_step_across_the_cut():
     step = to_streaming(model_with_large_gates())
     stream = random_sequences(step.cfg, 1, 300, seed=2)[0]
     ref = run_stream(TorchRunner(step), stream)
-    interp = Interpreter(model_content=convert_step(step, "float32", "external"))
+    interp = Interpreter(model_content=convert_step(step, "float32", "external")[0])
     runner = interp.get_signature_runner()
     state = {s.name: np.zeros(s.shape, np.float32) for s in step.signature.by_role("state_in")}
     got = []
