@@ -60,6 +60,15 @@ def used_ops(model) -> list[str]:
     return sorted({op_name(model, op) for sg in model.subgraphs for op in (sg.operators or [])})
 
 
+def clear_unused_buffers(model) -> None:
+    """Empty every buffer of a ModelT that no tensor refers to any more (a rewrite's leftovers), so it
+    takes no flash. Buffer 0, the schema's empty buffer, stays."""
+    used = {int(t.buffer) for g in model.subgraphs for t in g.tensors}
+    for i, buffer in enumerate(model.buffers):
+        if i and i not in used and buffer.data is not None:
+            buffer.data = None
+
+
 def n_inputs(data: bytes) -> int:
     """Number of inputs of subgraph 0 (TFLite Micro addresses inputs by position)."""
     return root(data).Subgraphs(0).InputsLength()

@@ -91,7 +91,7 @@ def widen_scalar_constants(model_bytes: bytes) -> tuple[bytes, int]:
     count = len(candidates)
     if not count:
         return model_bytes, 0
-    _drop_unused_buffers_of_replaced_tensors(model)
+    flatbuffer.clear_unused_buffers(model)  # an in-place widening leaves the old scalar's buffer
     from .op_order import write_model
 
     return write_model(model), count
@@ -104,11 +104,3 @@ def _copy_tensor(t):
     c.quantization = t.quantization
     c.shapeSignature = None
     return c
-
-
-def _drop_unused_buffers_of_replaced_tensors(model) -> None:
-    """Empty every buffer no tensor refers to any more (an in-place widening leaves the old scalar's)."""
-    used = {int(t.buffer) for g in model.subgraphs for t in g.tensors}
-    for i, buffer in enumerate(model.buffers):
-        if i and i not in used and buffer.data is not None:
-            buffer.data = None

@@ -36,7 +36,8 @@ STATE_HANDLING = {
                 "otherwise (an h or int16 delay line whose scales really differ) requantises it first.",
     "internal": "State lives in resource variables inside the model, read and assigned with the same "
                 "(scale, zero point) by every step, so no requantisation happens outside the graph; "
-                "a reset runs the zero_state signature (LiteRT) or the interpreter's reset() (TFLite Micro).",
+                "a reset runs the zero_state signature (LiteRT) or the interpreter's reset() (TFLite Micro); "
+                "a tflm bundle's model has no zero_state (device_model.py), so LiteRT reopens it.",
 }
 
 
@@ -48,6 +49,10 @@ def export_tflite(step: StreamingMGRADE, opts: ExportOptions, out_dir: Path) -> 
     """Convert `step` to `out_dir/model.tflite`; returns the tensors, state handling and details."""
     precision = _check_options(opts)
     data, sigmoid = convert_step(step, precision, opts.state, opts.calibration, opts.sigmoid)
+    if opts.state == "internal" and get_target(opts.target).cli_name == "tflm":
+        from .device_model import drop_signature_subgraph
+
+        data, _ = drop_signature_subgraph(data, RESET_KEY)  # TFLite Micro resets without it
     out_dir = Path(out_dir)
     (out_dir / MODEL_FILE).write_bytes(data)
     tensors, details = describe_model(data, step, opts.state)
@@ -207,7 +212,8 @@ def describe_model(data: bytes, step: StreamingMGRADE, state: str) -> tuple[list
                                       var["zero_point"], graph_name=name.removesuffix("_in")))
     details = {
         "signature_key": key,
-        "reset_signature_key": RESET_KEY if state == "internal" else None,
+        # None for an internal-state model without zero_state (a tflm bundle): reset by reopening it
+        "reset_signature_key": RESET_KEY if state == "internal" and RESET_KEY in signatures else None,
         "input_order": input_order,
         "output_order": output_order,
         "ops": structure["ops"],

@@ -82,13 +82,9 @@ class LiteRTRunner(Runner):
     name = "litert"
 
     def __init__(self, directory: Path, manifest: dict):
-        from ai_edge_litert.interpreter import Interpreter
-
         self.model_path = Path(directory) / manifest["model_file"]
         self.io = TFLiteIO(manifest)
-        with quiet_native_output():  # LiteRT announces its XNNPACK delegate on fd 2 while allocating
-            self.interpreter = Interpreter(model_path=str(self.model_path), num_threads=1)
-            self.interpreter.allocate_tensors()
+        self._open()
         key = self.io.details.get("signature_key", "serving_default")
         signature = self.interpreter.get_signature_runner(key)
         details = {**signature.get_input_details(), **signature.get_output_details()}
@@ -110,8 +106,19 @@ class LiteRTRunner(Runner):
         # needed after steps have run, so the first run really does start from the initial values.
         self.state = self.io.initial_state()
 
+    def _open(self) -> None:
+        from ai_edge_litert.interpreter import Interpreter
+
+        with quiet_native_output():  # LiteRT announces its XNNPACK delegate on fd 2 while allocating
+            self.interpreter = Interpreter(model_path=str(self.model_path), num_threads=1)
+            self.interpreter.allocate_tensors()
+
     def reset(self) -> None:
-        if self.reset_key is not None:
+        if self.io.internal and self.reset_key is None:
+            # a tflm bundle's model has no zero_state (export/device_model.py): a fresh interpreter
+            # starts from the initial values; the tensor indices stay the same
+            self._open()
+        elif self.reset_key is not None:
             # reset_all_variables() does not restore the variables' initial values; the model's own
             # zero_state signature assigns the stored form of zero to every variable. The signature
             # runner is dropped right away: while it exists the interpreter refuses to invoke.
