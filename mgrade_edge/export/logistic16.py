@@ -1,8 +1,9 @@
 """Run every int8 sigmoid of a converted model through TFLite's int16 sigmoid.
 
 TFLite Micro's int8 LOGISTIC kernel evaluates each element with gemmlowp's fixed-point exp and
-reciprocal: about 600 Cortex-M4 instructions an element, a quarter of the digits step (a profile of
-the golden program under QEMU). Its int16 LOGISTIC is a 256-entry table with linear interpolation.
+reciprocal: about 330 Cortex-M4 instructions an element, a quarter of the digits step (a profile of
+the golden program under QEMU). Its int16 LOGISTIC is a 256-entry table with linear interpolation;
+with the two requantisations below, ~85 instructions an element (benchmarks/tflm_diet.md).
 So each int8 LOGISTIC (x -> y) becomes
 
     QUANTIZE (x int8 -> x16 int16) -> LOGISTIC (x16 -> y16 int16) -> QUANTIZE (y16 -> y int8)
@@ -13,7 +14,7 @@ quantisation, so every consumer reads the same tensor as before. The int16 table
 of the output range, within 1/256's rounding) changes an int8 output by at most one step.
 
 Two operators and two tensors more per sigmoid cost arena (node records, eval tensors, planner
-records); benchmarks/tflm_diet.py measures both sides.
+records): ~280 bytes each on Cortex-M4, which is why `export --sigmoid int8` keeps the int8 kernel.
 """
 
 from __future__ import annotations
