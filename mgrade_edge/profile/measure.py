@@ -142,7 +142,13 @@ def _export_step(step, target: str, state: str, calibration) -> tuple[bytes, dic
 
     with tempfile.TemporaryDirectory(prefix="mgrade-profile-") as tmp:
         result = export_tflite(step, ExportOptions(target=target, state=state, calibration=calibration), Path(tmp))
-        return (Path(tmp) / result.model_file).read_bytes(), result.details
+        data = (Path(tmp) / result.model_file).read_bytes()
+    if state == "internal":  # measured as a tflm bundle carries it: without the zero_state subgraph
+        from ..export.device_model import drop_signature_subgraph
+        from ..export.tflite import RESET_KEY
+
+        data, _ = drop_signature_subgraph(data, RESET_KEY)
+    return data, result.details
 
 
 def time_invoke(model_bytes: bytes, arena: int, calls: int = TIMING_CALLS) -> float:
