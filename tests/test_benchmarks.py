@@ -203,3 +203,16 @@ def test_c_board_table_renders_parts_and_the_tflite_micro_ratio(tmp_path):
     assert "NOT every row passed" in c_board_table(rows)
     text = replace_section(f"a\n{C_START}\nold\n{C_END}\nb", C_START, C_END, "new", tmp_path)
     assert text == f"a\n{C_START}\nnew\n{C_END}\nb"
+
+
+def test_qemu_profile_counts_each_executed_block_and_sums_per_function():
+    from benchmarks.qemu_profile import by_symbol, instructions_per_address
+
+    log = ["IN: f", "0x00001000:  b510  push {r4, lr}", "0x00001002:  2001  movs r0, #1", "",
+           "IN: g", "0x00002000:  4770  bx lr", "",
+           "Trace 0: 0x7f00 [00000000/00001000/00000000/ff000000] f",
+           "Trace 0: 0x7f01 [00000000/00002000/00000000/ff000000] g",
+           "Trace 0: 0x7f00 [00000000/00001000/00000000/ff000000] f"]
+    counts = instructions_per_address(log)
+    assert counts == {0x1000: 2, 0x1002: 2, 0x2000: 1}
+    assert by_symbol(counts, [(0x1000, "f"), (0x2000, "g")]) == {"f": 4, "g": 1}

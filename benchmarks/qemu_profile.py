@@ -1,0 +1,147 @@
+"""Where a step's Cortex-M instructions go: a per-function (or per-source-line) instruction profile of
+a bundle's golden program under QEMU.
+
+    TFLM_DIR=../shared/third_party/tflite-micro PYTHONPATH=. python benchmarks/qemu_profile.py BUNDLE \
+        [--cpu cortex-m4] [--dsp] [--lines] [--top 40]
+
+BUNDLE is a tflm bundle (the golden program with real TensorFlow Lite Micro, CMSIS-NN kernels) or a
+`--target c` bundle (its golden program; --dsp adds -DMGRADE_USE_DSP). QEMU logs every translated
+block's instructions (`-d in_asm`) and every block it executes (`-d exec,nochain`: no block
+chaining, so every execution is logged); each executed block adds its instructions to their
+addresses. Addresses map to functions through the ELF's symbol table (`nm`), or with --lines to
+source lines (`addr2line`, the program built with -g; c bundles only, whose step is one function
+once inlined). Counts are per step: the whole run's count over the golden program's steps, so start-up
+and the checks are spread over them (a few percent). QEMU gives instruction counts, not cycles.
+
+This is how the int8 LOGISTIC (a quarter of the digits step) was found (benchmarks/tflm_diet.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import collections
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+_INSN = re.compile(r"^0x([0-9a-f]{8}):")
+_EXEC = re.compile(r"^Trace \d+: 0x[0-9a-f]+ \[[0-9a-f]+/([0-9a-f]+)/")
+
+
+def instructions_per_address(log_lines) -> collections.Counter:
+    """Executed instructions per guest address from a QEMU `-d in_asm,exec,nochain` log."""
+    blocks: dict[int, list[int]] = {}
+    current = None
+    counts: collections.Counter = collections.Counter()
+    for line in log_lines:
+        m = _INSN.match(line)
+        if m:
+            pc = int(m.group(1), 16)
+            if current is None:  # the first instruction of a translated block names it
+                current = pc
+                blocks[current] = []
+            blocks[current].append(pc)
+            continue
+        if line.startswith("IN:"):
+            current = None
+            continue
+        m = _EXEC.match(line)
+        if m:
+            current = None
+            for pc in blocks.get(int(m.group(1), 16), ()):
+                counts[pc] += 1
+    return counts
+
+
+def by_symbol(counts: collections.Counter, symbols: list[tuple[int, str]]) -> collections.Counter:
+    """Sum per function: `symbols` = (start address, name) sorted by address."""
+    starts = [a for a, _ in symbols]
+    out: collections.Counter = collections.Counter()
+    for pc, n in counts.items():
+        i = bisect.bisect_right(starts, pc) - 1
+        out[symbols[i][1] if i >= 0 else "?"] += n
+    return out
+
+
+def _symbols(elf: Path) -> list[tuple[int, str]]:
+    text = subprocess.run(["arm-none-eabi-nm", "-C", "--defined-only", "-n", str(elf)], capture_output=True,
+                          text=True, check=True).stdout
+    out = []
+    for line in text.splitlines():
+        parts = line.split(" ", 2)
+        if len(parts) == 3 and parts[1] in "tTwW":
+            out.append((int(parts[0], 16) & ~1, parts[2]))  # Thumb addresses carry bit 0
+    return out
+
+
+def _by_line(counts: collections.Counter, elf: Path) -> collections.Counter:
+    pcs = sorted(counts)
+    locations = subprocess.run(["arm-none-eabi-addr2line", "-e", str(elf), *map(hex, pcs)], capture_output=True,
+                               text=True, check=True).stdout.splitlines()
+    out: collections.Counter = collections.Counter()
+    for pc, loc in zip(pcs, locations):
+        out[loc.split(" ")[0].rsplit("/", 1)[-1]] += counts[pc]
+    return out
+
+
+def build(bundle: Path, cpu: str, dsp: bool, lines: bool, out_dir: Path):
+    """(program, steps run by one boot, argv) for a c or tflm bundle."""
+    from mgrade_edge.board.c_golden import build_c_golden, is_c_bundle
+
+    if is_c_bundle(bundle):
+        program, facts = build_c_golden(bundle, cpu, out_dir, dsp=dsp, flags=("-g",) if lines else ())
+        # main.c: the golden pass, its rerun, and the stack-painting pass (argv[1] steps, default the same)
+        steps = 3 * int(re.search(r"#define GOLDEN_STEPS (\d+)", (bundle / "main.c").read_text()).group(1))
+        return program, steps, ()
+    if lines:
+        raise SystemExit("--lines is for c bundles (TensorFlow Lite Micro's kernels are separate functions)")
+    from mgrade_edge.board.program import build_program
+    from mgrade_edge.board.tflm_golden import (CAPACITY_FACTOR, bundle_constants, check_bundle, default_kernels,
+                                               golden_program_spec)
+    from mgrade_edge.board.tflm_tree import find_tree
+    from mgrade_edge.board.toolchain import get_cpu
+
+    bundle = check_bundle(bundle)
+    consts = bundle_constants(bundle)
+    arena = consts["kTensorArenaMinimum"] + consts["kTensorArenaMargin"]
+    spec_cpu = get_cpu(cpu)
+    program = build_program(spec_cpu, golden_program_spec(bundle, find_tree(default_kernels(cpu), None), spec_cpu,
+                                                          CAPACITY_FACTOR * arena), out_dir)
+    return program, consts["kGoldenSteps"], (str(arena),)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("bundle", type=Path)
+    parser.add_argument("--cpu", default="cortex-m4", choices=("cortex-m4", "cortex-m55"))
+    parser.add_argument("--dsp", action="store_true", help="c bundles: build with -DMGRADE_USE_DSP")
+    parser.add_argument("--lines", action="store_true", help="c bundles: per source line instead of per function")
+    parser.add_argument("--top", type=int, default=40)
+    args = parser.parse_args(argv)
+    from mgrade_edge.board.run import run_command
+
+    with tempfile.TemporaryDirectory(prefix="qemu-profile-") as tmp:
+        program, steps, run_args = build(args.bundle, args.cpu, args.dsp, args.lines, Path(tmp))
+        log = Path(tmp) / "qemu.log"
+        cmd = run_command(program.toolchain, program.elf, run_args)
+        cmd = cmd[:1] + ["-d", "in_asm,exec,nochain", "-D", str(log)] + cmd[1:]
+        run = subprocess.run(cmd, capture_output=True, text=True)
+        result = next((ln for ln in (run.stdout + run.stderr).splitlines() if ln.startswith(("PASS", "FAIL"))),
+                      f"no PASS/FAIL line (exit {run.returncode})")
+        with open(log) as f:
+            counts = instructions_per_address(f)
+        table = _by_line(counts, program.elf) if args.lines else by_symbol(counts, _symbols(program.elf))
+    total = sum(table.values())
+    print(f"{args.bundle} on {args.cpu}{' (DSP)' if args.dsp else ''}: {result}")
+    print(f"{total:,} instructions over {steps} steps: {total / steps:,.0f} per step (start-up included)\n")
+    print("| per step | share | " + ("source line" if args.lines else "function") + " |\n|---|---|---|")
+    for name, n in table.most_common(args.top):
+        print(f"| {n / steps:,.0f} | {100 * n / total:.1f}% | {name[:110]} |")
+    return 0 if result.startswith("PASS") else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
