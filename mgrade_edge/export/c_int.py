@@ -31,8 +31,14 @@ typedef struct { const mult *g; const int32_t *b; int64_t eps; } ln_params;
 def _mult(m, bound: int) -> tuple[str, bool]:
     """A C mult {m, round, n, pre, shift}: rq's constants and its 32-bit form for inputs |a| <= bound
     (round = 2^(shift-1)); and whether that form applies."""
+    text, pre, _ = _mult_form(m, bound)
+    return text, pre >= 0
+
+
+def _mult_form(m, bound: int) -> tuple[str, int, int]:
+    """_mult's text with its (pre, shift)."""
     pre, shift = fx.rq_pre_shift((int(m[0]), int(m[1])), int(bound))
-    return f"{{{int(m[0])}, {(1 << (shift - 1)) if pre >= 0 else 0}, {int(m[1])}, {pre}, {shift}}}", pre >= 0
+    return f"{{{int(m[0])}, {(1 << (shift - 1)) if pre >= 0 else 0}, {int(m[1])}, {pre}, {shift}}}", pre, shift
 
 
 def rq_bound(m, bound: int) -> int:
@@ -90,11 +96,14 @@ class Emitter:
         self.xhat_bound = int(np.ceil(np.sqrt(qm.cfg.d_model) * fx.Q16 * 1.001)) + 16
         self.fast: dict[str, bool] = {}  # call site -> every one of its mults has the 32-bit form
         self.identity: dict[str, bool] = {}  # call site -> every one of its mults is exactly 1
+        self.shift1: dict[str, bool] = {}  # call site -> every one of its mults has the 32-bit form with shift 1
         self.ln_add32 = True  # every LayerNorm's |rq(xhat, gamma_c)| + |beta_c| fits int32
 
     def mult(self, site: str, m, bound: int) -> str:
-        text, fast = _mult(m, bound)
+        text, pre, shift = _mult_form(m, bound)
+        fast = pre >= 0
         self.fast[site] = self.fast.get(site, True) and fast
+        self.shift1[site] = self.shift1.get(site, True) and fast and shift == 1
         self.identity[site] = self.identity.get(site, True) and tuple(map(int, m)) == fx.multiplier(1.0)
         return text
 
@@ -111,6 +120,8 @@ class Emitter:
         # IDENT_<SITE> 1: rq by exactly 1 (the shared residual scale, c_quant) is the identity, skipped
         text += "".join(f"#define IDENT_{site.upper()} {int(self.identity[site] and self.fast[site])}\n"
                         for site in sorted(SCALAR_INPUT))
+        # SH1_<SITE> 1: every 32-bit form of the site shifts by 1 (round 1): constants, not loads
+        text += "".join(f"#define SH1_{site.upper()} {int(one)}\n" for site, one in sorted(self.shift1.items()))
         # LN_ADD32 1: LayerNorm adds beta to its 32-bit rq in int32, without the int64 saturation
         return text + f"#define LN_ADD32 {int(self.ln_add32 and self.fast.get('ln', True))}\n"
 
@@ -200,6 +211,8 @@ def int_sources(step, calibration, precision: str, p: str, desc: str, inputs: np
                 vals[f] = em.norm(n + f, c.get(f))
         inits.append("  {" + ", ".join(vals[f] for f, _ in INT_FIELDS) + "}")
     sig = em.array("SIG_TABLE", "int32_t", fx.SIG_TABLE)
+    if cfg.mlp_act == "gelu" or cfg.rec_act == "gelu":
+        em.array("GELU_TABLE", "int32_t", fx.GELU_TABLE)
     act_bytes, h_bytes = (1 if qm.qmax == 127 else 2), (1 if qm.hmax == 255 else 2)
     d4, r4 = padded4(cfg.d_model), padded4(cfg.mlp_hidden)
     # int16 slots: the MLP hidden values (and o when it feeds rec_out), or x / y of step_q
@@ -213,7 +226,7 @@ def int_sources(step, calibration, precision: str, p: str, desc: str, inputs: np
               f"#define N_CLASSES {cfg.n_classes}\n#define N_LAYERS {cfg.n_layers}\n"
               f"#define RING_VALUES {max(total, 1)}\n#define MQ_LEN {mq_len}\n#define QMAX {qm.qmax}\n"
               f"#define HMAX {qm.hmax}\n#define WIDE_MAX {fx.WIDE_MAX}\n#define SIG_ENTRIES {fx.SIG_ENTRIES}\n"
-              f"#define GELU_LIMIT {fx.GELU_LIMIT}\n#define GELU_C3 {fx.GELU_C3}\n#define GELU_U {fx.GELU_U}\n"
+              f"#define GELU_LIMIT {fx.GELU_LIMIT}\n"
               f"#define S_U {cgen.c_float(qm.s_u)}\n")
     source = "".join([
         cgen.banner(desc), f'#include "{p}.h"\n\n#include <math.h>\n\n', f"#define API(name) {p}_##name\n",

@@ -47,12 +47,23 @@ def test_sigmoid_table_error_bound():
     assert np.abs(got - 1 / (1 + np.exp(-np.round(u * fx.Q16) / fx.Q16))).max() <= 8e-5
 
 
+def test_sigmoid_table_ends_repeat_so_saturating_its_input_changes_nothing():
+    """int_step.c's DSP path saturates u to [-2^20, 2^20) instead of testing both ends: the same
+    values only because the table's first two and last two entries are equal."""
+    assert fx.SIG_TABLE[0] == fx.SIG_TABLE[1] == 0 and fx.SIG_TABLE[-2] == fx.SIG_TABLE[-1] == 32768
+    u = np.arange(-(1 << 21), 1 << 21, 37, dtype=np.int64)
+    t = np.clip(u, -(1 << 20), (1 << 20) - 1) + (1 << 20)
+    i, f = t >> 12, t & 4095
+    saturated = fx.SIG_TABLE[i] + (((fx.SIG_TABLE[i + 1] - fx.SIG_TABLE[i]) * f + 2048) >> 12)
+    assert np.array_equal(saturated, fx.sig_q15(u))
+
+
 def test_gelu_error_bound():
     x = np.linspace(-20, 20, 200_001)
     xq = np.round(x * fx.Q16).astype(np.int64)
     xr = xq / fx.Q16
     ref = 0.5 * xr * (1 + np.tanh(math.sqrt(2 / math.pi) * (xr + 0.044715 * xr**3)))
-    assert np.abs(fx.gelu_q16(xq) / fx.Q16 - ref).max() <= 8e-4
+    assert np.abs(fx.gelu_q16(xq) / fx.Q16 - ref).max() <= 4e-4
 
 
 @pytest.mark.parametrize("m", [(1429292150, 25), (1612684132, 26), (-1610612736, 29), (1 << 30, 3)])
@@ -66,16 +77,14 @@ def test_32bit_rq_holds_for_every_input_up_to_its_run_time_limit(m):
     assert np.array_equal(fx.rq_32bit(a, m, pre, 1), fx.rq(a, m))
 
 
-def test_gelu_32bit_steps_of_the_c_equal_the_int64_rounding():
-    """int_step.c's gelu_q16 computes its two rescalings as high words of 32x32 products: the same
-    values for every input of the table's range."""
-    x = np.arange(-fx.GELU_LIMIT + 1, fx.GELU_LIMIT, dtype=np.int64)
-    x3 = (x * x * x) >> 32
-    t = x + ((x3 * fx.GELU_C3 + (1 << 23)) >> 24)
-    assert np.array_equal(t, x + ((((x3 * (fx.GELU_C3 * 2048)) >> 32) + 4) >> 3))
-    assert np.abs(t).max() < 1 << 21 and fx.GELU_U * 64 <= fx.INT32_MAX
-    u = (t * fx.GELU_U + (1 << 23)) >> 24
-    assert np.array_equal(u, ((((t * 8) * (fx.GELU_U * 64)) >> 32) + 1) >> 1)
+def test_gelu_table_interpolation_fits_int32_and_meets_both_ends():
+    """int_step.c's gelu_q16 multiplies a table difference by a 12-bit fraction in int32, and the
+    table's ends join the identity and zero used beyond +-8 (no step at the limits)."""
+    diffs = np.abs(np.diff(fx.GELU_TABLE))
+    assert diffs.max() * ((1 << fx.GELU_STEP_BITS) - 1) + (1 << 11) < 1 << 25
+    assert fx.GELU_TABLE[0] == 0 and fx.GELU_TABLE[-1] == fx.GELU_LIMIT
+    edges = np.array([-fx.GELU_LIMIT - 1, -fx.GELU_LIMIT, -fx.GELU_LIMIT + 1, fx.GELU_LIMIT - 1, fx.GELU_LIMIT])
+    assert fx.gelu_q16(edges).tolist() == [0, 0, 0, fx.GELU_LIMIT - 1, fx.GELU_LIMIT]
 
 
 def test_layer_norm_matches_float_layer_norm():

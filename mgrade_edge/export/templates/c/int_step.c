@@ -39,11 +39,39 @@ static INLINE int32_t rq_fast(int32_t a, mult k) {
   const int32_t hi = (int32_t)(((int64_t)(a * ((int32_t)1 << k.pre)) * k.m) >> 32);
   return (hi + k.round) >> k.shift;
 }
+/* rq_fast where the site's shift is 1 (SH1_<site>, most sites: n + pre = 33): round and shift are
+ * constants instead of two loads per value. */
+static INLINE int32_t rq_fast1(int32_t a, mult k) {
+  const int32_t hi = (int32_t)(((int64_t)(a * ((int32_t)1 << k.pre)) * k.m) >> 32);
+  return (hi + 1) >> 1;
+}
+#define RQ_FAST(a, k, site) (SH1_##site ? rq_fast1((a), (k)) : rq_fast((a), (k)))
 static INLINE int64_t rq(int32_t a, mult k) {
   if (k.pre >= 0) return rq_fast(a, k);
   return ((int64_t)a * k.m + ((int64_t)1 << (k.n - 1))) >> k.n;
 }
-static INLINE int32_t clamp32(int32_t v, int32_t lo, int32_t hi) { return v < lo ? lo : (v > hi ? hi : v); }
+#if defined(MGRADE_USE_DSP) && defined(__ARM_FEATURE_DSP) && !defined(__ARM_BIG_ENDIAN)
+#define DSP_PATH 1
+#include <arm_acle.h>
+#endif
+/* The symmetric bounds +-QMAX and +-WIDE_MAX are +-(2^k - 1): the DSP path saturates to [-2^k, 2^k - 1]
+ * with one SSAT, then lifts -2^k (the same value as the two comparisons). */
+#define QMAX_BITS (QMAX == 127 ? 8 : 16)
+#define WIDE_BITS 25
+typedef char sat_bits_match[QMAX == (1 << (QMAX_BITS - 1)) - 1 && WIDE_MAX == (1L << (WIDE_BITS - 1)) - 1 ? 1 : -1];
+static INLINE int32_t clamp32(int32_t v, int32_t lo, int32_t hi) {
+#if defined(DSP_PATH)
+  if (lo == -QMAX && hi == QMAX) {
+    v = __ssat(v, QMAX_BITS);
+    return v < lo ? lo : v;
+  }
+  if (lo == -WIDE_MAX && hi == WIDE_MAX) {
+    v = __ssat(v, WIDE_BITS);
+    return v < lo ? lo : v;
+  }
+#endif
+  return v < lo ? lo : (v > hi ? hi : v);
+}
 static INLINE int32_t clamp64(int64_t v, int32_t lo, int32_t hi) {
   return v < lo ? lo : (v > hi ? hi : (int32_t)v);
 }
@@ -56,11 +84,15 @@ static INLINE int32_t rq2_sat(int32_t a, mult ka, int32_t b, mult kb, int32_t lo
   if (ka.pre >= 0 && kb.pre >= 0) return clamp32(rq_fast(a, ka) + rq_fast(b, kb), lo, hi);
   return clamp64(rq(a, ka) + rq(b, kb), lo, hi);
 }
+/* A 32-bit rq's magnitude is at most 2^29 (|hi| < 2^30, shifted by >= 1): bounds at or beyond 2^30
+ * cannot bind, and the clamp folds away. */
+#define CLAMP_RQ32(v, lo, hi) ((lo) <= -((int32_t)1 << 30) && (hi) >= ((int32_t)1 << 30) ? (v) : clamp32((v), (lo), (hi)))
 /* The same where the generator found the 32-bit form valid for every mult of a call site
  * (RQ32_<site> 1): no test of k.pre at run time. A wide value (|v| <= WIDE_MAX) by a mult of exactly
  * 1 is itself (rq(a, {2^30, 30}) == a), so IDENT_<site> 1 skips it. */
-#define RQS(a, k, site, lo, hi) (RQ32_##site ? clamp32(rq_fast((a), (k)), (lo), (hi)) : rq_sat((a), (k), (lo), (hi)))
-#define RQF(a, k, site) (IDENT_##site ? (int32_t)(a) : rq_fast((a), (k)))  /* IDENT_<site>: every m is 1 */
+#define RQS(a, k, site, lo, hi) \
+  (RQ32_##site ? CLAMP_RQ32(RQ_FAST((a), (k), site), (lo), (hi)) : rq_sat((a), (k), (lo), (hi)))
+#define RQF(a, k, site) (IDENT_##site ? (int32_t)(a) : RQ_FAST((a), (k), site))  /* IDENT_<site>: every m is 1 */
 #define RQ2S(a, ka, sa, b, kb, sb, lo, hi)                                           \
   (RQ32_##sa && RQ32_##sb ? clamp32(RQF((a), (ka), sa) + RQF((b), (kb), sb), (lo), (hi)) \
                           : rq2_sat((a), (ka), (b), (kb), (lo), (hi)))
@@ -73,11 +105,9 @@ static INLINE int32_t rq2_sat(int32_t a, mult ka, int32_t b, mult kb, int32_t lo
  * The order is the one the SMLAD path wants (bytes 0 and 2 sign-extend to the pair for x0, x1, bytes
  * 1 and 3 to the pair for x2, x3); the portable loop reads the same bytes from memory. Inputs past
  * the last column are never zeroed: they only ever meet zero weights. */
-#if defined(MGRADE_USE_DSP) && defined(__ARM_FEATURE_DSP) && !defined(__ARM_BIG_ENDIAN)
-#define DSP_PATH 1
+#if defined(DSP_PATH)
 /* Optional Arm DSP path (-DMGRADE_USE_DSP on little-endian Cortex-M4/M7/M33/M55): SMLAD does 2 MACs;
  * integer sums are exact, so it returns the same value as the portable loop below. */
-#include <arm_acle.h>
 #include <string.h>
 /* high word of a * b: SMMUL (the compiler would fold a constant shift of a into b, and a product
  * of more than 32 bits needs a 64 x 64 multiply) */
@@ -121,31 +151,29 @@ static INLINE int32_t sxtb16_ror8(uint32_t v) {
   "smlad %[a3], %[t], %[x23], %[a3]\n\t"
 /* acc[r] = W_r . x for the 4 rows of one block (w: its words), over 4 * chunks inputs (x word-aligned:
  * the scratch buffers are). */
+#define DOT4_OPERANDS                                                                          \
+  : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x), [w] "+r"(w),       \
+    [x01] "=&r"(x01), [x23] "=&r"(x23), [w0] "=&r"(w0), [w1] "=&r"(w1), [t] "=&r"(t)
 static INLINE void dot4(const uint32_t *w, const int16_t *x, int chunks, int32_t *acc) {
   int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
   uint32_t x01, x23, w0, w1, t;
-  const int16_t *const end = x + 4 * (chunks & ~1);
+  const int16_t *const end = x + 4 * (chunks & ~3);
+  /* four chunks per loop iteration (the compare and branch once per 64 MACs), then 2 and 1 */
   if (x < end) {
-    __asm__("1:\n\t" DOT4_CHUNK DOT4_CHUNK
+    __asm__("1:\n\t" DOT4_CHUNK DOT4_CHUNK DOT4_CHUNK DOT4_CHUNK
             "cmp %[x], %[end]\n\t"
-            "bne 1b\n\t"
-            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x), [w] "+r"(w),
-              [x01] "=&r"(x01), [x23] "=&r"(x23), [w0] "=&r"(w0), [w1] "=&r"(w1), [t] "=&r"(t)
+            "bne 1b\n\t" DOT4_OPERANDS
             : [end] "r"(end)
             : "cc", "memory");
   }
-  if (chunks & 1) {
-    __asm__(DOT4_CHUNK
-            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x), [w] "+r"(w),
-              [x01] "=&r"(x01), [x23] "=&r"(x23), [w0] "=&r"(w0), [w1] "=&r"(w1), [t] "=&r"(t)
-            :
-            : "memory");
-  }
+  if (chunks & 2) __asm__(DOT4_CHUNK DOT4_CHUNK DOT4_OPERANDS : : "memory");
+  if (chunks & 1) __asm__(DOT4_CHUNK DOT4_OPERANDS : : "memory");
   acc[0] = a0;
   acc[1] = a1;
   acc[2] = a2;
   acc[3] = a3;
 }
+#undef DOT4_OPERANDS
 #else
 static INLINE int32_t mul_hi32(int32_t a, int32_t b) { return (int32_t)(((int64_t)a * b) >> 32); }
 static INLINE int64_t mul_wide(int32_t a, int32_t b) { return (int64_t)a * b; }
@@ -183,8 +211,16 @@ static int32_t dot(const int8_t *w, const act_t *x, int n) {  /* the encoder's r
   return acc;
 }
 
+typedef char sig_table_spans_21_bits[(SIG_ENTRIES - 1) << 12 == 1L << 21 ? 1 : -1];
 static INLINE int32_t sig_q15(int32_t u) {  /* sigmoid of Q16 -> Q15; |error| <= 8e-5 */
   int32_t t, i;
+#if defined(DSP_PATH)
+  /* SIG_TABLE's first two entries are equal (0), and its last two (32768; tests/export/test_c_fixed.py):
+     saturating u to the table's range [-2^20, 2^20) with one SSAT gives the value of the two tests */
+  t = __ssat(u, 21) + (16 << 16);
+  i = t >> 12;
+  return SIG_TABLE[i] + (((SIG_TABLE[i + 1] - SIG_TABLE[i]) * (t & 4095) + 2048) >> 12);
+#endif
   if (u <= -(16 << 16)) return SIG_TABLE[0];
   if (u >= ((SIG_ENTRIES - 1) << 12) - (16 << 16)) return SIG_TABLE[SIG_ENTRIES - 1];
   t = u + (16 << 16);
@@ -193,17 +229,13 @@ static INLINE int32_t sig_q15(int32_t u) {  /* sigmoid of Q16 -> Q15; |error| <=
 }
 
 #if MLP_ACT_GELU || REC_ACT == REC_ACT_GELU
-typedef char gelu_constants_fit_int32[GELU_C3 < (1L << 20) && GELU_U < (1L << 25) ? 1 : -1];
-static INLINE int32_t gelu_q16(int32_t x) {  /* tanh-form GELU in Q16; |error| <= 8e-4 */
-  int32_t x3, t, u;
+static INLINE int32_t gelu_q16(int32_t x) {  /* tanh-form GELU in Q16 by table; |error| <= 4e-4 */
+  int32_t t, i;
   if (x >= GELU_LIMIT) return x;
   if (x <= -GELU_LIMIT) return 0;
-  x3 = (int32_t)(((int64_t)x * x * x) >> 32);  /* |x3| < 2^25 */
-  /* (x3 * C3 + 2^23) >> 24 and (t * U + 2^23) >> 24 in rq's 32-bit form (c_fixed.rq_pre_shift):
-     C3 * 2^11 / 2^35 with shift 3, and (t * 2^3) * (U * 2^6) / 2^33 with shift 1 (|t| < 2^21) */
-  t = x + ((mul_hi32(x3, (int32_t)GELU_C3 * 2048) + 4) >> 3);
-  u = (mul_hi32(t * 8, (int32_t)GELU_U * 64) + 1) >> 1;
-  return (int32_t)(((int64_t)x * sig_q15(u) + ((int64_t)1 << 14)) >> 15);
+  t = x + GELU_LIMIT;
+  i = t >> 12;  /* table steps are below 4,700 (slope < 1.13): the product stays under 2^25 */
+  return GELU_TABLE[i] + (((GELU_TABLE[i + 1] - GELU_TABLE[i]) * (t & 4095) + 2048) >> 12);
 }
 #endif
 
@@ -265,7 +297,7 @@ static INLINE void layer_norm_into(const int32_t *w, const ln_params *p, int32_t
   s = 40 - k;  /* xhat = (diff * inv + 2^(s-1)) >> s */
   /* LN_ADD32 1: the generator bounded |rq(xhat, gamma_c)| + |beta_c| below 2^31 (int32 sum, no clamp) */
 #if LN_ADD32
-#define LN_OUT(xhat) clamp32(rq_fast((xhat), p->g[c]) + p->b[c], lo, hi)
+#define LN_OUT(xhat) clamp32(RQ_FAST((xhat), p->g[c], LN) + p->b[c], lo, hi)
 #else
 #define LN_OUT(xhat) clamp64((int64_t)RQS((xhat), p->g[c], LN, -INT32_MAX, INT32_MAX) + p->b[c], lo, hi)
 #endif
