@@ -1,10 +1,11 @@
 """Integer semantics of the quantised C step: the primitives, bit-exact in numpy and in templates/c/int_step.c.
 
 Representations (all symmetric, zero point 0):
-- act  : int8 (int16 in int16x8), scale = calibrated max|v| / QMAX. Matmul inputs, delay lines, I/O.
+- act  : int8 (int16 in int16x8), scale = calibrated max|v| / QMAX, saturated to the type's whole
+         range [-QMAX - 1, QMAX] (one SSAT on Arm). Matmul inputs, delay lines, I/O.
 - h    : uint8 (uint16 in int16x8): h >= 0 always (g > 0, z in (0, 1), h_0 = 0), so the unsigned
          type gives the state one more bit; scale = calibrated max h / HMAX.
-- wide : int32 residual-stream and branch values, scale = max|v| / 2^20, saturated at ±(2^24 - 1)
+- wide : int32 residual-stream and branch values, scale = max|v| / 2^20, saturated to [-2^24, 2^24 - 1]
          (16x headroom over calibration; keeps LayerNorm sums inside int64). One scale per layer for
          the residual stream and the branch values added to it (c_quant.QuantModel).
 - Q16  : int32 fixed point with 16 fractional bits, the domain of the nonlinearities (gate
@@ -70,7 +71,8 @@ def rq(a, mult: tuple[int, int]):
 
 
 def rq_pre_shift(mult: tuple[int, int], bound: int) -> tuple[int, int]:
-    """(pre, shift) for the C's 32-bit rq of an |a| <= bound, or (-1, 0): keep the int64 form.
+    """(pre, shift) for the C's 32-bit rq of an a in [-(bound + 1), bound], or (-1, 0): keep the int64 form.
+    (bound * 2^pre <= INT32_MAX gives bound <= 2^(31-pre) - 1, so -(bound + 1) * 2^pre >= -2^31 fits too.)
 
     With a' = a * 2^pre (fits int32) and n + pre = 32 + shift, shift >= 1:
     (a*m + 2^(n-1)) >> n == (hi32(a' * m) + 2^(shift-1)) >> shift, where hi32 is the high word of the

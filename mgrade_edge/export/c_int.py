@@ -166,16 +166,16 @@ def _even(n: int) -> int:
 
 
 def check_ranges(qm) -> None:
-    """int32 accumulation must not overflow: (inputs per dot product) * QMAX * 127 < 2^31, and neither
+    """int32 accumulation must not overflow: (inputs per dot product) * (QMAX + 1) * 127 < 2^31, and neither
     may bias + accumulator (the C adds them in int32)."""
     cfg = qm.cfg
     longest = max(cfg.d_in, cfg.d_model, cfg.mlp_hidden, max(qm.ring_rows) + 1)
-    if longest * qm.qmax * 127 >= 1 << 31:
+    if longest * (qm.qmax + 1) * 127 >= 1 << 31:
         raise ExportError(f"{qm.precision}: a dot product over {longest} inputs can overflow int32 accumulation; "
                           f"use --quant int8 for this model")
     denses = [qm.enc, qm.dec] + [d for L in qm.layers for d in L.c.values() if hasattr(d, "w")]
     for d in denses:
-        bound = np.abs(d.b).max(initial=0) + np.asarray(d.w).shape[1] * qm.qmax * 127
+        bound = np.abs(d.b).max(initial=0) + np.asarray(d.w).shape[1] * (qm.qmax + 1) * 127
         if bound > fx.INT32_MAX:
             raise ExportError(f"{qm.precision}: a bias plus its dot product can overflow int32; the calibration "
                               f"range of a matmul input is degenerate, calibrate on real inputs")

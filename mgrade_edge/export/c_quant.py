@@ -209,11 +209,11 @@ class IntReference:
     def step_q(self, xq) -> np.ndarray:
         qm = self.qm
         acc = self.step_acc(np.asarray(xq, dtype=np.int64))
-        return sat(fx.rq_channels(acc, qm.dec.mult), -qm.qmax, qm.qmax)
+        return sat(fx.rq_channels(acc, qm.dec.mult), -qm.qmax - 1, qm.qmax)
 
     def step_acc(self, uq) -> np.ndarray:
         qm, cfg = self.qm, self.qm.cfg
-        q, w = (-qm.qmax, qm.qmax), (-WIDE_MAX, WIDE_MAX)
+        q, w = (-qm.qmax - 1, qm.qmax), (-WIDE_MAX - 1, WIDE_MAX)  # two's-complement ranges: one SSAT in C
         x, _ = dense(qm.enc, uq, *q)
         for i, layer in enumerate(qm.layers):
             x = self._layer(i, layer, x, q, w, cfg)

@@ -35,8 +35,10 @@ def test_32bit_rq_equals_rq_wherever_it_is_chosen():
             if pre < 0:
                 continue
             chosen += 1
-            assert 1 <= shift <= 30 and bound << pre <= fx.INT32_MAX
-            a = np.concatenate([rng.integers(-bound, bound + 1, 2000), [-bound, -bound + 1, -1, 0, 1, bound - 1, bound]])
+            # the negative end of a two's-complement range, -(bound + 1), also fits int32 after the shift
+            assert 1 <= shift <= 30 and bound << pre <= fx.INT32_MAX and (bound + 1) << pre <= 1 << 31
+            a = np.concatenate([rng.integers(-bound - 1, bound + 1, 2000),
+                                [-bound - 1, -bound, -bound + 1, -1, 0, 1, bound - 1, bound]])
             assert (fx.rq_32bit(a, mult, pre, shift) == fx.rq(a, mult)).all(), (mult, bound)
     assert chosen > 1000  # the 32-bit form applies to most (factor, bound) pairs
 

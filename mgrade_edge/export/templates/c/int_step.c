@@ -1,7 +1,7 @@
 /* ---- integer step (the body is the same for every model; the data above is generated) ----------
  * Semantics (documented and mirrored bit for bit by mgrade_edge/export/c_quant.py):
  * act_t matmul inputs / delay lines / I/O, h_t unsigned hidden state, int32 "wide" residual values
- * (saturated at +-WIDE_MAX), Q16 fixed point for nonlinearities, int8 per-channel weights, int32
+ * (saturated to [-WIDE_MAX - 1, WIDE_MAX]), Q16 fixed point for nonlinearities, int8 per-channel weights, int32
  * accumulation, rescaling rq(a, {m, n}) = (a * m + 2^(n-1)) >> n (exact; 32-bit operations where the
  * generator bounded |a|, else int64).
  * Matmul inputs are kept in int16 slots (g_xq, g_mq) so one 32-bit load gives two of them; the dense
@@ -54,21 +54,15 @@ static INLINE int64_t rq(int32_t a, mult k) {
 #define DSP_PATH 1
 #include <arm_acle.h>
 #endif
-/* The symmetric bounds +-QMAX and +-WIDE_MAX are +-(2^k - 1): the DSP path saturates to [-2^k, 2^k - 1]
- * with one SSAT, then lifts -2^k (the same value as the two comparisons). */
+/* The act and wide ranges [-QMAX - 1, QMAX] and [-WIDE_MAX - 1, WIDE_MAX] are [-2^k, 2^k - 1]: the DSP
+ * path saturates to them with one SSAT (the same value as the two comparisons). */
 #define QMAX_BITS (QMAX == 127 ? 8 : 16)
 #define WIDE_BITS 25
 typedef char sat_bits_match[QMAX == (1 << (QMAX_BITS - 1)) - 1 && WIDE_MAX == (1L << (WIDE_BITS - 1)) - 1 ? 1 : -1];
 static INLINE int32_t clamp32(int32_t v, int32_t lo, int32_t hi) {
 #if defined(DSP_PATH)
-  if (lo == -QMAX && hi == QMAX) {
-    v = __ssat(v, QMAX_BITS);
-    return v < lo ? lo : v;
-  }
-  if (lo == -WIDE_MAX && hi == WIDE_MAX) {
-    v = __ssat(v, WIDE_BITS);
-    return v < lo ? lo : v;
-  }
+  if (lo == -QMAX - 1 && hi == QMAX) return __ssat(v, QMAX_BITS);
+  if (lo == -WIDE_MAX - 1 && hi == WIDE_MAX) return __ssat(v, WIDE_BITS);
 #endif
   return v < lo ? lo : (v > hi ? hi : v);
 }
@@ -96,8 +90,9 @@ static INLINE int32_t rq2_sat(int32_t a, mult ka, int32_t b, mult kb, int32_t lo
 #define RQ2S(a, ka, sa, b, kb, sb, lo, hi)                                           \
   (RQ32_##sa && RQ32_##sb ? clamp32(RQF((a), (ka), sa) + RQF((b), (kb), sb), (lo), (hi)) \
                           : rq2_sat((a), (ka), (b), (kb), (lo), (hi)))
-#define W_MIN (-WIDE_MAX)
-#define Q_MIN (-QMAX)
+/* saturation to the two's-complement ranges [-2^k, 2^k - 1] (one SSAT on Arm) */
+#define W_MIN (-WIDE_MAX - 1)
+#define Q_MIN (-QMAX - 1)
 
 /* BLOCKED LAYOUT: a dense layer's rows come in blocks of 4 (zero rows pad the last block), each
  * block in chunks of 4 columns (zero columns pad the last chunk); a chunk is 4 uint32 words, one per
@@ -251,9 +246,9 @@ static uint32_t isqrt62(uint64_t v) {  /* floor(sqrt(v)) for v < 2^62: the resul
 }
 
 /* out[c] = sat(gamma_c * (w_c - mean) / sqrt(var + eps) + beta_c), into out (int32, may be w) or outq
- * (int16: the sites whose output is a matmul input, saturated to +-QMAX); the one not written is 0 (the
+ * (int16: the sites whose output is a matmul input, saturated to [-QMAX - 1, QMAX]); the one not written is 0 (the
  * tests fold away: the callers below are inlined with constant pointers). The inputs are wide values
- * (|w_c| <= WIDE_MAX < 2^24), so |w_c - mean| < 2^25. One pass gives sum w and sum w^2: the variance
+ * (-2^24 <= w_c < 2^24), so |w_c - mean| < 2^25. One pass gives sum w and sum w^2: the variance
  * sum (w - mean)^2 = sum w^2 - mean * (2 sum w - D mean) is exact in int64 (|w|^2 * D < 2^62). */
 static INLINE void layer_norm_into(const int32_t *w, const ln_params *p, int32_t *out, int16_t *outq, int32_t lo,
                                    int32_t hi) {
@@ -262,8 +257,8 @@ static INLINE void layer_norm_into(const int32_t *w, const ln_params *p, int32_t
   uint64_t v;
   uint32_t sd;
   int c, k = 0, s;
-#if D * WIDE_MAX <= INT32_MAX
-  int32_t sum = 0;  /* fits: D * WIDE_MAX */
+#if D * (WIDE_MAX + 1) <= INT32_MAX
+  int32_t sum = 0;  /* fits: D * 2^24 */
   for (c = 0; c < D; ++c) {
     sum += w[c];
     sq += (int64_t)w[c] * w[c];
