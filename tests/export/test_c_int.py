@@ -146,3 +146,88 @@ def test_doctests():
 
     result = doctest.testmod(c_int)
     assert result.failed == 0 and result.attempted >= 2
+
+
+@pytest.mark.parametrize("name, precision", [("odd", "int8"), ("relu_act", "int16x8")])
+def test_c_is_bit_exact_where_every_range_saturates(tmp_path, monkeypatch, name, precision):
+    """With every calibrated range but the input's shrunk 64x, act values run into both ends of their
+    two's-complement range [-QMAX - 1, QMAX] all the time; the C still equals the reference. The
+    reference's saturations at -QMAX - 1 are counted: the test fails if that end was never reached.
+    (Wide values stay inside their 16x headroom even then; clamp32 at -2^24 is checked directly by
+    test_dsp_saturation_equals_the_reference_on_cortex_m4 and rq's 32-bit form at -(bound + 1) in
+    test_c_fixed.)"""
+    from mgrade_edge.export import c_calib, c_quant
+    from tests.artifacts import build_c_bundle
+
+    real_ranges, real_sat = c_calib.calibrated_ranges, c_quant.sat
+    monkeypatch.setattr(c_calib, "calibrated_ranges",
+                        lambda cal: {k: v if k == "u" else v / 64 for k, v in real_ranges(cal).items()})
+    out = build_c_bundle(tmp_path / "b", name, precision)
+    step = to_streaming(make_model(name))
+    cal = calibration_set(step, random_sequences(NAMED_CONFIGS[name], 16, 256, seed=1), n_sequences=CALIB_STREAMS)
+    ref = IntReference(QuantModel(step, c_calib.calibrated_ranges(cal), precision))
+    lows = {-ref.qm.qmax - 1: 0}
+
+    def counting_sat(a, lo, hi):
+        if lo in lows:
+            lows[lo] += int((np.asarray(a) < lo).sum())
+        return real_sat(a, lo, hi)
+
+    monkeypatch.setattr(c_quant, "sat", counting_sat)
+    stream = random_sequences(NAMED_CONFIGS[name], 1, 400, seed=9)[0]
+    expected = np.stack([ref.step(x) for x in stream])
+    got = run_stream(open_runner(out), stream)
+    assert all(n > 0 for n in lows.values()), lows
+    mismatch = np.nonzero((got != expected).any(axis=1))[0]
+    assert len(mismatch) == 0, f"first differing step {mismatch[0]}"
+
+
+SATURATION_PROGRAM = """#include "{source}"
+#include <stdio.h>
+static const int32_t values[{n}] = {{{values}}};
+static const int32_t want_q[{n}] = {{{want_q}}}, want_w[{n}] = {{{want_w}}}, want_sig[{n}] = {{{want_sig}}};
+int main(void) {{
+  int bad = 0, i;
+  for (i = 0; i < {n}; ++i) {{
+    bad += clamp32(values[i], Q_MIN, QMAX) != want_q[i];
+    bad += clamp32(values[i], W_MIN, WIDE_MAX) != want_w[i];
+    bad += sig_q15(values[i]) != want_sig[i];
+  }}
+  printf("%s %d\\n", bad ? "FAIL" : "PASS", bad);
+  return bad != 0;
+}}
+"""
+
+
+@pytest.mark.parametrize("precision", ["int8", "int16x8"])
+def test_dsp_saturation_equals_the_reference_on_cortex_m4(c_bundle, tmp_path, precision):
+    """The DSP path's SSATs (clamp32 to the act and wide ranges, sig_q15's input range) against the
+    numpy reference's sat and sig_q15, at and around every range end, run under QEMU."""
+    from mgrade_edge.board.build import SourceSet
+    from mgrade_edge.board.program import ProgramSpec, build_program
+    from mgrade_edge.board.run import run_program
+    from mgrade_edge.board.toolchain import BoardError
+    from mgrade_edge.export import c_fixed as fx
+
+    out = c_bundle("odd", precision)
+    qmax = 127 if precision == "int8" else 32767
+    ends = [qmax, fx.WIDE_MAX, 1 << 20, fx.INT32_MAX - 1]
+    values = np.unique(np.array([0, fx.INT32_MAX, -fx.INT32_MAX] + [s * e + k for e in ends for s in (1, -1)
+                                                                    for k in (-2, -1, 0, 1, 2)], dtype=np.int64))
+    values = values[(values >= -fx.INT32_MAX) & (values <= fx.INT32_MAX)]
+
+    def c_list(a):
+        return ", ".join(str(int(v)) for v in a)
+
+    program = tmp_path / "saturation.c"
+    program.write_text(SATURATION_PROGRAM.format(
+        source=out / "mgrade_odd.c", n=len(values), values=c_list(values),
+        want_q=c_list(fx.sat(values, -qmax - 1, qmax)), want_w=c_list(fx.sat(values, -fx.WIDE_MAX - 1, fx.WIDE_MAX)),
+        want_sig=c_list(fx.sig_q15(values))))
+    spec = ProgramSpec((SourceSet((program,), (out,), ("MGRADE_USE_DSP",)),), name="saturation_dsp")
+    try:
+        built = build_program("cortex-m4", spec, tmp_path)
+    except BoardError as exc:
+        pytest.skip(str(exc))
+    result = run_program(built.toolchain, built.elf)
+    assert result.exit_code == 0 and "PASS 0" in result.output, result.output
