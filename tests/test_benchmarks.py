@@ -216,3 +216,16 @@ def test_qemu_profile_counts_each_executed_block_and_sums_per_function():
     counts = instructions_per_address(log)
     assert counts == {0x1000: 2, 0x1002: 2, 0x2000: 1}
     assert by_symbol(counts, [(0x1000, "f"), (0x2000, "g")]) == {"f": 4, "g": 1}
+
+
+def test_c_target_counts_the_step_calls_callgrind_recorded():
+    """benchmarks/c_target.py divides the step's instructions by its calls as callgrind recorded them
+    (the golden program's stack measurement calls the step too)."""
+    from benchmarks.c_target import step_calls
+
+    out = "\n".join(["fn=(1) run", "cfn=(7) mgrade_x_step_q", "calls=2 0", "5 100", "cfn=(7)", "calls=126 0",
+                      "5 900", "fn=(2) stack_high_water", "cfn=(7)", "calls=64 0", "9 400", "cfn=(8) other",
+                      "calls=5 0", "1 10"])
+    assert step_calls(out, "mgrade_x_step_q") == 192
+    assert step_calls(out, "other") == 5
+    assert step_calls(out, "missing") == 0
