@@ -154,7 +154,7 @@ def test_c_is_bit_exact_where_every_range_saturates(tmp_path, monkeypatch, name,
     two's-complement range [-QMAX - 1, QMAX] all the time; the C still equals the reference. The
     reference's saturations at -QMAX - 1 are counted: the test fails if that end was never reached.
     (Wide values stay inside their 16x headroom even then; clamp32 at -2^24 is checked directly by
-    test_dsp_saturation_equals_the_reference_on_cortex_m4 and rq's 32-bit form at -(bound + 1) in
+    test_ssat_saturation_equals_the_reference_on_cortex_m4 and rq's 32-bit form at -(bound + 1) in
     test_c_fixed.)"""
     from mgrade_edge.export import c_calib, c_quant
     from tests.artifacts import build_c_bundle
@@ -199,10 +199,12 @@ int main(void) {{
 """
 
 
+@pytest.mark.parametrize("defines", [(), ("MGRADE_USE_DSP",)])
 @pytest.mark.parametrize("precision", ["int8", "int16x8"])
-def test_dsp_saturation_equals_the_reference_on_cortex_m4(c_bundle, tmp_path, precision):
-    """The DSP path's SSATs (clamp32 to the act and wide ranges, sig_q15's input range) against the
-    numpy reference's sat and sig_q15, at and around every range end, run under QEMU."""
+def test_ssat_saturation_equals_the_reference_on_cortex_m4(c_bundle, tmp_path, precision, defines):
+    """The SSATs of every Arm build that has them (clamp32 to the act and wide ranges, sig_q15's input
+    range; with and without the DSP path) against the numpy reference's sat and sig_q15, at and around
+    every range end, run under QEMU."""
     from mgrade_edge.board.build import SourceSet
     from mgrade_edge.board.program import ProgramSpec, build_program
     from mgrade_edge.board.run import run_program
@@ -224,7 +226,7 @@ def test_dsp_saturation_equals_the_reference_on_cortex_m4(c_bundle, tmp_path, pr
         source=out / "mgrade_odd.c", n=len(values), values=c_list(values),
         want_q=c_list(fx.sat(values, -qmax - 1, qmax)), want_w=c_list(fx.sat(values, -fx.WIDE_MAX - 1, fx.WIDE_MAX)),
         want_sig=c_list(fx.sig_q15(values))))
-    spec = ProgramSpec((SourceSet((program,), (out,), ("MGRADE_USE_DSP",)),), name="saturation_dsp")
+    spec = ProgramSpec((SourceSet((program,), (out,), defines),), name="saturation" + "_dsp" * bool(defines))
     try:
         built = build_program("cortex-m4", spec, tmp_path)
     except BoardError as exc:

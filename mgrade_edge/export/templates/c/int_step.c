@@ -52,15 +52,21 @@ static INLINE int64_t rq(int32_t a, mult k) {
 }
 #if defined(MGRADE_USE_DSP) && defined(__ARM_FEATURE_DSP) && !defined(__ARM_BIG_ENDIAN)
 #define DSP_PATH 1
+#endif
+/* SSAT is a core instruction of ARMv6 and ARMv7-M (ACLE's __ARM_FEATURE_SAT; not the DSP extension),
+ * so every Arm build that has it uses it, with or without MGRADE_USE_DSP; elsewhere (x86, Cortex-M0)
+ * the comparisons below. gcc does not form SSAT from them in this code itself. */
+#if defined(__ARM_FEATURE_SAT) || defined(DSP_PATH)
+#define SAT_PATH 1
 #include <arm_acle.h>
 #endif
-/* The act and wide ranges [-QMAX - 1, QMAX] and [-WIDE_MAX - 1, WIDE_MAX] are [-2^k, 2^k - 1]: the DSP
- * path saturates to them with one SSAT (the same value as the two comparisons). */
+/* The act and wide ranges [-QMAX - 1, QMAX] and [-WIDE_MAX - 1, WIDE_MAX] are [-2^k, 2^k - 1]: one SSAT
+ * saturates to them (the same value as the two comparisons). */
 #define QMAX_BITS (QMAX == 127 ? 8 : 16)
 #define WIDE_BITS 25
 typedef char sat_bits_match[QMAX == (1 << (QMAX_BITS - 1)) - 1 && WIDE_MAX == (1L << (WIDE_BITS - 1)) - 1 ? 1 : -1];
 static INLINE int32_t clamp32(int32_t v, int32_t lo, int32_t hi) {
-#if defined(DSP_PATH)
+#if defined(SAT_PATH)
   if (lo == -QMAX - 1 && hi == QMAX) return __ssat(v, QMAX_BITS);
   if (lo == -WIDE_MAX - 1 && hi == WIDE_MAX) return __ssat(v, WIDE_BITS);
 #endif
@@ -209,7 +215,7 @@ static int32_t dot(const int8_t *w, const act_t *x, int n) {  /* the encoder's r
 typedef char sig_table_spans_21_bits[(SIG_ENTRIES - 1) << 12 == 1L << 21 ? 1 : -1];
 static INLINE int32_t sig_q15(int32_t u) {  /* sigmoid of Q16 -> Q15; |error| <= 8e-5 */
   int32_t t, i;
-#if defined(DSP_PATH)
+#if defined(SAT_PATH)
   /* SIG_TABLE's first two entries are equal (0), and its last two (32768; tests/export/test_c_fixed.py):
      saturating u to the table's range [-2^20, 2^20) with one SSAT gives the value of the two tests */
   t = __ssat(u, 21) + (16 << 16);
