@@ -109,17 +109,16 @@ def host_instructions(bundle: Path, prefix: str, work: Path, entry: str) -> floa
 def step_calls(callgrind_out: str, function: str) -> int:
     """How many times `function` was called, from a callgrind output file (main.c runs the golden
     stream twice and then the stack measurement, so the count is not a fixed multiple of the steps)."""
-    ids, total, current = {}, 0, None
+    ids, total, callee = {}, 0, None
     for line in callgrind_out.splitlines():
         m = re.match(r"cfn=\((\d+)\)(?: (\S+))?", line)
-        if m:
-            if m.group(2):
-                ids[m.group(1)] = m.group(2)
-            current = ids.get(m.group(1))
-            continue
-        if line.startswith("calls=") and current == function:
-            total += int(line.split("=")[1].split()[0])
-        current = None if not line.startswith("calls=") else current
+        if m:  # a call record: "cfn=(id) [name]", then its "calls=N ..." line
+            ids.setdefault(m.group(1), m.group(2))
+            callee = ids[m.group(1)]
+        elif callee is not None:
+            if callee == function and line.startswith("calls="):
+                total += int(line.split("=")[1].split()[0])
+            callee = None
     return total
 
 

@@ -28,15 +28,9 @@ typedef struct { const mult *g; const int32_t *b; int64_t eps; } ln_params;
 """
 
 
-def _mult(m, bound: int) -> tuple[str, bool]:
+def _mult(m, bound: int) -> tuple[str, int, int]:
     """A C mult {m, round, n, pre, shift}: rq's constants and its 32-bit form for inputs |a| <= bound
-    (round = 2^(shift-1)); and whether that form applies."""
-    text, pre, _ = _mult_form(m, bound)
-    return text, pre >= 0
-
-
-def _mult_form(m, bound: int) -> tuple[str, int, int]:
-    """_mult's text with its (pre, shift)."""
+    (round = 2^(shift-1)), with that form's (pre, shift); pre < 0: the form does not apply."""
     pre, shift = fx.rq_pre_shift((int(m[0]), int(m[1])), int(bound))
     return f"{{{int(m[0])}, {(1 << (shift - 1)) if pre >= 0 else 0}, {int(m[1])}, {pre}, {shift}}}", pre, shift
 
@@ -100,7 +94,7 @@ class Emitter:
         self.ln_add32 = True  # every LayerNorm's |rq(xhat, gamma_c)| + |beta_c| fits int32
 
     def mult(self, site: str, m, bound: int) -> str:
-        text, pre, shift = _mult_form(m, bound)
+        text, pre, shift = _mult(m, bound)
         fast = pre >= 0
         self.fast[site] = self.fast.get(site, True) and fast
         self.shift1[site] = self.shift1.get(site, True) and fast and shift == 1

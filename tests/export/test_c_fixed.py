@@ -50,7 +50,7 @@ def test_sigmoid_table_error_bound():
 
 
 def test_sigmoid_table_ends_repeat_so_saturating_its_input_changes_nothing():
-    """int_step.c's DSP path saturates u to [-2^20, 2^20) instead of testing both ends: the same
+    """int_step.c's SSAT builds saturate u to [-2^20, 2^20) instead of testing both ends: the same
     values only because the table's first two and last two entries are equal."""
     assert fx.SIG_TABLE[0] == fx.SIG_TABLE[1] == 0 and fx.SIG_TABLE[-2] == fx.SIG_TABLE[-1] == 32768
     u = np.arange(-(1 << 21), 1 << 21, 37, dtype=np.int64)

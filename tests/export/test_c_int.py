@@ -12,7 +12,7 @@ import pytest
 
 from mgrade_edge.export import get_target
 from mgrade_edge.export.artifact import read_manifest
-from mgrade_edge.export.c_calib import calibrated_ranges
+from mgrade_edge.export import c_calib
 from mgrade_edge.export.c_quant import IntReference, QuantModel
 from mgrade_edge.quantize import calibration_set
 from mgrade_edge.runtime import open_runner
@@ -28,10 +28,27 @@ CASES = [("odd", "int8"), ("all_options", "int8"), ("sigmoid_act", "int8-h8"), (
 
 
 def reference_for(name: str, precision: str) -> IntReference:
-    """The numpy reference built exactly as the exporter builds it (same calibration, same seed)."""
+    """The numpy reference built exactly as the exporter builds it (same calibration, same seed, and
+    c_calib.calibrated_ranges looked up at call time, as the exporter does, so a patched one applies)."""
     step = to_streaming(make_model(name))
     cal = calibration_set(step, random_sequences(NAMED_CONFIGS[name], 16, 256, seed=1), n_sequences=CALIB_STREAMS)
-    return IntReference(QuantModel(step, calibrated_ranges(cal), precision))
+    return IntReference(QuantModel(step, c_calib.calibrated_ranges(cal), precision))
+
+
+def run_on_cortex_m4(tmp_path, sources, include_dir, defines, name):
+    """Build `sources` into a Cortex-M4 program and run it under QEMU (skip when the Arm toolchain or
+    QEMU is missing); returns the run's result."""
+    from mgrade_edge.board.build import SourceSet
+    from mgrade_edge.board.program import ProgramSpec, build_program
+    from mgrade_edge.board.run import run_program
+    from mgrade_edge.board.toolchain import BoardError
+
+    spec = ProgramSpec((SourceSet(tuple(sources), (include_dir,), tuple(defines)),), name=name)
+    try:
+        program = build_program("cortex-m4", spec, tmp_path)
+    except BoardError as exc:
+        pytest.skip(str(exc))
+    return run_program(program.toolchain, program.elf)
 
 
 @pytest.mark.parametrize("name, precision", CASES)
@@ -87,19 +104,9 @@ def test_int_golden_program_is_exact(c_bundle, tmp_path, name, precision):
 def test_dsp_golden_program_is_exact_on_cortex_m4(c_bundle, tmp_path, name, precision):
     """The SMLAD path (assembly inner loop, blocked weights, odd sizes padded) under QEMU: the golden
     outputs recorded from the integer reference, bit for bit."""
-    from mgrade_edge.board.build import SourceSet
-    from mgrade_edge.board.program import ProgramSpec, build_program
-    from mgrade_edge.board.run import run_program
-    from mgrade_edge.board.toolchain import BoardError
-
     out = c_bundle(name, precision)
-    spec = ProgramSpec((SourceSet((out / "main.c", out / f"mgrade_{name}.c"), (out,), ("MGRADE_USE_DSP",)),),
-                       name="golden_dsp")
-    try:
-        program = build_program("cortex-m4", spec, tmp_path)
-    except BoardError as exc:
-        pytest.skip(str(exc))
-    result = run_program(program.toolchain, program.elf)
+    result = run_on_cortex_m4(tmp_path, (out / "main.c", out / f"mgrade_{name}.c"), out, ("MGRADE_USE_DSP",),
+                              "golden_dsp")
     assert result.exit_code == 0 and "worst error 0 " in result.output, result.output
 
 
@@ -156,16 +163,14 @@ def test_c_is_bit_exact_where_every_range_saturates(tmp_path, monkeypatch, name,
     (Wide values stay inside their 16x headroom even then; clamp32 at -2^24 is checked directly by
     test_ssat_saturation_equals_the_reference_on_cortex_m4 and rq's 32-bit form at -(bound + 1) in
     test_c_fixed.)"""
-    from mgrade_edge.export import c_calib, c_quant
+    from mgrade_edge.export import c_quant
     from tests.artifacts import build_c_bundle
 
     real_ranges, real_sat = c_calib.calibrated_ranges, c_quant.sat
     monkeypatch.setattr(c_calib, "calibrated_ranges",
                         lambda cal: {k: v if k == "u" else v / 64 for k, v in real_ranges(cal).items()})
     out = build_c_bundle(tmp_path / "b", name, precision)
-    step = to_streaming(make_model(name))
-    cal = calibration_set(step, random_sequences(NAMED_CONFIGS[name], 16, 256, seed=1), n_sequences=CALIB_STREAMS)
-    ref = IntReference(QuantModel(step, c_calib.calibrated_ranges(cal), precision))
+    ref = reference_for(name, precision)
     lows = {-ref.qm.qmax - 1: 0}
 
     def counting_sat(a, lo, hi):
@@ -205,10 +210,6 @@ def test_ssat_saturation_equals_the_reference_on_cortex_m4(c_bundle, tmp_path, p
     """The SSATs of every Arm build that has them (clamp32 to the act and wide ranges, sig_q15's input
     range; with and without the DSP path) against the numpy reference's sat and sig_q15, at and around
     every range end, run under QEMU."""
-    from mgrade_edge.board.build import SourceSet
-    from mgrade_edge.board.program import ProgramSpec, build_program
-    from mgrade_edge.board.run import run_program
-    from mgrade_edge.board.toolchain import BoardError
     from mgrade_edge.export import c_fixed as fx
 
     out = c_bundle("odd", precision)
@@ -226,10 +227,5 @@ def test_ssat_saturation_equals_the_reference_on_cortex_m4(c_bundle, tmp_path, p
         source=out / "mgrade_odd.c", n=len(values), values=c_list(values),
         want_q=c_list(fx.sat(values, -qmax - 1, qmax)), want_w=c_list(fx.sat(values, -fx.WIDE_MAX - 1, fx.WIDE_MAX)),
         want_sig=c_list(fx.sig_q15(values))))
-    spec = ProgramSpec((SourceSet((program,), (out,), defines),), name="saturation" + "_dsp" * bool(defines))
-    try:
-        built = build_program("cortex-m4", spec, tmp_path)
-    except BoardError as exc:
-        pytest.skip(str(exc))
-    result = run_program(built.toolchain, built.elf)
+    result = run_on_cortex_m4(tmp_path, (program,), out, defines, "saturation" + "_dsp" * bool(defines))
     assert result.exit_code == 0 and "PASS 0" in result.output, result.output

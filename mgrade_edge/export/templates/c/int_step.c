@@ -35,16 +35,11 @@ static union { int32_t align; int16_t v[MQ_LEN]; } g_mq_words;
 /* rq(a, k) = (a * m + 2^(n-1)) >> n. Where the generator bounded |a| (k.pre >= 0), the same value comes
  * from 32-bit operations: the high word of (a * 2^pre) * m, rounded and shifted (c_fixed.rq_pre_shift);
  * its magnitude is below 2^30. */
-static INLINE int32_t rq_fast(int32_t a, mult k) {
-  const int32_t hi = (int32_t)(((int64_t)(a * ((int32_t)1 << k.pre)) * k.m) >> 32);
-  return (hi + k.round) >> k.shift;
-}
+static INLINE int32_t rq_hi(int32_t a, mult k) { return (int32_t)(((int64_t)(a * ((int32_t)1 << k.pre)) * k.m) >> 32); }
+static INLINE int32_t rq_fast(int32_t a, mult k) { return (rq_hi(a, k) + k.round) >> k.shift; }
 /* rq_fast where the site's shift is 1 (SH1_<site>, most sites: n + pre = 33): round and shift are
  * constants instead of two loads per value. */
-static INLINE int32_t rq_fast1(int32_t a, mult k) {
-  const int32_t hi = (int32_t)(((int64_t)(a * ((int32_t)1 << k.pre)) * k.m) >> 32);
-  return (hi + 1) >> 1;
-}
+static INLINE int32_t rq_fast1(int32_t a, mult k) { return (rq_hi(a, k) + 1) >> 1; }
 #define RQ_FAST(a, k, site) (SH1_##site ? rq_fast1((a), (k)) : rq_fast((a), (k)))
 static INLINE int64_t rq(int32_t a, mult k) {
   if (k.pre >= 0) return rq_fast(a, k);
@@ -219,12 +214,11 @@ static INLINE int32_t sig_q15(int32_t u) {  /* sigmoid of Q16 -> Q15; |error| <=
   /* SIG_TABLE's first two entries are equal (0), and its last two (32768; tests/export/test_c_fixed.py):
      saturating u to the table's range [-2^20, 2^20) with one SSAT gives the value of the two tests */
   t = __ssat(u, 21) + (16 << 16);
-  i = t >> 12;
-  return SIG_TABLE[i] + (((SIG_TABLE[i + 1] - SIG_TABLE[i]) * (t & 4095) + 2048) >> 12);
-#endif
+#else
   if (u <= -(16 << 16)) return SIG_TABLE[0];
   if (u >= ((SIG_ENTRIES - 1) << 12) - (16 << 16)) return SIG_TABLE[SIG_ENTRIES - 1];
   t = u + (16 << 16);
+#endif
   i = t >> 12;
   return SIG_TABLE[i] + (((SIG_TABLE[i + 1] - SIG_TABLE[i]) * (t & 4095) + 2048) >> 12);
 }
