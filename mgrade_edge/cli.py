@@ -18,7 +18,7 @@ from . import __version__
 from .cli_train import config_options
 from .errors import UserError
 from .safety.bounds import (MAX_CALIB_SEQUENCES, MAX_LR, MAX_SEED, MAX_STEPS, bounded_int,
-                            positive_finite_float)
+                            off_or_above_one, positive_finite_float)
 from .export import (SIGMOID_KERNELS, cli_target_names, families, get_target, quant_choices, resolve_cli_target,
                      targets_with)
 from .runtime import ENGINES
@@ -74,10 +74,14 @@ TASK_DEFAULTS = {"digits": {"epochs": 40}, "flipflop": {"epochs": 20}, "lorenz":
 @click.option("--seed", type=int, default=0, show_default=True, callback=bounded_int(0, MAX_SEED))
 @click.option("--lr", type=float, default=3e-3, show_default=True, callback=positive_finite_float(MAX_LR))
 @click.option("--batch-size", type=int, default=32, show_default=True, callback=bounded_int(1, 100_000))
+@click.option("--init-chrono", "chrono_tau_max", type=float, default=0.0, callback=off_or_above_one(1e9),
+              help="z-gate time constants log-uniform in [1, TAU_MAX] steps at the start (0: off).")
+@click.option("--init-encoder-gain", "encoder_gain", type=float, default=1.0, show_default=True,
+              callback=positive_finite_float(1e6), help="Multiply the encoder's initial weights.")
 @click.option("--force", is_flag=True, help="Overwrite an existing checkpoint.")
 @config_options
 @user_errors
-def train(task, out, epochs, seed, lr, batch_size, force, **options):
+def train(task, out, epochs, seed, lr, batch_size, chrono_tau_max, encoder_gain, force, **options):
     """Train an mGRADE model on a bundled or generated task and write a checkpoint.
 
     Example: mgrade-edge train --task digits --out model.pt;
@@ -97,7 +101,8 @@ def train(task, out, epochs, seed, lr, batch_size, force, **options):
 
     data = load_task(task, seed, task_options)
     cfg = build_config(preset, overrides, data.d_in, data.n_outputs)
-    opts = TrainOptions(epochs=epochs or TASK_DEFAULTS[task]["epochs"], lr=lr, batch_size=batch_size, seed=seed)
+    opts = TrainOptions(epochs=epochs or TASK_DEFAULTS[task]["epochs"], lr=lr, batch_size=batch_size, seed=seed,
+                        chrono_tau_max=chrono_tau_max, encoder_gain=encoder_gain)
     model, metadata = train_model(data, cfg, opts)
     import torch
 

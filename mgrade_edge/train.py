@@ -30,6 +30,28 @@ class TrainOptions:
     weight_decay: float = 0.01
     seed: int = 0
     progress: bool = True
+    # Initialisation variants for long raw-audio sequences (0 = the model's own initialisation).
+    chrono_tau_max: float = 0.0
+    encoder_gain: float = 1.0
+
+
+def initialise(model: MGRADE, chrono_tau_max: float = 0.0, encoder_gain: float = 1.0) -> None:
+    """Optional initialisations, applied in place before training.
+
+    chrono_tau_max > 1: every minGRU's z-gate bias is set so that at zero input its time constants are
+    log-uniform in [1, chrono_tau_max] steps (sigmoid(b) = 1/tau, so b = -log(tau - 1)); a model that
+    must integrate over thousands of raw-audio samples otherwise starts with time constants near 2.
+    encoder_gain: multiplies the encoder's initial weights, the same as scaling the input at the start
+    (raw clips have an RMS near 0.07, so the gates' quadratic, energy-like term starts tiny).
+    """
+    d = model.cfg.d_model
+    with torch.no_grad():
+        model.encoder.weight.mul_(encoder_gain)
+        if chrono_tau_max > 1.0:
+            for layer in model.layers:
+                log_tau = torch.empty(d).uniform_(0.0, math.log(chrono_tau_max))
+                tau = torch.exp(log_tau).clamp(min=1.01)
+                layer.gru.to_gates.bias[:d] = -torch.log(tau - 1.0)  # rows [:d] of to_gates are the z gate
 
 
 def task_loss(kind: str, model: MGRADE, per_step: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -69,6 +91,7 @@ def train_model(task: TaskData, cfg: MGRADEConfig, opts: TrainOptions) -> tuple[
     torch.manual_seed(opts.seed)
     rng = np.random.default_rng(opts.seed)
     model = MGRADE(cfg)
+    initialise(model, opts.chrono_tau_max, opts.encoder_gain)
     positions = model.delay_parameters()
     position_ids = {id(p) for p in positions}
     others = [p for p in model.parameters() if id(p) not in position_ids]
@@ -110,6 +133,8 @@ def train_model(task: TaskData, cfg: MGRADEConfig, opts: TrainOptions) -> tuple[
         "epochs": opts.epochs,
         "lr": opts.lr,
         "batch_size": opts.batch_size,
+        **({"init_chrono_tau_max": opts.chrono_tau_max} if opts.chrono_tau_max else {}),
+        **({"init_encoder_gain": opts.encoder_gain} if opts.encoder_gain != 1.0 else {}),
         "train_seconds": round(train_seconds, 2),
         "params": count_parameters(model),
         **{f"test_{k}": v for k, v in test.items()},

@@ -27,3 +27,27 @@ def test_regression_task_trains_and_reports_r2():
     cfg = MGRADEConfig(d_in=1, d_model=8, n_layers=1, n_classes=2, kernel_size=4, n_taps=2)
     _, meta = train_model(task, cfg, TrainOptions(epochs=1, progress=False))
     assert "test_r2" in meta and "test_rmse" in meta
+
+
+def test_initialise_sets_time_constants_and_encoder_gain():
+    from mgrade_edge.model import MGRADE
+    from mgrade_edge.train import initialise
+
+    cfg = MGRADEConfig(d_in=1, d_model=64, n_layers=2, n_classes=4, kernel_size=6, n_taps=2)
+    torch.manual_seed(0)
+    model = MGRADE(cfg)
+    before = model.encoder.weight.detach().clone()
+    initialise(model, chrono_tau_max=1000.0, encoder_gain=10.0)
+    assert torch.allclose(model.encoder.weight, 10.0 * before)
+    for layer in model.layers:
+        z_bias = layer.gru.to_gates.bias[:cfg.d_model].detach()
+        tau = 1.0 / torch.sigmoid(z_bias)  # steps for the state to forget at zero input
+        assert float(tau.min()) >= 1.0 and float(tau.max()) <= 1000.0 * 1.001
+        assert float(tau.max()) > 100.0  # log-uniform over [1, 1000] reaches the long end with 64 draws
+
+
+def test_initialisation_options_are_recorded():
+    task = load_task("digits")
+    task.train_x, task.train_y = task.train_x[:64], task.train_y[:64]
+    _, meta = train_model(task, SMALL, TrainOptions(epochs=1, progress=False, chrono_tau_max=50.0, encoder_gain=2.0))
+    assert meta["init_chrono_tau_max"] == 50.0 and meta["init_encoder_gain"] == 2.0

@@ -42,6 +42,16 @@ def positive_finite_float(hi: float):
     return check
 
 
+def off_or_above_one(hi: float):
+    """0 (the option is off) or a finite number in (1, hi], e.g. a largest time constant in steps."""
+    def check(ctx, param, value):
+        if value is not None and value != 0 and not (math.isfinite(value) and 1 < value <= hi):
+            raise click.BadParameter(f"must be 0 (off) or a finite number in (1, {hi:g}], got {value}")
+        return value
+
+    return check
+
+
 def check_model_size(path, cfg) -> None:
     """Refuse a config whose model or streaming state would be too large, before building it."""
     import torch
