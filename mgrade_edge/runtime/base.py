@@ -25,6 +25,11 @@ class Runner(ABC):
     def step(self, x: np.ndarray) -> np.ndarray:
         """One timestep: x [d_in] float32 -> y [C] float32."""
 
+    def run_sequences(self, sequences: np.ndarray) -> np.ndarray:
+        """Per-step outputs [N, T, C] for N independent sequences, each from a reset state. An engine
+        that can step several independent states at once overrides this (same step, batched)."""
+        return np.stack([run_stream(self, seq) for seq in sequences])
+
 
 def run_stream(runner: Runner, stream: np.ndarray, reset: bool = True) -> np.ndarray:
     """Per-step outputs [T, C] for one stream [T, d_in]."""
@@ -35,7 +40,7 @@ def run_stream(runner: Runner, stream: np.ndarray, reset: bool = True) -> np.nda
 
 def run_sequences(runner: Runner, sequences: np.ndarray) -> np.ndarray:
     """Per-step outputs [N, T, C] for N independent sequences [N, T, d_in] (reset between them)."""
-    return np.stack([run_stream(runner, seq) for seq in sequences])
+    return runner.run_sequences(np.asarray(sequences, dtype=np.float32))
 
 
 class MeanReadout:
