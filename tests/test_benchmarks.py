@@ -229,3 +229,17 @@ def test_c_target_counts_the_step_calls_callgrind_recorded():
     assert step_calls(out, "mgrade_x_step_q") == 192
     assert step_calls(out, "other") == 5
     assert step_calls(out, "missing") == 0
+
+
+def test_workload_targets_table_has_one_row_per_target_in_percent():
+    from benchmarks.workload_targets import table
+
+    def report(label, within):
+        return {"label": label, "accuracy_ref": 0.5, "accuracy_artifact": 0.48, "agreement": 0.9, "max_abs_err": 1.5,
+                "rms_err": 0.1, "drift_ratio": 0.8, "within_tolerance": within,
+                "test_sequences": {"cosine": 0.999}, "long_stream": {"cosine": 0.998, "steps": 100000}}
+
+    text = table([report("tflite-int8", True), report("c int8", False)]).splitlines()
+    assert "float 50.00%" in text[0] and "100,000 steps" in text[0]
+    assert len(text) == 4 and text[2].startswith("| tflite-int8 |") and text[2].endswith("| yes |")
+    assert "| 90.00% | 48.00% | 0.80 | no |" in text[3]
