@@ -9,7 +9,7 @@ from .data import IGNORE
 
 def readout(per_step: np.ndarray, mode: str) -> np.ndarray:
     """Sequence outputs [N, C] from per-step outputs [N, T, C]: mean over time or the last step."""
-    return per_step.mean(axis=1) if mode == "mean" else per_step[:, -1]
+    return per_step.mean(axis=1, dtype=np.float64) if mode == "mean" else per_step[:, -1]
 
 
 def predictions(kind: str, per_step: np.ndarray, readout_mode: str) -> np.ndarray:
@@ -21,13 +21,13 @@ def predictions(kind: str, per_step: np.ndarray, readout_mode: str) -> np.ndarra
 
 def task_metrics(kind: str, per_step: np.ndarray, targets: np.ndarray, readout_mode: str) -> dict:
     """{'accuracy': ...} for classification tasks, {'rmse', 'r2'} for regression."""
-    per_step = np.asarray(per_step, dtype=np.float64)
-    if kind == "sequence":
+    per_step = np.asarray(per_step)
+    if kind == "sequence":  # readout averages in float64 without a float64 copy of every step
         return {"accuracy": float((predictions(kind, per_step, readout_mode) == targets).mean())}
     if kind == "step_class":
         scored = targets != IGNORE
         return {"accuracy": float((per_step.argmax(-1)[scored] == targets[scored]).mean())}
-    err = per_step - targets
+    err = per_step.astype(np.float64) - targets
     rmse = float(np.sqrt(np.mean(err**2)))
     r2 = float(1.0 - np.sum(err**2) / np.sum((targets - targets.mean(axis=(0, 1))) ** 2))
     return {"rmse": rmse, "r2": r2}

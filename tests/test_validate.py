@@ -88,3 +88,23 @@ def test_artifact_from_another_checkpoint_is_refused(tmp_path):
         validate_artifact(b, tmp_path / "art", steps=100)
     report = validate_artifact(a, tmp_path / "art", steps=200, max_sequences=5)
     assert report["within_tolerance"] and report["engine"] == "onnxruntime"
+
+
+def test_chunked_comparison_equals_the_whole_array_formulas(monkeypatch):
+    import numpy as np
+
+    from mgrade_edge import validate
+
+    rng = np.random.default_rng(0)
+    ref = rng.normal(size=(5, 301, 7)).astype(np.float32)
+    art = (ref + rng.normal(scale=0.01, size=ref.shape)).astype(np.float32)
+    monkeypatch.setattr(validate, "COMPARE_ROWS", 64)  # 1,505 rows: 24 passes, the last one partial
+    got = validate.compare_streams(ref, art)
+    r, a = ref.astype(np.float64).ravel(), art.astype(np.float64).ravel()
+    err = np.abs(a - r)
+    assert got["max_abs_err"] == err.max()
+    np.testing.assert_allclose(got["rms_err"], np.sqrt(np.mean(err**2)), rtol=1e-12)
+    np.testing.assert_allclose(got["cosine"], r @ a / (np.linalg.norm(r) * np.linalg.norm(a)), rtol=1e-12)
+    np.testing.assert_allclose(got["output_rms"], np.sqrt(np.mean(r**2)), rtol=1e-12)
+    per_step = validate.step_errors(ref, art)
+    assert per_step.shape == (5 * 301,) and np.array_equal(per_step, err.reshape(-1, 7).max(axis=1))
