@@ -48,7 +48,7 @@ spoken-digits-example: $(STAMP)
 	OMP_NUM_THREADS=1 $(BIN)/mgrade-edge train --task spoken-digits --epochs 8 --seed 0 --out examples/spoken_digits.pt --force
 
 # The bundled keywords model: raw 8 kHz audio (T = 8,000), 8,000 generated training clips, held-out voices;
-# ~85 min on one thread (OMP_NUM_THREADS=1 leaves the second core free). See README "Keywords".
+# ~90 min on one thread (OMP_NUM_THREADS=1 leaves the second core free). See README "Keywords".
 keywords-example: $(STAMP)
 	OMP_NUM_THREADS=1 $(BIN)/mgrade-edge train --task keywords --sample-rate 8000 --train-clips 8000 --val-clips 350 \
 		--test-clips 1050 --split voice --d-model 32 --layers 2 --kernel-size 64 --taps 8 --conv-ln --rec-ln \

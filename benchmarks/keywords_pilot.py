@@ -13,8 +13,8 @@ of `make keywords-example` is spent on a recipe.
 
 Initialisation and optimiser variants that were tried (none left chance within the few hundred
 steps of a pilot; `make keywords-example`, with --init-chrono 1000 and --init-encoder-gain 10, did
-within its first epoch of 500 steps): --chrono sets every minGRU's z-gate bias so its time constants are log-uniform in
-[1, TAU_MAX] steps (b = -log(tau - 1)); --gain multiplies the audio (the same as scaling the
+within its first epoch of 500 steps): --chrono is train's --init-chrono (mgrade_edge.train.initialise:
+z-gate time constants log-uniform in [1, TAU_MAX] steps); --gain multiplies the audio (the same as scaling the
 encoder's initial weights: raw clips have an RMS near 0.07); --decoder-lr-factor gives the decoder
 a larger learning rate.
 """
@@ -22,7 +22,6 @@ a larger learning rate.
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import time
 
@@ -51,6 +50,7 @@ def main(argv=None) -> int:
 
     from mgrade_edge.config import MGRADEConfig
     from mgrade_edge.model import MGRADE
+    from mgrade_edge.train import initialise
     from mgrade_edge.tasks.keywords import KeywordsSpec, load_keywords
 
     torch.set_num_threads(args.threads)
@@ -63,11 +63,7 @@ def main(argv=None) -> int:
     cfg = MGRADEConfig(d_in=1, d_model=args.d, n_layers=args.layers, kernel_size=args.gamma, n_taps=args.taps,
                        n_classes=35, conv_ln=ln, rec_ln=ln)
     model = MGRADE(cfg)
-    if args.chrono:
-        with torch.no_grad():
-            for layer in model.layers:
-                tau = torch.exp(torch.empty(args.d).uniform_(0.0, math.log(args.chrono))).clamp(min=1.01)
-                layer.gru.to_gates.bias[:args.d] = -torch.log(tau - 1.0)  # rows [:d] of to_gates give k (z)
+    initialise(model, chrono_tau_max=args.chrono)  # train's --init-chrono
     x, vx = x * args.gain, vx * args.gain
     decoder = list(model.decoder.parameters())
     others = [p for p in model.parameters() if all(p is not q for q in decoder)]
