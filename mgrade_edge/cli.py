@@ -17,7 +17,7 @@ import click
 from . import __version__
 from .cli_train import config_options
 from .errors import UserError
-from .safety.bounds import (MAX_CALIB_SEQUENCES, MAX_LR, MAX_SEED, MAX_STEPS, bounded_int,
+from .safety.bounds import (MAX_CALIB_SEQUENCES, MAX_CALIB_STEPS, MAX_LR, MAX_SEED, MAX_STEPS, bounded_int,
                             off_or_above_one, positive_finite_float)
 from .export import (SIGMOID_KERNELS, cli_target_names, families, get_target, quant_choices, resolve_cli_target,
                      targets_with)
@@ -194,7 +194,10 @@ def evaluate(path, as_json):
               help="Calibration inputs, a .npy of shape [N, T, d_in]; default: the checkpoint's task data.")
 @click.option("--calib-sequences", type=int, default=8, show_default=True,
               callback=bounded_int(1, MAX_CALIB_SEQUENCES),
-              help="Long calibration streams to record (each ~1024 steps of concatenated sequences).")
+              help="Long calibration streams to record, each of concatenated real sequences.")
+@click.option("--calib-steps", type=int, default=None, callback=bounded_int(1, MAX_CALIB_STEPS),
+              help="Steps in each calibration stream. Default: 1024, or two whole sequences when those are "
+                   "longer (every step of a stream is recorded).")
 @click.option("--force", is_flag=True, help="Replace an existing output directory.")
 @click.option("--no-validate", is_flag=True, help="Skip the short validation written into the manifest.")
 @click.option("--cpu", type=click.Choice(["host", "cortex-m4", "cortex-m55"]), default=None,
@@ -205,7 +208,7 @@ def evaluate(path, as_json):
                    "fewer Cortex-M4 instructions a step; int8 keeps TFLite's int8 LOGISTIC, ~5-8% less TFLite "
                    "Micro arena.")
 @user_errors
-def export(path, target, out, state, quant, calib, calib_sequences, force, no_validate, cpu, sigmoid):
+def export(path, target, out, state, quant, calib, calib_sequences, calib_steps, force, no_validate, cpu, sigmoid):
     """Export a checkpoint's streaming step to ONNX, TFLite or a TFLite Micro bundle.
 
     Example: mgrade-edge export examples/digits.pt --target tflite-int8 --out digits_int8
@@ -221,7 +224,8 @@ def export(path, target, out, state, quant, calib, calib_sequences, force, no_va
     if sigmoid is not None and not (get_target(target).format == "tflite" and get_target(target).precision.name == "int8"):
         raise UserError(f"--sigmoid applies to int8 tflite and tflm targets only, not {target}; drop --sigmoid")
     manifest = export_checkpoint(path, target, out, state=state, calib_file=calib,
-                                 calib_sequences=calib_sequences, force=force, validate=not no_validate, cpu=cpu,
+                                 calib_sequences=calib_sequences, calib_steps=calib_steps, force=force,
+                                 validate=not no_validate, cpu=cpu,
                                  sigmoid=sigmoid or SIGMOID_KERNELS[0])
     click.echo(f"wrote {out}/ ({manifest['target']}, {manifest['state']} state, "
                f"{manifest['model_file']} {manifest['model_bytes']:,} bytes)")

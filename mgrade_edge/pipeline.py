@@ -42,7 +42,8 @@ def check_options(target_name: str, state: str | None, calib_sequences: int) -> 
 
 
 def export_checkpoint(checkpoint: str | Path, target_name: str, out: str | Path, state: str | None = None,
-                      calib_file: str | Path | None = None, calib_sequences: int = 8, force: bool = False,
+                      calib_file: str | Path | None = None, calib_sequences: int = 8, calib_steps: int | None = None,
+                      force: bool = False,
                       validate: bool = True, cpu: str | None = None, sigmoid: str = "int16") -> dict:
     """Export and return the manifest (also written to out/manifest.json)."""
     from .checkpoint import load_checkpoint
@@ -58,7 +59,8 @@ def export_checkpoint(checkpoint: str | Path, target_name: str, out: str | Path,
     calibration = None
     if target.quantized:
         sequences, source = calibration_sequences(ckpt, Path(calib_file) if calib_file else None)
-        calibration = calibration_set(step, sequences, n_sequences=calib_sequences, source=source)
+        calibration = calibration_set(step, sequences, n_sequences=calib_sequences, stream_steps=calib_steps,
+                                      source=source)
     opts = ExportOptions(target=target.name, state=state, calibration=calibration, model_name=Path(checkpoint).stem,
                          cpu=cpu, sigmoid=sigmoid)
     with atomic_output_dir(out, force, inputs) as tmp:

@@ -389,6 +389,8 @@ def test_numeric_options_are_bounded(ckpt, onnx_artifact, tmp_path, capsys, monk
         "steps_huge": (["validate", ckpt, art, "--steps", 10_000_000_000], "at most 2,000,000"),
         "calib_sequences_huge": (["export", ckpt, "--target", "onnx-int8", "--calib-sequences", 100_000_000,
                                   "--out", tmp_path / "o"], "must be an integer in [1, 256]"),
+        "calib_steps_huge": (["export", ckpt, "--target", "onnx-int8", "--calib-steps", 10_000_000,
+                              "--out", tmp_path / "o"], "must be an integer in [1, 1,000,000]"),
         "train_config": (["train", "--out", t, "--d-model", 100_000], "d_model=100000"),
         "profile_neither": (["profile", "--no-measure"], "pass either a checkpoint PATH or --preset NAME (neither was given)"),
     }

@@ -55,6 +55,28 @@ def test_zero_steps_still_gives_one_step():
     assert make_streams(tagged_sequences(3, 5), 2, 0, seed=0)[0].shape == (1, 1)
 
 
+def test_default_streams_hold_two_whole_sequences_when_those_are_longer_than_1024_steps(odd_step):
+    """Keyword clips are 8,000 steps: a 1,024-step stream would see only each clip's leading silence."""
+    long = calibration_set(odd_step, random_sequences(odd_step.cfg, 4, 700, seed=1), n_sequences=2)
+    assert [len(s) for s in long.streams] == [1400, 1400]
+    short = calibration_set(odd_step, random_sequences(odd_step.cfg, 4, 64, seed=1), n_sequences=2)
+    assert [len(s) for s in short.streams] == [1024, 1024]
+
+
+def test_default_streams_reach_the_late_part_of_long_sequences(odd_step):
+    """A sequence silent for its first 1,100 steps and loud after: the default ranges include the loud part."""
+    seqs = np.zeros((3, 1500, odd_step.cfg.d_in), np.float32)
+    seqs[:, 1100:] = 5.0
+    lo, hi = calibration_set(odd_step, seqs, n_sequences=1).ranges()["x"]
+    assert hi == 5.0
+
+
+@pytest.mark.parametrize("steps", [0, 1_000_001])
+def test_stream_steps_out_of_range_is_a_data_error(odd_step, steps):
+    with pytest.raises(DataError, match="--calib-steps must be in"):
+        calibration_set(odd_step, random_sequences(odd_step.cfg, 4, 20, seed=1), stream_steps=steps)
+
+
 # ---- recorded step inputs --------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")

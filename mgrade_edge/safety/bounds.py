@@ -17,7 +17,8 @@ MAX_PARAMETERS = 16_000_000  # 64 MB of float32 weights; the paper's largest mod
 MAX_STATE_VALUES = 16_000_000  # delay lines + hidden states of all layers (64 MB as float32)
 MAX_SEED = 2**32 - 1  # numpy and torch both accept this range
 MAX_STEPS = 2_000_000  # validate --steps: ~2 minutes of a digits stream, a few hundred MB at most
-MAX_CALIB_SEQUENCES = 256  # each ~1,024 steps; 8 is the default and plenty
+MAX_CALIB_SEQUENCES = 256  # each ~1,024 steps or two sequences; 8 is the default and plenty
+MAX_CALIB_STEPS = 1_000_000  # per calibration stream: ~2 min of 8 kHz audio, beyond it calibration takes hours
 MAX_LR = 10.0
 
 
