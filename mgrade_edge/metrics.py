@@ -12,6 +12,15 @@ def readout(per_step: np.ndarray, mode: str) -> np.ndarray:
     return per_step.mean(axis=1, dtype=np.float64) if mode == "mean" else per_step[:, -1]
 
 
+def scored_outputs(kind: str, per_step: np.ndarray, readout_mode: str) -> np.ndarray:
+    """What the task is scored on, in the [N, T', C] form `predictions` and `task_metrics` take, so a test
+    set can be scored part by part: a sequence task keeps only its readout, as a one-step sequence
+    ([N, 1, C]; the mean and the last step of one step are that step), per-step tasks keep every step."""
+    if kind == "sequence":
+        return readout(per_step, readout_mode)[:, None, :]
+    return np.asarray(per_step)
+
+
 def predictions(kind: str, per_step: np.ndarray, readout_mode: str) -> np.ndarray:
     """Top-1 decisions the task is scored on: [N] for sequence tasks, [N, T] for per-step tasks."""
     if kind == "sequence":

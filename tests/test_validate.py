@@ -2,10 +2,11 @@
 
 import numpy as np
 import pytest
+import torch
 
 from mgrade_edge.errors import UserError
 from mgrade_edge.pipeline import export_checkpoint
-from mgrade_edge.runtime.base import Runner
+from mgrade_edge.runtime.base import Runner, run_sequences
 from mgrade_edge.runtime.torch_runner import TorchRunner
 from mgrade_edge.streaming import to_streaming
 from mgrade_edge.validate import drift_ratio, long_stream, validate_artifact, validate_runner
@@ -108,3 +109,54 @@ def test_chunked_comparison_equals_the_whole_array_formulas(monkeypatch):
     np.testing.assert_allclose(got["output_rms"], np.sqrt(np.mean(r**2)), rtol=1e-12)
     per_step = validate.step_errors(ref, art)
     assert per_step.shape == (5 * 301,) and np.array_equal(per_step, err.reshape(-1, 7).max(axis=1))
+
+
+def test_scoring_part_by_part_equals_scoring_the_whole_set(monkeypatch):
+    """The test set streams SEQUENCES_PER_PASS at a time and is scored as it goes; with passes of 3 of
+    10 sequences (the last partial) every number equals scoring all outputs at once."""
+    import numpy as np
+
+    from mgrade_edge import validate
+    from mgrade_edge.metrics import predictions, task_metrics
+
+    model = make_model("digits_like", seed=2)
+    step = to_streaming(model)
+    x = random_sequences(model.cfg, 10, 40, seed=4)
+    y = np.arange(10) % model.cfg.n_classes
+    # float64 runners: a batch of 3 and a batch of 10 take different float32 kernels (8e-8 apart)
+    artifact = Faulty(TorchRunner(step, torch.float64), growth=1e-3)
+    reference = TorchRunner(step, torch.float64)
+    tolerance = 1e-3
+    whole = validate.validate_runner(artifact, reference, "sequence", "mean", x, y, 200, tolerance)
+    monkeypatch.setattr(validate, "SEQUENCES_PER_PASS", 3)
+    parts = validate.validate_runner(artifact, reference, "sequence", "mean", x, y, 200, tolerance)
+    for part in ("test_sequences", "long_stream", None):  # sums over other row chunks round differently
+        got, want = (parts, whole) if part is None else (parts[part], whole[part])
+        assert got.keys() == want.keys()
+        for key, value in want.items():
+            if isinstance(value, float):
+                assert got[key] == pytest.approx(value, rel=1e-12, abs=1e-300), (part, key)
+            elif not isinstance(value, dict):
+                assert got[key] == value, (part, key)
+    assert parts["metrics_artifact"] == whole["metrics_artifact"] and not whole["within_tolerance"]
+    ref, art = run_sequences(reference, x), run_sequences(artifact, x)
+    expected = validate.compare_streams(ref, art)
+    for key in ("max_abs_err", "cosine", "output_rms"):
+        assert parts["test_sequences"][key] == pytest.approx(expected[key], rel=1e-12, abs=0), key
+    assert parts["agreement"] == float((predictions("sequence", ref, "mean") == predictions("sequence", art, "mean")).mean())
+    assert parts["accuracy_artifact"] == task_metrics("sequence", art, y, "mean")["accuracy"]
+
+
+def test_the_first_step_over_tolerance_counts_across_parts():
+    import numpy as np
+
+    from mgrade_edge.validate import StreamComparison
+
+    ref = np.zeros((3, 5, 2), np.float32)
+    art = ref.copy()
+    art[2, 3, 1] = 0.5  # sequence 2, step 3: workload step 13
+    comparison = StreamComparison(0.1)
+    for part in range(3):
+        comparison.add(ref[part:part + 1], art[part:part + 1])
+    assert comparison.first_over == (13, 0.5)
+    assert comparison.failures(None) == ["max abs err 0.5 > 0.1; first at step 13 (err 0.5)"]
