@@ -133,3 +133,12 @@ def test_unwritable_parent_is_refused_even_as_root(ckpt, tmp_path, monkeypatch):
     monkeypatch.setattr(os, "access", lambda p, mode: False if str(p) == str(locked) else real_access(p, mode))
     with pytest.raises(OutputPathError, match=r"cannot write into .*locked \(read-only or permission denied\)"):
         export_checkpoint(ckpt, "onnx", locked / "out")
+
+
+def test_calibration_stream_length_is_chosen_and_recorded(ckpt, tmp_path):
+    """Digits images are 64 steps: the default streams are 1,024 steps; --calib-steps overrides it."""
+    default = export_checkpoint(ckpt, "onnx-int8", tmp_path / "default", calib_sequences=2, validate=False)
+    assert default["calibration"]["steps_per_stream"] == 1024
+    chosen = export_checkpoint(ckpt, "onnx-int8", tmp_path / "chosen", calib_sequences=2, calib_steps=300,
+                               validate=False)
+    assert chosen["calibration"]["steps_per_stream"] == 300 and chosen["calibration"]["samples"] == 600
