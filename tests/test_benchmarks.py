@@ -243,3 +243,27 @@ def test_workload_targets_table_has_one_row_per_target_in_percent():
     assert "float 50.00%" in text[0] and "100,000 steps" in text[0]
     assert len(text) == 4 and text[2].startswith("| tflite-int8 |") and text[2].endswith("| yes |")
     assert "| 90.00% | 48.00% | 0.80 | no |" in text[3]
+
+
+def test_state_precision_grid_holds_zero_and_saturates():
+    import torch
+
+    from benchmarks.state_precision import round_to_grid
+
+    v = torch.tensor([-3.0, 0.0, 0.013, 1.0, 9.0])
+    got = round_to_grid(v, 0.0, 2.55, 8)  # h's range: 255 steps of 0.01
+    assert got[1] == 0.0 and got[0] == 0.0 and torch.isclose(got[4], torch.tensor(2.55))
+    assert torch.isclose(got[2], torch.tensor(0.01)) and torch.isclose(got[3], torch.tensor(1.0))
+
+
+def test_state_precision_study_rows():
+    from benchmarks.state_precision import study, table
+
+    # the bundled digits model (trained: an untrained one answers one class whatever its inputs)
+    rows = study(str(ROOT / "examples" / "digits.pt"), clips=40, bits=(16, 2), log=lambda *_: None)
+    by_case = {r["case"]: r for r in rows}
+    assert rows[0]["case"] == "float" and rows[0]["agreement"] == 1.0
+    assert {"all int16", "x int16", "h_0_in int16", "delay_0_in int16", "all int2"} <= set(by_case)
+    assert by_case["all int16"]["agreement"] >= 0.95  # 65,535 levels: nearly every decision stays
+    assert by_case["all int2"]["agreement"] < by_case["all int16"]["agreement"]  # 3 levels: it cannot follow
+    assert table(rows, 40).splitlines()[2] == "| rounded | accuracy | agreement with float |"
