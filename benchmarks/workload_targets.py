@@ -6,9 +6,9 @@
 For each target: `mgrade-edge export CKPT --target T [--quant Q] --out DIR --no-validate`, then
 `mgrade-edge validate CKPT DIR --steps STEPS --json` (the checkpoint's test set, each sequence from a
 reset state, plus one long stream of them back to back). Targets run `--jobs` at a time, each in its
-own process on one thread; the default is one at a time because one validate of the keywords test set
-(1,050 clips x 8,000 steps) peaks near 14 GB. Prints a markdown table of the targets that validated and
-one line for each that did not.
+own process on one thread; the default is one at a time, which leaves a core to other work (a keywords
+validate peaks at 1-4 GB, as it scores clips while they stream). Prints a markdown table of the targets
+that validated and one line for each that did not.
 """
 
 from __future__ import annotations
