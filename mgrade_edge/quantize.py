@@ -23,8 +23,8 @@ from .streaming import StreamingMGRADE
 DEFAULT_CALIB_SEQUENCES = 8
 DEFAULT_STREAM_STEPS = 1024
 # A stream must hold whole sequences, at least two back to back: a 1,024-step stream of 8,000-step keyword
-# clips saw only each clip's leading silence (x within +-0.07 of a +-1 signal, h_0 up to 2.8 of 36), and the
-# int8 export lost 23.5 accuracy points. Two sequences also show the state carried across a boundary.
+# clips saw only each clip's leading silence (x within +-0.07 of a +-1 signal, h_0 up to 2.8 of 37.7), so x
+# was clipped to a fourteenth of its range. Two sequences also show the state carried across a boundary.
 MIN_SEQUENCES_PER_STREAM = 2
 
 

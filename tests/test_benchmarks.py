@@ -267,3 +267,19 @@ def test_state_precision_study_rows():
     assert by_case["all int16"]["agreement"] >= 0.95  # 65,535 levels: nearly every decision stays
     assert by_case["all int2"]["agreement"] < by_case["all int16"]["agreement"]  # 3 levels: it cannot follow
     assert table(rows, 40).splitlines()[2] == "| rounded | accuracy | agreement with float |"
+
+
+def test_state_precision_small_updates_counts_changes_below_half_a_step():
+    from types import SimpleNamespace
+
+    from benchmarks.state_precision import small_updates
+
+    # one stream of h values 0, 0.001, 0.2, 0.2 on a grid of step 1/255 (range [0, 1]): the changes
+    # 0.001 (0.255 of a step) and 0.199 (above half) count, the zero change does not
+    values = [0.0, 0.001, 0.2, 0.2]
+    samples = [{"x": np.zeros((1, 1)), "h_0_in": np.array([[v]])} for v in values]
+    calibration = SimpleNamespace(input_names=["x", "h_0_in"], streams=[np.zeros((4, 1))],
+                                  samples=lambda: iter(samples))
+    got = small_updates(calibration, {"h_0_in": (0.0, 1.0)})
+    assert got["h_0_in"]["below_half_step"] == 0.5
+    assert np.isclose(got["h_0_in"]["median_steps"], (0.001 + 0.199) / 2 * 255)
