@@ -171,10 +171,14 @@ register(Target("tflite-int16x8", INT16X8, **_TFLITE))
 register_family("tflm", ("int8", "int16x8"), states=("internal", "external"), engines=("tflm", "litert"),
                 exporter="tflm:export_tflm", format="tflite")
 # The native C step (export/c.py, `--target c --quant Q`): judged by its precision's tolerance like
-# the TFLite targets. c-int8 keeps h in uint16; c-int8-h8 is the same with an 8-bit h (d*L bytes less).
+# the TFLite targets. c-int8 keeps h in uint16; c-int8-h8 is the same with an 8-bit h (d*L bytes less);
+# c-int8-h32 and c-int16x8-h32 keep h in 31 bits (2*d*L bytes more), for models whose h moves by less
+# than one 16-bit step per timestep (c_quant.PRECISIONS).
 register_family("c", ("int8", "int16x8", "float32"), states=("internal",), engines=("c",), exporter="c_bundle:export_c",
                 format="c")
 register(Target("c-int8-h8", INT8, ("internal",), ("c",), "c_bundle:export_c", "c"))
+register(Target("c-int8-h32", INT8, ("internal",), ("c",), "c_bundle:export_c", "c"))
+register(Target("c-int16x8-h32", INT16X8, ("internal",), ("c",), "c_bundle:export_c", "c"))
 
 
 def cli_target_names() -> list[str]:

@@ -27,7 +27,8 @@ TEMPLATES = Path(__file__).parent / "templates" / "c"
 GOLDEN_STEPS = 64
 FLOAT_GOLDEN_ATOL = 1e-4  # the float target's tolerance against the torch step
 REC_ACTS = ("identity", "relu", "gelu", "sigmoid")
-C_VARIANTS = {"c-int8-h8": "int8-h8"}  # registry targets whose integer layout differs from their precision's
+# registry targets whose integer layout differs from their precision's (c_quant.PRECISIONS)
+C_VARIANTS = {"c-int8-h8": "int8-h8", "c-int8-h32": "int8-h32", "c-int16x8-h32": "int16x8-h32"}
 QUANT_NOTE = ("`step_q` takes and returns quantised values (scales in the header); `step(&state, const float *x, "
               "float *y)` quantises x and returns float logits (y = int32 accumulator * per-class scale). The "
               "integer semantics are defined in mgrade-edge's export/c_fixed.py and reproduced bit for bit.\n")

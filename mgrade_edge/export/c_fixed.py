@@ -3,8 +3,9 @@
 Representations (all symmetric, zero point 0):
 - act  : int8 (int16 in int16x8), scale = calibrated max|v| / QMAX, saturated to the type's whole
          range [-QMAX - 1, QMAX] (one SSAT on Arm). Matmul inputs, delay lines, I/O.
-- h    : uint8 (uint16 in int16x8): h >= 0 always (g > 0, z in (0, 1), h_0 = 0), so the unsigned
-         type gives the state one more bit; scale = calibrated max h / HMAX.
+- h    : uint16 (uint8 in int8-h8, [0, 2^31 - 1] in a uint32 in int8-h32 and int16x8-h32): h >= 0
+         always (g > 0, z in (0, 1), h_0 = 0), so the unsigned type gives the state one more bit;
+         scale = calibrated max h / HMAX.
 - wide : int32 residual-stream and branch values, scale = max|v| / 2^20, saturated to [-2^24, 2^24 - 1]
          (16x headroom over calibration; keeps LayerNorm sums inside int64). One scale per layer for
          the residual stream and the branch values added to it (c_quant.QuantModel).

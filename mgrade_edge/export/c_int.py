@@ -154,9 +154,20 @@ class Emitter:
         return f"&{name}"
 
 
-def _even(n: int) -> int:
-    """Struct padding before a uint16_t member (the state struct's alignment is 2)."""
-    return n + n % 2
+def _aligned(n: int, alignment: int) -> int:
+    return -(-n // alignment) * alignment
+
+
+def state_struct_bytes(act_bytes: int, ring_values: int, h_bytes: int, h_values: int, n_layers: int) -> int:
+    """sizeof the state struct {act_t ring[]; h_t h[]; uint16_t head[]}: each member starts at a multiple
+    of its type's size (its alignment on every target here), the whole at a multiple of the largest.
+
+    >>> state_struct_bytes(1, 5, 4, 3, 1)  # ring 5 B, 3 B of padding, h 12 B, head 2 B, 2 B of padding
+    24
+    """
+    end = _aligned(act_bytes * ring_values, h_bytes) + h_bytes * h_values
+    end = _aligned(end, 2) + 2 * n_layers
+    return _aligned(end, max(act_bytes, h_bytes, 2))
 
 
 def check_ranges(qm) -> None:
@@ -207,19 +218,19 @@ def int_sources(step, calibration, precision: str, p: str, desc: str, inputs: np
     sig = em.array("SIG_TABLE", "int32_t", fx.SIG_TABLE)
     if cfg.mlp_act == "gelu" or cfg.rec_act == "gelu":
         em.array("GELU_TABLE", "int32_t", fx.GELU_TABLE)
-    act_bytes, h_bytes = (1 if qm.qmax == 127 else 2), (1 if qm.hmax == 255 else 2)
+    act_bytes, h_bytes = (1 if qm.qmax == 127 else 2), {"uint8_t": 1, "uint16_t": 2, "uint32_t": 4}[qm.h_ctype]
     d4, r4 = padded4(cfg.d_model), padded4(cfg.mlp_hidden)
     # int16 slots: the MLP hidden values (and o when it feeds rec_out), or x / y of step_q
     mq_len = max(r4, d4 if cfg.rec_dense_out else 0, cfg.d_in, cfg.n_classes)
     # int32 g_xw [D], and g_vw [D] where a LayerNorm or the dense rec_out keeps a stage's output apart
     vw_needed = cfg.conv_ln or cfg.rec_ln or cfg.cm_ln or cfg.rec_dense_out
     scratch = 4 * cfg.d_model * (2 if vw_needed else 1) + 2 * (d4 + mq_len)
-    state_bytes = _even(_even(act_bytes * max(total, 1)) + h_bytes * cfg.n_layers * cfg.d_model) + 2 * cfg.n_layers
+    state_bytes = state_struct_bytes(act_bytes, max(total, 1), h_bytes, cfg.n_layers * cfg.d_model, cfg.n_layers)
     macros = (f"#define D_IN {cfg.d_in}\n#define D {cfg.d_model}\n#define R {cfg.mlp_hidden}\n"
               f"#define D4 {d4}\n#define R4 {r4}\n"
               f"#define N_CLASSES {cfg.n_classes}\n#define N_LAYERS {cfg.n_layers}\n"
               f"#define RING_VALUES {max(total, 1)}\n#define MQ_LEN {mq_len}\n#define QMAX {qm.qmax}\n"
-              f"#define HMAX {qm.hmax}\n#define WIDE_MAX {fx.WIDE_MAX}\n#define SIG_ENTRIES {fx.SIG_ENTRIES}\n"
+              f"#define HMAX {qm.hmax}\n#define H_SHIFT {qm.h_shift}\n#define WIDE_MAX {fx.WIDE_MAX}\n#define SIG_ENTRIES {fx.SIG_ENTRIES}\n"
               f"#define GELU_LIMIT {fx.GELU_LIMIT}\n"
               f"#define S_U {cgen.c_float(qm.s_u)}\n")
     source = "".join([

@@ -20,9 +20,21 @@ from .c_fixed import Q16, WIDE_MAX, multiplier, rq, sat
 # precision -> (QMAX of act values, HMAX of the unsigned hidden state, act C type, h C type).
 # int8 keeps h in uint16 by default: on digits an 8-bit h raises the RMS error against the float step
 # (0.284 vs 0.249) and costs the long-stream cosine (0.9940 vs 0.9994) for d*L bytes of RAM saved;
-# int8-h8 is that smaller variant.
+# int8-h8 is that smaller variant. The -h32 variants keep h in 31 bits (2 * d*L bytes more than
+# uint16) for slow models: with time constants near 1,000 steps (keywords) most per-step changes of
+# h are below half a uint16 step and a 16-bit h alone costs ~1 point of accuracy
+# (benchmarks/state_precision.py).
 PRECISIONS = {"int8": (127, 65535, "int8_t", "uint16_t"), "int8-h8": (127, 255, "int8_t", "uint8_t"),
-              "int16x8": (32767, 65535, "int16_t", "uint16_t")}
+              "int16x8": (32767, 65535, "int16_t", "uint16_t"),
+              "int8-h32": (127, fx.INT32_MAX, "int8_t", "uint32_t"),
+              "int16x8-h32": (32767, fx.INT32_MAX, "int16_t", "uint32_t")}
+
+
+def h_shift(hmax: int) -> int:
+    """Extra fractional bits of g in the h update, rounded off once per step. An 8- or 16-bit h gets 8
+    (the update's products stay in int32, its sum in int64); a 31-bit h has the bits in itself and
+    gets none (g rescaled to h's own scale already fills int32)."""
+    return 8 if hmax < 1 << 16 else 0
 
 
 def _np(t):
@@ -60,6 +72,7 @@ class QuantModel:
 
         self.cfg, self.precision = step.cfg, precision
         self.qmax, self.hmax, self.act_ctype, self.h_ctype = PRECISIONS[precision]
+        self.h_shift = h_shift(self.hmax)
         cfg, qm = step.cfg, self.qmax
         act = {k: max(v, 1e-8) / qm for k, v in maxabs.items()}
         wide = {k: max(v, 1e-8) / (1 << fx.WIDE_FRAC_BITS) for k, v in maxabs.items()}
@@ -93,7 +106,7 @@ class QuantModel:
             c["gate"] = Dense(gw, gb, [multiplier(s_x1q * s * Q16) for s in gs])
             s_h = max(maxabs[p + "h"], 1e-8) / self.hmax
             self.s_h = s_h
-            c["g_h"] = multiplier(256.0 / Q16 / s_h)
+            c["g_h"] = multiplier(2.0 ** self.h_shift / Q16 / s_h)
             c["h_fx"] = multiplier(s_h * Q16)
             s_oq, s_ow = act[p + "o"], wide[p + "o"]
             if b.rec_out is not None:  # o is a matmul input (act)
@@ -241,7 +254,8 @@ class IntReference:
         g_fx = np.where(a >= 0, np.minimum(a, fx.INT32_MAX - Q16) + Q16 // 2, fx.sig_q15(a) << 1)
         g_h = sat(rq(g_fx, c["g_h"]), 0, fx.INT32_MAX)
         h = self.h[i]
-        h[:] = sat(((32768 - z) * h * 256 + z * g_h + (1 << 22)) >> 23, 0, qm.hmax)
+        hs = qm.h_shift  # h' = ((1 - z) h + z g) in Q15 * (h scale / 2^hs), rounded half up
+        h[:] = sat(((32768 - z) * h * (1 << hs) + z * g_h + (1 << (14 + hs))) >> (15 + hs), 0, qm.hmax)
         dense_out = "rec_out" in c
         lo, hi = q if dense_out else w
         if cfg.rec_act == "identity":

@@ -24,7 +24,8 @@ from tests.artifacts import C_CALIB_STREAMS as CALIB_STREAMS
 from tests.helpers import NAMED_CONFIGS, make_model, random_sequences
 
 STRICT = ("-Wall", "-Wextra", "-Werror", "-std=c99", "-pedantic", "-O2")
-CASES = [("odd", "int8"), ("all_options", "int8"), ("sigmoid_act", "int8-h8"), ("relu_act", "int16x8")]
+CASES = [("odd", "int8"), ("all_options", "int8"), ("sigmoid_act", "int8-h8"), ("relu_act", "int16x8"),
+         ("odd", "int8-h32"), ("all_options", "int16x8-h32")]
 
 
 def reference_for(name: str, precision: str) -> IntReference:
@@ -79,7 +80,7 @@ def test_within_the_target_tolerance_of_the_float_step(c_bundle, name, precision
 @pytest.mark.parametrize("cc, flags", [("gcc", ()), ("arm-none-eabi-gcc", ("-mcpu=cortex-m4", "-mthumb")),
                                        ("arm-none-eabi-gcc", ("-mcpu=cortex-m4", "-mthumb", "-DMGRADE_USE_DSP")),
                                        ("arm-none-eabi-gcc", ("-mcpu=cortex-m55", "-mthumb", "-DMGRADE_USE_DSP"))])
-@pytest.mark.parametrize("precision", ["int8", "int8-h8", "int16x8"])
+@pytest.mark.parametrize("precision", ["int8", "int8-h8", "int16x8", "int16x8-h32"])
 def test_int_sources_compile_warning_free(c_bundle, tmp_path, cc, flags, precision):
     if shutil.which(cc) is None:
         pytest.skip(f"{cc} not installed")
@@ -100,7 +101,7 @@ def test_int_golden_program_is_exact(c_bundle, tmp_path, name, precision):
     assert proc.returncode == 0 and "worst error 0 " in proc.stdout and "rerun identical" in proc.stdout, proc.stdout
 
 
-@pytest.mark.parametrize("name, precision", [("odd", "int8"), ("relu_act", "int16x8")])
+@pytest.mark.parametrize("name, precision", [("odd", "int8"), ("relu_act", "int16x8"), ("odd", "int8-h32")])
 def test_dsp_golden_program_is_exact_on_cortex_m4(c_bundle, tmp_path, name, precision):
     """The SMLAD path (assembly inner loop, blocked weights, odd sizes padded) under QEMU: the golden
     outputs recorded from the integer reference, bit for bit."""
@@ -128,6 +129,8 @@ def test_unsigned_hidden_state_and_ring_types(c_bundle):
     assert "int8_t ring[" in header and "uint16_t h[" in header
     header = (c_bundle("sigmoid_act", "int8-h8") / "mgrade_sigmoid_act.h").read_text()
     assert "int8_t ring[" in header and "uint8_t h[" in header
+    header = (c_bundle("odd", "int8-h32") / "mgrade_odd.h").read_text()
+    assert "int8_t ring[" in header and "uint32_t h[" in header
 
 
 @pytest.mark.parametrize("name, precision", CASES)

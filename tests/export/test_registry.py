@@ -22,7 +22,7 @@ def test_every_target_is_complete(name):
 
 def test_cli_spellings_and_quant_choices():
     assert cli_target_names() == ["onnx", "onnx-int8", "tflite", "tflite-int8", "tflite-int16x8", "tflm", "c",
-                                  "c-int8-h8"]
+                                  "c-int8-h8", "c-int8-h32", "c-int16x8-h32"]
     assert quant_choices("tflm") == ["int8", "int16x8"]
     assert quant_choices("c") == ["int8", "int16x8", "float32"]
     assert resolve_cli_target("tflm").name == "tflm-int8"  # the first precision is the default

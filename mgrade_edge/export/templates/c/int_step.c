@@ -461,8 +461,14 @@ static INLINE void gru_update(const layer_params *p, h_t *h, int i, int row, int
   const int32_t gh = g <= gh_lim ? clamp32((mul_hi32(g * ((int32_t)1 << gh_pre), p->g_h.m) + 1) >> 1, 0, INT32_MAX)
                                  : rq_sat(g, p->g_h, 0, INT32_MAX);
 #endif
-  /* (32768 - z) * h < 2^31; the new h is >= 0 and below 2^24 before the clamp */
-  const int64_t next = ((int64_t)((32768 - z) * (int32_t)h[i]) * 256 + mul_wide(z, gh) + ((int64_t)1 << 22)) >> 23;
+#if H_SHIFT
+  /* an 8- or 16-bit h: (32768 - z) * h < 2^31, and gh carries H_SHIFT fractional bits more than h */
+  const int64_t next = ((int64_t)((32768 - z) * (int32_t)h[i]) * (1 << H_SHIFT) + mul_wide(z, gh) +
+                        ((int64_t)1 << (14 + H_SHIFT))) >> (15 + H_SHIFT);
+#else
+  /* a 31-bit h: gh is at h's own scale; both products need 64 bits */
+  const int64_t next = (mul_wide(32768 - z, (int32_t)h[i]) + mul_wide(z, gh) + (1 << 14)) >> 15;
+#endif
   h[i] = (h_t)(next > HMAX ? HMAX : next);
 #if !REC_DENSE_OUT && !REC_LN
   /* the recurrent output joins the residual at once: x2 = x1 + o */
