@@ -439,11 +439,12 @@ def board_test(directory, cpu, tflm_dir, kernels, dsp, stack_steps, as_json):
         report = board_test_c(directory, cpu=cpu, dsp=dsp, stack_steps=stack_steps)
         text = format_c_board_report
     else:
-        if dsp or stack_steps is not None:
-            raise UserError(f"--dsp and --stack-steps are for c bundles (export --target c); {directory} is not one")
-        from .board.tflm_golden import board_test as run_board_test, format_board_report
+        from .board.tflm_golden import board_test as run_board_test, format_board_report, fused_program_sources
 
-        report = run_board_test(directory, cpu=cpu, kernels=kernels, tflm_dir=tflm_dir)
+        if (dsp and fused_program_sources(directory) is None) or stack_steps is not None:
+            raise UserError(f"--dsp and --stack-steps are for c bundles (export --target c; --dsp also tflm-fused); "
+                            f"{directory} is not one")
+        report = run_board_test(directory, cpu=cpu, kernels=kernels, tflm_dir=tflm_dir, dsp=dsp)
         text = format_board_report
     if as_json:
         from .jsonutil import dumps

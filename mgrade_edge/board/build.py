@@ -155,6 +155,7 @@ class ElfSizes:
     data: int  # initialised data (flash and RAM)
     bss: int  # zeroed data (RAM)
     symbols: dict  # demangled symbol name -> size in bytes (data objects only)
+    ram_symbols: dict = field(default_factory=dict)  # the same for .data/.bss objects (RAM) only
 
     @property
     def flash(self) -> int:
@@ -181,9 +182,11 @@ def measure_elf(tc: Toolchain, elf: Path) -> ElfSizes:
     """Berkeley sizes (`size`) and the sizes of data symbols (`nm -S -C`)."""
     out = subprocess.run([tc.size, str(elf)], capture_output=True, text=True, check=True).stdout.splitlines()
     text, data, bss = (int(v) for v in out[1].split()[:3])
-    symbols = {}
+    symbols, ram_symbols = {}, {}
     for line in subprocess.run([tc.nm, "-S", "-C", str(elf)], capture_output=True, text=True,
                                check=True).stdout.splitlines():
         if m := _NM.match(line.strip()):
             symbols[m.group(3)] = int(m.group(1), 16)
-    return ElfSizes(text, data, bss, symbols)
+            if m.group(2) in "bBdD":
+                ram_symbols[m.group(3)] = int(m.group(1), 16)
+    return ElfSizes(text, data, bss, symbols, ram_symbols)

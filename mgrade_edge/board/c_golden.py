@@ -120,7 +120,8 @@ def c_bundle_facts(bundle: Path) -> dict:
 
 def is_c_bundle(bundle: Path) -> bool:
     try:
-        return "c" in json.loads((Path(bundle) / "manifest.json").read_text()).get("details", {})
+        details = json.loads((Path(bundle) / "manifest.json").read_text()).get("details", {})
+        return "c" in details and "tflm_fused" not in details  # a tflm-fused bundle runs under TFLite Micro
     except (OSError, ValueError, AttributeError):
         return False
 

@@ -24,6 +24,7 @@ from .build import SourceSet, cache_root, measure_elf
 from .program import ProgramSpec, build_program
 from .run import golden_result, run_program, ticks_to_instructions
 from .tflm_tree import TflmTree, core_sources, find_tree, kernel_sources, resolver_methods_of
+from .c_golden import DSP_DEFINE, object_ram_symbols
 from .toolchain import DATA, BoardError, get_cpu
 
 BUNDLE_SOURCES = ("main.cc", "mgrade_stream.cc", "model_data.cc")
@@ -80,15 +81,28 @@ def check_bundle(bundle: Path) -> Path:
     return bundle
 
 
-def golden_program_spec(bundle: Path, tree: TflmTree, cpu, capacity: int) -> ProgramSpec:
-    """Everything the golden program links: bundle sources, the timer port, TFLite Micro (archived)."""
+def fused_program_sources(bundle: Path) -> tuple[str, ...] | None:
+    """A tflm-fused bundle's program sources (the tflm ones plus the custom op and the C step), from
+    its manifest; None for a builtin-op tflm bundle."""
+    try:
+        details = json.loads((Path(bundle) / "manifest.json").read_text()).get("details", {})
+    except (OSError, ValueError, AttributeError):
+        return None
+    fused = details.get("tflm_fused") if isinstance(details, dict) else None
+    return tuple(fused["program_sources"]) if fused else None
+
+
+def golden_program_spec(bundle: Path, tree: TflmTree, cpu, capacity: int, dsp: bool = False) -> ProgramSpec:
+    """Everything the golden program links: bundle sources, the timer port, TFLite Micro (archived).
+    `dsp` (tflm-fused bundles): the C step with its Arm DSP dot product."""
     includes = tree.include_dirs
     # CMSIS_NN tells the shared kernel headers that cmsis_nn/*.cc define the per-type registrations.
     defines = DEFINES + (("CMSIS_NN",) if tree.kernels == "cmsis-nn" else ())
     timer = (SourceSet((DATA / "micro_time_systick.cc",), includes, (f"MGRADE_BOARD_CLOCK_HZ={cpu.clock_hz}",))
              if cpu.bare_metal else SourceSet((DATA / "micro_time_none.cc",), includes))
-    own = SourceSet(tuple(bundle / f for f in BUNDLE_SOURCES), (bundle, *includes),
-                    (*defines, f"MGRADE_ARENA_CAPACITY={capacity}"))
+    sources = fused_program_sources(bundle) or BUNDLE_SOURCES
+    own = SourceSet(tuple(bundle / f for f in sources), (bundle, *includes),
+                    (*defines, f"MGRADE_ARENA_CAPACITY={capacity}", *((DSP_DEFINE,) if dsp else ())))
     tflm = SourceSet(tuple(core_sources(tree) + kernel_sources(tree, resolver_methods_of(bundle / "op_resolver.h"))),
                      includes, defines)
     return ProgramSpec((own, timer), (tflm,), name="mgrade_golden")
@@ -132,11 +146,14 @@ def _analytic_min_ram(bundle: Path) -> int | None:
 
 
 def board_test(bundle: str | Path, cpu: str = "host", kernels: str | None = None, tflm_dir: str | Path | None = None,
-               probe: bool = True) -> dict:
+               probe: bool = True, dsp: bool = False) -> dict:
     """Build and run the bundle's golden program on `cpu`; see the module docstring. Returns a dict
-    (JSON-ready): passed, cpu, kernels, arena and memory figures, instructions per step, build stats."""
+    (JSON-ready): passed, cpu, kernels, arena and memory figures, instructions per step, build stats.
+    `dsp` only for tflm-fused bundles (their C step's -DMGRADE_USE_DSP)."""
     spec_cpu = get_cpu(cpu)
     bundle = check_bundle(Path(bundle))
+    if dsp and fused_program_sources(bundle) is None:
+        raise BoardError(f"--dsp is for c and tflm-fused bundles; {bundle} is a builtin-op tflm bundle")
     kernels = kernels or default_kernels(cpu)
     tree = find_tree(kernels, tflm_dir)
     consts = bundle_constants(bundle)
@@ -144,7 +161,7 @@ def board_test(bundle: str | Path, cpu: str = "host", kernels: str | None = None
     capacity = CAPACITY_FACTOR * emitted
     (cache_root() / "programs").mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="golden-", dir=cache_root() / "programs") as tmp:
-        program = build_program(spec_cpu, golden_program_spec(bundle, tree, spec_cpu, capacity), Path(tmp))
+        program = build_program(spec_cpu, golden_program_spec(bundle, tree, spec_cpu, capacity, dsp), Path(tmp))
         tc, elf = program.toolchain, program.elf
         runs = []
 
@@ -160,26 +177,40 @@ def board_test(bundle: str | Path, cpu: str = "host", kernels: str | None = None
             arena_min, probes = search_min_arena(run, at_capacity.arena_used_bytes,
                                                  emitted if at_emitted.passed else capacity)
         sizes = measure_elf(tc, elf)
+        # a fused bundle's C step (the last program source) keeps its scratch in its own statics
+        sources = fused_program_sources(bundle)
+        step_scratch = (sum(object_ram_symbols(tc, program.stats.objects[len(sources) - 1]).values())
+                        if sources else 0)
     arena_symbol = sizes.symbol_size("g_arena")
     model_symbol = next((k for k in sizes.symbols if re.search(r"g_\w+_model_data$", k)), None)
     timed = at_emitted if at_emitted.ticks is not None else at_capacity
     instructions = (ticks_to_instructions(tc, timed.ticks) / timed.steps
                     if timed.ticks is not None and timed.steps else None)
     ram_without_arena = sizes.static_ram - arena_symbol
+    # the bundle's own objects outside the arena: the MicroInterpreter, the resolver, state staging
+    interpreter_objects = sum(v for k, v in sizes.ram_symbols.items()
+                              if k.startswith("mgrade") and "::" in k and not k.endswith("::g_arena"))
+    ram_symbols = dict(sorted(((k, v) for k, v in sizes.ram_symbols.items() if v and not k.endswith("g_arena")),
+                              key=lambda kv: (-kv[1], kv[0]))[:12])
     return {
         "passed": at_emitted.passed, "cpu": cpu, "kernels": kernels, "tflm_tree": str(tree.root),
+        "fused": fused_program_sources(bundle) is not None, "dsp": dsp,
         "result_line": at_emitted.line, "exit_code": at_emitted.exit_code,
         "golden_steps": consts["kGoldenSteps"],
         "emitted_arena_bytes": emitted,
         "arena_bytes_min": arena_min,
         "arena_used_bytes": at_capacity.arena_used_bytes,
         "ram_bytes": None if arena_min is None else ram_without_arena + arena_min,
+        "interpreter_objects_bytes": interpreter_objects,
+        "step_scratch_bytes": step_scratch,
+        "model_ram_bytes": None if arena_min is None else arena_min + interpreter_objects + step_scratch,
         "ram_bytes_at_emitted_arena": ram_without_arena + emitted,
         "flash_bytes": sizes.flash,
         "model_flash_bytes": sizes.symbols[model_symbol] if model_symbol else None,
         "instructions_per_step": None if instructions is None else round(instructions),
         "analytic_min_ram_bytes": _analytic_min_ram(bundle),
         "elf": {"text": sizes.text, "data": sizes.data, "bss": sizes.bss, "static_arena": arena_symbol},
+        "largest_ram_symbols": ram_symbols,
         "probes": probes,
         "build": {"compiled": program.stats.compiled, "cached": program.stats.cached,
                   "runs": len(runs), "run_seconds": round(sum(runs), 2)},
@@ -194,6 +225,11 @@ NOTES = {
                         "uses temporary memory), so not a safe arena size",
     "ram_bytes": "static RAM of the golden program (.data + .bss) with the arena at arena_bytes_min; stack and heap "
                  "not included",
+    "interpreter_objects_bytes": "static objects of the bundle's namespace outside the arena (the MicroInterpreter, "
+                                 "the op resolver, external-state staging), from the symbol sizes",
+    "step_scratch_bytes": "tflm-fused: the C step's static scratch (its object's .bss/.data symbols); 0 otherwise",
+    "model_ram_bytes": "arena_bytes_min + interpreter_objects_bytes + step_scratch_bytes: what the model needs, "
+                       "without the golden program's C library and start-up data",
     "flash_bytes": "text + data of the whole golden program (TFLite Micro, kernels, C library, model)",
     "instructions_per_step": "guest instructions per step() under QEMU -icount shift=0 (an instruction count, not "
                              "cycles); none on the host",
@@ -210,6 +246,9 @@ def format_board_report(r: dict) -> str:
              f"  arena_bytes_min        {num(r['arena_bytes_min'])}  (probed, {len(r['probes'])} runs)",
              f"  arena_used_bytes       {num(r['arena_used_bytes'])}  (reported after init; not a safe size)",
              f"  ram_bytes              {num(r['ram_bytes'])}  (.data + .bss with the minimum arena)",
+             f"  model_ram_bytes        {num(r['model_ram_bytes'])}  (arena + interpreter objects "
+             f"{num(r['interpreter_objects_bytes'])}" + (f" + step scratch {num(r['step_scratch_bytes'])}"
+                                                         if r["fused"] else "") + ")",
              f"  flash_bytes            {num(r['flash_bytes'])}  (whole program; model {num(r['model_flash_bytes'])})",
              f"  instructions_per_step  {num(r['instructions_per_step'])}"
              + ("  (QEMU -icount instruction count, not cycles)" if r["instructions_per_step"] else ""),

@@ -118,6 +118,11 @@ class Target:
         return self.precision.quantized
 
     @property
+    def model_suffix(self) -> str:
+        """The model file's extension: the format's, except a tflm-fused bundle's (its one-op graph)."""
+        return ".tflite" if self.format == "tflm-fused" else f".{self.format}"
+
+    @property
     def by_quant(self) -> bool:
         """True for targets reached as `--target <cli_name> --quant <precision>`."""
         return self.cli_name != self.name
@@ -179,6 +184,10 @@ register_family("c", ("int8", "int16x8", "float32"), states=("internal",), engin
 register(Target("c-int8-h8", INT8, ("internal",), ("c",), "c_bundle:export_c", "c"))
 register(Target("c-int8-h32", INT8, ("internal",), ("c",), "c_bundle:export_c", "c"))
 register(Target("c-int16x8-h32", INT16X8, ("internal",), ("c",), "c_bundle:export_c", "c"))
+# The whole step as one TFLite Micro custom op (export/tflm_fused.py, `--target tflm-fused --quant Q`):
+# the c step's numbers in a one-op graph, for firmware that keeps the interpreter; validate runs its C.
+register_family("tflm-fused", ("int8", "int16x8"), states=("internal",), engines=("c",),
+                exporter="tflm_fused:export_tflm_fused", format="tflm-fused")
 
 
 def cli_target_names() -> list[str]:

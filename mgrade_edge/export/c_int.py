@@ -187,6 +187,8 @@ def check_ranges(qm) -> None:
 
 
 def int_sources(step, calibration, precision: str, p: str, desc: str, inputs: np.ndarray):
+    """The integer step's files ({name: text}), facts (sizes, scales), golden arrays as C, tensors, and
+    the golden (xq, yq) of the integer reference on `inputs` (the tflm-fused bundle's golden data)."""
     from .c_calib import calibrated_ranges
     from .c_quant import IntReference, QuantModel
 
@@ -259,4 +261,4 @@ def int_sources(step, calibration, precision: str, p: str, desc: str, inputs: np
              "x_scale": qm.s_u, "y_scale": qm.s_y, "h_type": qm.h_ctype}
     tensors = [TensorInfo("x", "input", [1, cfg.d_in], act.replace("_t", ""), qm.s_u, 0),
                TensorInfo("y", "output", [1, cfg.n_classes], act.replace("_t", ""), qm.s_y, 0)]
-    return {f"{p}.h": header, f"{p}.c": source}, facts, golden, tensors
+    return {f"{p}.h": header, f"{p}.c": source}, facts, golden, tensors, (xq_golden, yq_golden)

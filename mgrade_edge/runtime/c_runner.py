@@ -60,12 +60,23 @@ class CRunner(Runner):
         fn("state_bytes").restype = ctypes.c_ulong
         self.state_bytes = int(fn("state_bytes")())
         self._state = ctypes.create_string_buffer(self.state_bytes)
-        self._reset, self._step = fn("reset"), fn("step")
+        # io "quantized" (the tflm-fused op): step_q on x quantised by qio, y dequantised from its int
+        # output, as the op's caller sees it; otherwise step() with float x and float logits.
+        self.quantized_io = details.get("io") == "quantized"
+        self._reset, self._step = fn("reset"), fn("step_q" if self.quantized_io else "step")
         self._reset.argtypes = [ctypes.c_void_p]
         self._step.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
-        shapes = {t["name"]: t["shape"] for t in manifest["tensors"]}
-        self.d_in, self.n_out = int(np.prod(shapes["x"])), int(np.prod(shapes["y"]))
-        self._y = np.zeros(self.n_out, dtype=np.float32)
+        tensors = {t["name"]: t for t in manifest["tensors"]}
+        self.d_in, self.n_out = int(np.prod(tensors["x"]["shape"])), int(np.prod(tensors["y"]["shape"]))
+        if self.quantized_io:
+            from ..qio import QParams
+
+            x, y = tensors["x"], tensors["y"]
+            self._xq = QParams((self.d_in,), x["dtype"], float(np.float32(x["scale"])), int(x["zero_point"]))
+            self._yq = QParams((self.n_out,), y["dtype"], float(np.float32(y["scale"])), int(y["zero_point"]))
+            self._y = np.zeros(self.n_out, dtype=y["dtype"])
+        else:
+            self._y = np.zeros(self.n_out, dtype=np.float32)
         self.reset()
 
     def state_raw(self) -> bytes:
@@ -79,5 +90,9 @@ class CRunner(Runner):
         x = np.ascontiguousarray(np.asarray(x, dtype=np.float32).reshape(-1))
         if x.size != self.d_in:
             raise ValueError(f"x has {x.size} values, the model takes {self.d_in}")
+        if self.quantized_io:
+            xq = np.ascontiguousarray(self._xq.quantize(x))
+            self._step(self._state, xq.ctypes.data, self._y.ctypes.data)
+            return self._yq.dequantize(self._y).astype(np.float32)
         self._step(self._state, x.ctypes.data, self._y.ctypes.data)
         return self._y.copy()

@@ -36,7 +36,7 @@ def verify_artifact(directory: Path, manifest) -> Path:
         raise ArtifactError(f"{directory}/manifest.json: model_file {name!r} is not a plain file name inside the "
                           f"directory; {fix}")
     precision = getattr(target.precision, "name", target.precision)
-    if Path(name).suffix != f".{target.format}" or manifest.get("precision", precision) != precision:
+    if Path(name).suffix != target.model_suffix or manifest.get("precision", precision) != precision:
         raise ArtifactError(f"{directory}/manifest.json: target {target.name} does not match model file {name} / "
                           f"precision {manifest.get('precision')}; the manifest was edited, {fix}")
     if not model.is_file():
