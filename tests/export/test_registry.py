@@ -22,14 +22,14 @@ def test_every_target_is_complete(name):
 
 def test_cli_spellings_and_quant_choices():
     assert cli_target_names() == ["onnx", "onnx-int8", "tflite", "tflite-int8", "tflite-int16x8", "tflm", "c",
-                                  "c-int8-h8", "c-int8-h32", "c-int16x8-h32"]
+                                  "c-int8-h8", "c-int8-h32", "c-int16x8-h32", "tflm-fused"]
     assert quant_choices("tflm") == ["int8", "int16x8"]
     assert quant_choices("c") == ["int8", "int16x8", "float32"]
     assert resolve_cli_target("tflm").name == "tflm-int8"  # the first precision is the default
     assert get_target("tflm-int16x8").tolerance == get_target("tflite-int16x8").tolerance
     with pytest.raises(ExportError, match="--quant 'int4' is not one of int8, int16x8"):
         resolve_cli_target("tflm", "int4")
-    with pytest.raises(ExportError, match="--quant applies to --target tflm / c only"):
+    with pytest.raises(ExportError, match="--quant applies to --target tflm / c / tflm-fused only"):
         resolve_cli_target("tflite-int8", "int16x8")
     with pytest.raises(ExportError, match="unknown target 'coreml'"):
         resolve_cli_target("coreml")
