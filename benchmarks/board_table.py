@@ -2,7 +2,7 @@
 flash, instructions per step.
 
     TFLM_DIR=../shared/third_party/tflite-micro PYTHONPATH=. python benchmarks/board_table.py [--json OUT]
-        [--targets tflm,c]
+        [--targets tflm,c,fused]
 
 Exports the digits example and the untrained speech-commands preset as int8 internal-state tflm
 bundles, then runs `board-test` on the host (reference kernels) and on Cortex-M4 / Cortex-M55 under
@@ -16,6 +16,12 @@ preset on the host and Cortex-M4, each Cortex-M also with -DMGRADE_USE_DSP. RAM 
 I/O from the linked ELF's symbols + the step's stack high-water by stack painting; "identical" says
 whether the output hash equals the hash of the Python integer mirror's outputs (so every row with
 "yes" has bit-identical outputs).
+
+The tflm-fused rows (`--target tflm-fused --quant int8`: the whole step as one custom op, the C
+step inside TFLite Micro): digits on the host, Cortex-M4 and Cortex-M55, the speech-commands preset
+on the host and Cortex-M4, each Cortex-M also with the step's -DMGRADE_USE_DSP. model_ram_bytes =
+probed arena + the bundle's objects outside it (MicroInterpreter, resolver) + the step's static
+scratch; "x fewer instructions" divides the builtin tflm row of the same model and CPU (same run).
 """
 
 from __future__ import annotations
@@ -29,8 +35,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CPUS = ("host", "cortex-m4", "cortex-m55")
-FIELDS = ("arena_bytes_min", "arena_used_bytes", "ram_bytes", "flash_bytes", "model_flash_bytes",
+FIELDS = ("arena_bytes_min", "arena_used_bytes", "ram_bytes", "model_ram_bytes", "flash_bytes", "model_flash_bytes",
           "instructions_per_step", "analytic_min_ram_bytes")
+FUSED_FIELDS = ("arena_bytes_min", "interpreter_objects_bytes", "step_scratch_bytes", "model_ram_bytes",
+                "analytic_min_ram_bytes", "ram_over_minimum", "flash_bytes", "instructions_per_step",
+                "x_fewer_instructions")
 
 
 def cli(*args: str) -> None:
@@ -91,6 +100,36 @@ def print_c_table(rows: list[dict]) -> None:
           + "; ".join(f"{m} {', '.join(sorted(h))}" for m, h in hashes.items()))
 
 
+def fused_rows(work: Path, builtin: list[dict]) -> list[dict]:
+    from mgrade_edge.board.tflm_golden import board_test
+
+    rows = []
+    for model, bundle in bundles(work, ("--target", "tflm-fused", "--quant", "int8"), "fused_int8").items():
+        for cpu in C_RUNS[model]:
+            for dsp in (False, True) if cpu != "host" else (False,):
+                r = board_test(bundle, cpu=cpu, dsp=dsp)
+                ref = next((b for b in builtin if b["model"] == model and b["cpu"] == cpu and b["passed"]), None)
+                ips, ref_ips = r["instructions_per_step"], ref and ref["instructions_per_step"]
+                rows.append({"model": model, "cpu": cpu, "variant": "arm-dsp" if dsp else "portable-c",
+                             "passed": r["passed"], **{k: r[k] for k in FUSED_FIELDS[:5] + FUSED_FIELDS[6:8]},
+                             "ram_over_minimum": round(r["model_ram_bytes"] / r["analytic_min_ram_bytes"], 2)
+                             if r["model_ram_bytes"] and r["analytic_min_ram_bytes"] else None,
+                             "x_fewer_instructions": round(ref_ips / ips, 2) if ips and ref_ips else None})
+                print(f"done fused {model} on {cpu}{' dsp' if dsp else ''}", file=sys.stderr, flush=True)
+    return rows
+
+
+def print_fused_table(rows: list[dict]) -> None:
+    print("\nOne custom op (`--target tflm-fused --quant int8`, golden program via `board-test`):\n")
+    print("| model | cpu | variant | passed | " + " | ".join(FUSED_FIELDS) + " |")
+    print("|" + "---|" * (4 + len(FUSED_FIELDS)))
+    for r in rows:
+        cells = [f"{r[k]:,}" if isinstance(r[k], int) else ("n/a" if r[k] is None else str(r[k]))
+                 for k in FUSED_FIELDS]
+        print(f"| {r['model']} | {r['cpu']} | {r['variant']} | {'yes' if r['passed'] else 'NO'} | "
+              + " | ".join(cells) + " |")
+
+
 def noise_calibration(work: Path) -> Path:
     """The untrained preset has no task data: seeded noise streams of raw-audio shape [N, T, 1]."""
     import numpy as np
@@ -103,13 +142,13 @@ def noise_calibration(work: Path) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", type=Path, help="Also write the rows as JSON.")
-    parser.add_argument("--targets", default="tflm,c", help="Comma-separated: tflm, c (default both).")
+    parser.add_argument("--targets", default="tflm,c,fused", help="Comma-separated: tflm, c, fused (default all).")
     args = parser.parse_args()
     targets = set(args.targets.split(","))
     from mgrade_edge.board.tflm_golden import board_test
     from mgrade_edge.errors import UserError
 
-    rows, crows = [], []
+    rows, crows, frows = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         if "c" in targets:
             crows = c_rows(Path(tmp))
@@ -124,6 +163,8 @@ def main() -> None:
                 rows.append({"model": model, "cpu": cpu, "kernels": report["kernels"], "passed": report["passed"],
                              **{k: report[k] for k in FIELDS}})
                 print(f"done {model} on {cpu}", file=sys.stderr, flush=True)
+        if "fused" in targets:
+            frows = fused_rows(Path(tmp), rows)
     if rows:
         print("| model | cpu | kernels | passed | " + " | ".join(FIELDS) + " |")
         print("|" + "---|" * (4 + len(FIELDS)))
@@ -136,8 +177,11 @@ def main() -> None:
             print(f"\n{r['model']} on {r['cpu']}: {r['error']}")
     if crows:
         print_c_table(crows)
+    if frows:
+        print_fused_table(frows)
     if args.json:
-        args.json.write_text(json.dumps(rows + [{"target": "c", **r} for r in crows], indent=1))
+        args.json.write_text(json.dumps(rows + [{"target": "c", **r} for r in crows]
+                                        + [{"target": "tflm-fused", **r} for r in frows], indent=1))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Copy benchmarks/results.md into README.md between the results markers, and the native C step's
-per-CPU table rendered from benchmarks/board_table.json between the c-board-table markers (run by
-`make bench`)."""
+and the tflm-fused bundle's per-CPU tables rendered from benchmarks/board_table.json between the
+c-board-table and fused-board-table markers (run by `make bench`)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 C_START, C_END = "<!-- c-board-table:start -->", "<!-- c-board-table:end -->"
+F_START, F_END = "<!-- fused-board-table:start -->", "<!-- fused-board-table:end -->"
 CPU_NAMES = {"host": "host (x86-64)", "cortex-m4": "Cortex-M4", "cortex-m55": "Cortex-M55"}
 VARIANTS = {"portable-c": "portable", "arm-dsp": "`-DMGRADE_USE_DSP`"}
 
@@ -22,10 +23,38 @@ def replace_section(text: str, start: str, end: str, body: str, where: Path) -> 
     return f"{head}{start}\n{body.strip()}\n{end}{tail}"
 
 
+def builtin_instructions(rows: list[dict]) -> dict:
+    """(model, cpu) -> instructions per step of the builtin-op tflm bundle (the rows without a target)."""
+    return {(r["model"], r["cpu"]): r.get("instructions_per_step") for r in rows if "target" not in r}
+
+
+def fused_board_table(rows: list[dict]) -> str:
+    """The tflm-fused rows: arena and the objects beside it, RAM against the analytic minimum and
+    against the builtin-op bundle's, and instructions against the builtin bundle's on the same CPU."""
+    builtin = {(r["model"], r["cpu"]): r for r in rows if "target" not in r}
+    lines = ["| model | CPU | C step | model RAM = arena + interpreter objects + step scratch | / analytic min | "
+             "builtin tflm model RAM | instructions per step | builtin tflm / this |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in (r for r in rows if r.get("target") == "tflm-fused"):
+        ref = builtin.get((r["model"], r["cpu"]), {})
+        ips, ref_ips = r["instructions_per_step"], ref.get("instructions_per_step")
+        lines.append("| " + " | ".join([
+            r["model"], CPU_NAMES.get(r["cpu"], r["cpu"]), VARIANTS.get(r["variant"], r["variant"]),
+            f"{r['model_ram_bytes']:,} = {r['arena_bytes_min']:,} + {r['interpreter_objects_bytes']:,} + "
+            f"{r['step_scratch_bytes']:,}",
+            f"{r['ram_over_minimum']:.2f}x of {r['analytic_min_ram_bytes']:,}",
+            f"{ref['model_ram_bytes']:,}" if ref.get("model_ram_bytes") else "n/a",
+            f"{ips:,}" if ips else "n/a", f"{ref_ips / ips:.2f}x" if ips and ref_ips else ""]) + " |")
+    passed = all(r["passed"] for r in rows if r.get("target") == "tflm-fused")
+    lines += ["", f"{'Every row passed' if passed else 'NOT every row passed'}: every logit equal to the integer "
+                  f"reference's on the golden stream."]
+    return "\n".join(lines)
+
+
 def c_board_table(rows: list[dict]) -> str:
     """The c rows of board_table.json as the README's table: RAM with its parts, flash, instructions,
     and the TFLite Micro + CMSIS-NN instructions of the same model on the same CPU for the ratio."""
-    tflm = {(r["model"], r["cpu"]): r.get("instructions_per_step") for r in rows if r.get("target") != "c"}
+    tflm = builtin_instructions(rows)
     lines = ["| model | CPU | variant | RAM = state + scratch + I/O + stack | / analytic min | step flash | "
              "instructions per step | per MAC | TFLite Micro / this |",
              "|---|---|---|---|---|---|---|---|---|"]
@@ -49,10 +78,12 @@ def update(readme: Path, results: Path, board_json: Path | None = None) -> None:
     if board_json is not None and board_json.is_file():
         import json
 
-        text = replace_section(text, C_START, C_END, c_board_table(json.loads(board_json.read_text())), readme)
+        rows = json.loads(board_json.read_text())
+        text = replace_section(text, C_START, C_END, c_board_table(rows), readme)
+        text = replace_section(text, F_START, F_END, fused_board_table(rows), readme)
     readme.write_text(text)
 
 
 if __name__ == "__main__":
     update(ROOT / "README.md", ROOT / "benchmarks" / "results.md", ROOT / "benchmarks" / "board_table.json")
-    print("README.md results and c board table updated from benchmarks/results.md and board_table.json")
+    print("README.md results, c and fused board tables updated from benchmarks/results.md and board_table.json")

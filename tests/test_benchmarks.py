@@ -205,6 +205,29 @@ def test_c_board_table_renders_parts_and_the_tflite_micro_ratio(tmp_path):
     assert text == f"a\n{C_START}\nnew\n{C_END}\nb"
 
 
+def test_fused_board_table_compares_with_the_builtin_bundle_of_the_same_cpu():
+    from benchmarks.update_readme import c_board_table, fused_board_table
+
+    rows = [{"model": "m", "cpu": "cortex-m4", "kernels": "cmsis-nn", "instructions_per_step": 500_000,
+             "model_ram_bytes": 20_000},
+            {"target": "tflm-fused", "model": "m", "cpu": "cortex-m4", "variant": "arm-dsp", "passed": True,
+             "arena_bytes_min": 2_000, "interpreter_objects_bytes": 300, "step_scratch_bytes": 200,
+             "model_ram_bytes": 2_500, "analytic_min_ram_bytes": 2_000, "ram_over_minimum": 1.25,
+             "instructions_per_step": 50_000}]
+    table = fused_board_table(rows)
+    assert ("| m | Cortex-M4 | `-DMGRADE_USE_DSP` | 2,500 = 2,000 + 300 + 200 | 1.25x of 2,000 | 20,000 | 50,000 "
+            "| 10.00x |") in table
+    assert "Every row passed" in table
+    # a fused row never stands in for the builtin bundle in the c table's ratio
+    c_row = {"target": "c", "model": "m", "cpu": "cortex-m4", "kernels": "arm-dsp", "passed": True,
+             "identical": True, "output_hash": "0", "ram_bytes": 1, "state": 1, "scratch": 0, "io": 0, "stack": 0,
+             "step_flash_bytes": 1, "instructions_per_step": 100_000, "instructions_per_mac": 1.0,
+             "analytic_min_ram_bytes": 1, "ram_over_minimum": 1.0}
+    assert "| 5.00x |" in c_board_table(rows + [c_row])
+    rows[1]["passed"] = False
+    assert "NOT every row passed" in fused_board_table(rows)
+
+
 def test_qemu_profile_counts_each_executed_block_and_sums_per_function():
     from benchmarks.qemu_profile import by_symbol, instructions_per_address
 
