@@ -219,8 +219,10 @@ def export(path, target, out, state, quant, calib, calib_sequences, calib_steps,
     if calib is not None and not get_target(target).quantized:
         raise UserError(f"--calib is used by quantised targets only; {target} is float, drop --calib or pick an "
                         f"int8 target")
-    if cpu is not None and not target.startswith("tflm"):
-        raise UserError(f"--cpu applies to --target tflm only, not {target}")
+    family = get_target(target).cli_name
+    if cpu is not None and family != "tflm":
+        hint = " (probe its arena with `mgrade-edge board-test DIR --cpu CPU`)" if family == "tflm-fused" else ""
+        raise UserError(f"--cpu applies to --target tflm only, not {target}{hint}")
     if sigmoid is not None and not (get_target(target).format == "tflite" and get_target(target).precision.name == "int8"):
         raise UserError(f"--sigmoid applies to int8 tflite and tflm targets only, not {target}; drop --sigmoid")
     manifest = export_checkpoint(path, target, out, state=state, calib_file=calib,

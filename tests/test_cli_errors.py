@@ -47,6 +47,8 @@ def option_cases(good, tmp_path):
                              "--sigmoid applies to int8 tflite and tflm targets only"),
         "sigmoid_on_int16x8": (["export", g, "--target", "tflm", "--quant", "int16x8", "--sigmoid", "int16",
                                 "--out", out], "--sigmoid applies to int8"),
+        "cpu_on_fused": (["export", g, "--target", "tflm-fused", "--cpu", "cortex-m4", "--out", out],
+                         "probe its arena with `mgrade-edge board-test DIR --cpu CPU`"),
         "missing_parent": (["export", g, "--target", "onnx", "--out", str(tmp_path / "a" / "b")],
                            "does not exist"),
         "validate_steps_zero": (["validate", g, str(existing), "--steps", "0"], "--steps must be > 0"),
