@@ -87,14 +87,23 @@ def c_rows(work: Path) -> list[dict]:
     return rows
 
 
+def yes(flag) -> str:
+    return "yes" if flag else "NO"
+
+
+def print_table(lead: tuple[str, ...], fields: tuple[str, ...], rows: list[dict], lead_cells) -> None:
+    """A markdown table: the `lead` columns (lead_cells(row) -> their texts), then one per field."""
+    print("| " + " | ".join(lead + fields) + " |")
+    print("|" + "---|" * (len(lead) + len(fields)))
+    for r in rows:
+        cells = [f"{r[k]:,}" if isinstance(r[k], int) else ("n/a" if r[k] is None else str(r[k])) for k in fields]
+        print("| " + " | ".join([*lead_cells(r), *cells]) + " |")
+
+
 def print_c_table(rows: list[dict]) -> None:
     print("\nNative C step (`--target c --quant int8`, golden program via `board-test`):\n")
-    print("| model | cpu | variant | passed | identical | " + " | ".join(C_FIELDS) + " |")
-    print("|" + "---|" * (5 + len(C_FIELDS)))
-    for r in rows:
-        cells = [f"{r[k]:,}" if isinstance(r[k], int) else ("n/a" if r[k] is None else str(r[k])) for k in C_FIELDS]
-        print(f"| {r['model']} | {r['cpu']} | {r['kernels']} | {'yes' if r['passed'] else 'NO'} | "
-              f"{'yes' if r['identical'] else 'NO'} | " + " | ".join(cells) + " |")
+    print_table(("model", "cpu", "variant", "passed", "identical"), C_FIELDS, rows,
+                lambda r: [r["model"], r["cpu"], r["kernels"], yes(r["passed"]), yes(r["identical"])])
     hashes = {m: {r["output_hash"] for r in rows if r["model"] == m} for m in C_RUNS}
     print("\noutput hash per model on every CPU and variant: "
           + "; ".join(f"{m} {', '.join(sorted(h))}" for m, h in hashes.items()))
@@ -110,8 +119,10 @@ def fused_rows(work: Path, builtin: list[dict]) -> list[dict]:
                 r = board_test(bundle, cpu=cpu, dsp=dsp)
                 ref = next((b for b in builtin if b["model"] == model and b["cpu"] == cpu and b["passed"]), None)
                 ips, ref_ips = r["instructions_per_step"], ref and ref["instructions_per_step"]
+                measured = ("arena_bytes_min", "interpreter_objects_bytes", "step_scratch_bytes", "model_ram_bytes",
+                            "analytic_min_ram_bytes", "flash_bytes", "instructions_per_step")
                 rows.append({"model": model, "cpu": cpu, "variant": "arm-dsp" if dsp else "portable-c",
-                             "passed": r["passed"], **{k: r[k] for k in FUSED_FIELDS[:5] + FUSED_FIELDS[6:8]},
+                             "passed": r["passed"], **{k: r[k] for k in measured},
                              "ram_over_minimum": round(r["model_ram_bytes"] / r["analytic_min_ram_bytes"], 2)
                              if r["model_ram_bytes"] and r["analytic_min_ram_bytes"] else None,
                              "x_fewer_instructions": round(ref_ips / ips, 2) if ips and ref_ips else None})
@@ -121,13 +132,8 @@ def fused_rows(work: Path, builtin: list[dict]) -> list[dict]:
 
 def print_fused_table(rows: list[dict]) -> None:
     print("\nOne custom op (`--target tflm-fused --quant int8`, golden program via `board-test`):\n")
-    print("| model | cpu | variant | passed | " + " | ".join(FUSED_FIELDS) + " |")
-    print("|" + "---|" * (4 + len(FUSED_FIELDS)))
-    for r in rows:
-        cells = [f"{r[k]:,}" if isinstance(r[k], int) else ("n/a" if r[k] is None else str(r[k]))
-                 for k in FUSED_FIELDS]
-        print(f"| {r['model']} | {r['cpu']} | {r['variant']} | {'yes' if r['passed'] else 'NO'} | "
-              + " | ".join(cells) + " |")
+    print_table(("model", "cpu", "variant", "passed"), FUSED_FIELDS, rows,
+                lambda r: [r["model"], r["cpu"], r["variant"], yes(r["passed"])])
 
 
 def noise_calibration(work: Path) -> Path:
@@ -166,12 +172,8 @@ def main() -> None:
         if "fused" in targets:
             frows = fused_rows(Path(tmp), rows)
     if rows:
-        print("| model | cpu | kernels | passed | " + " | ".join(FIELDS) + " |")
-        print("|" + "---|" * (4 + len(FIELDS)))
-    for r in rows:
-        cells = [f"{r[k]:,}" if isinstance(r[k], int) else ("n/a" if r[k] is None else str(r[k])) for k in FIELDS]
-        print(f"| {r['model']} | {r['cpu']} | {r['kernels']} | {'yes' if r['passed'] else 'NO'} | "
-              + " | ".join(cells) + " |")
+        print_table(("model", "cpu", "kernels", "passed"), FIELDS, rows,
+                    lambda r: [r["model"], r["cpu"], r["kernels"], yes(r["passed"])])
     for r in rows:
         if "error" in r:
             print(f"\n{r['model']} on {r['cpu']}: {r['error']}")

@@ -88,7 +88,7 @@ def _by_line(counts: collections.Counter, elf: Path) -> collections.Counter:
 
 
 def build(bundle: Path, cpu: str, dsp: bool, lines: bool, out_dir: Path):
-    """(program, steps run by one boot, argv) for a c or tflm bundle."""
+    """(program, steps run by one boot, argv) for a c, tflm or tflm-fused bundle."""
     from mgrade_edge.board.c_golden import build_c_golden, is_c_bundle
 
     if is_c_bundle(bundle):
@@ -99,8 +99,8 @@ def build(bundle: Path, cpu: str, dsp: bool, lines: bool, out_dir: Path):
     if lines:
         raise SystemExit("--lines is for c bundles (TensorFlow Lite Micro's kernels are separate functions)")
     from mgrade_edge.board.program import build_program
-    from mgrade_edge.board.tflm_golden import (CAPACITY_FACTOR, bundle_constants, check_bundle, default_kernels,
-                                               golden_program_spec)
+    from mgrade_edge.board.tflm_golden import (BUNDLE_SOURCES, CAPACITY_FACTOR, bundle_constants, check_bundle,
+                                               default_kernels, fused_program_sources, golden_program_spec)
     from mgrade_edge.board.tflm_tree import find_tree
     from mgrade_edge.board.toolchain import get_cpu
 
@@ -108,8 +108,10 @@ def build(bundle: Path, cpu: str, dsp: bool, lines: bool, out_dir: Path):
     consts = bundle_constants(bundle)
     arena = consts["kTensorArenaMinimum"] + consts["kTensorArenaMargin"]
     spec_cpu = get_cpu(cpu)
+    sources = fused_program_sources(bundle)  # a tflm-fused bundle also links its op and C step (--dsp applies)
     program = build_program(spec_cpu, golden_program_spec(bundle, find_tree(default_kernels(cpu), None), spec_cpu,
-                                                          CAPACITY_FACTOR * arena), out_dir)
+                                                          CAPACITY_FACTOR * arena, dsp and sources is not None,
+                                                          sources or BUNDLE_SOURCES), out_dir)
     return program, consts["kGoldenSteps"], (str(arena),)
 
 

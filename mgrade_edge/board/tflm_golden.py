@@ -92,15 +92,15 @@ def fused_program_sources(bundle: Path) -> tuple[str, ...] | None:
     return tuple(fused["program_sources"]) if fused else None
 
 
-def golden_program_spec(bundle: Path, tree: TflmTree, cpu, capacity: int, dsp: bool = False) -> ProgramSpec:
-    """Everything the golden program links: bundle sources, the timer port, TFLite Micro (archived).
+def golden_program_spec(bundle: Path, tree: TflmTree, cpu, capacity: int, dsp: bool = False,
+                        sources: tuple[str, ...] = BUNDLE_SOURCES) -> ProgramSpec:
+    """Everything the golden program links: bundle `sources`, the timer port, TFLite Micro (archived).
     `dsp` (tflm-fused bundles): the C step with its Arm DSP dot product."""
     includes = tree.include_dirs
     # CMSIS_NN tells the shared kernel headers that cmsis_nn/*.cc define the per-type registrations.
     defines = DEFINES + (("CMSIS_NN",) if tree.kernels == "cmsis-nn" else ())
     timer = (SourceSet((DATA / "micro_time_systick.cc",), includes, (f"MGRADE_BOARD_CLOCK_HZ={cpu.clock_hz}",))
              if cpu.bare_metal else SourceSet((DATA / "micro_time_none.cc",), includes))
-    sources = fused_program_sources(bundle) or BUNDLE_SOURCES
     own = SourceSet(tuple(bundle / f for f in sources), (bundle, *includes),
                     (*defines, f"MGRADE_ARENA_CAPACITY={capacity}", *((DSP_DEFINE,) if dsp else ())))
     tflm = SourceSet(tuple(core_sources(tree) + kernel_sources(tree, resolver_methods_of(bundle / "op_resolver.h"))),
@@ -152,7 +152,8 @@ def board_test(bundle: str | Path, cpu: str = "host", kernels: str | None = None
     `dsp` only for tflm-fused bundles (their C step's -DMGRADE_USE_DSP)."""
     spec_cpu = get_cpu(cpu)
     bundle = check_bundle(Path(bundle))
-    if dsp and fused_program_sources(bundle) is None:
+    fused_sources = fused_program_sources(bundle)
+    if dsp and fused_sources is None:
         raise BoardError(f"--dsp is for c and tflm-fused bundles; {bundle} is a builtin-op tflm bundle")
     kernels = kernels or default_kernels(cpu)
     tree = find_tree(kernels, tflm_dir)
@@ -161,7 +162,8 @@ def board_test(bundle: str | Path, cpu: str = "host", kernels: str | None = None
     capacity = CAPACITY_FACTOR * emitted
     (cache_root() / "programs").mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="golden-", dir=cache_root() / "programs") as tmp:
-        program = build_program(spec_cpu, golden_program_spec(bundle, tree, spec_cpu, capacity, dsp), Path(tmp))
+        program = build_program(spec_cpu, golden_program_spec(bundle, tree, spec_cpu, capacity, dsp,
+                                                                    fused_sources or BUNDLE_SOURCES), Path(tmp))
         tc, elf = program.toolchain, program.elf
         runs = []
 
@@ -178,9 +180,8 @@ def board_test(bundle: str | Path, cpu: str = "host", kernels: str | None = None
                                                  emitted if at_emitted.passed else capacity)
         sizes = measure_elf(tc, elf)
         # a fused bundle's C step (the last program source) keeps its scratch in its own statics
-        sources = fused_program_sources(bundle)
-        step_scratch = (sum(object_ram_symbols(tc, program.stats.objects[len(sources) - 1]).values())
-                        if sources else 0)
+        step_scratch = (sum(object_ram_symbols(tc, program.stats.objects[len(fused_sources) - 1]).values())
+                        if fused_sources else 0)
     arena_symbol = sizes.symbol_size("g_arena")
     model_symbol = next((k for k in sizes.symbols if re.search(r"g_\w+_model_data$", k)), None)
     timed = at_emitted if at_emitted.ticks is not None else at_capacity
@@ -194,7 +195,7 @@ def board_test(bundle: str | Path, cpu: str = "host", kernels: str | None = None
                               key=lambda kv: (-kv[1], kv[0]))[:12])
     return {
         "passed": at_emitted.passed, "cpu": cpu, "kernels": kernels, "tflm_tree": str(tree.root),
-        "fused": fused_program_sources(bundle) is not None, "dsp": dsp,
+        "fused": fused_sources is not None, "dsp": dsp,
         "result_line": at_emitted.line, "exit_code": at_emitted.exit_code,
         "golden_steps": consts["kGoldenSteps"],
         "emitted_arena_bytes": emitted,

@@ -219,7 +219,8 @@ def _state_section(layout: ModelLayout, staging: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _slot_fields(prefix: str, s: TensorSlot) -> dict:
+def slot_fields(prefix: str, s: TensorSlot) -> dict:
+    """mgrade_model.h's fields of the x or y tensor (also rendered by the tflm-fused bundle)."""
     return {f"{prefix}_position": s.position, f"{prefix}_element_bytes": s.element_bytes,
             f"{prefix}_scale": cgen.c_float(s.scale), f"{prefix}_zero_point": s.zero_point,
             f"{prefix}_length": s.length, f"{prefix}_desc": f"{s.dtype} {s.shape}"}
@@ -251,13 +252,14 @@ def write_bundle(model_bytes: bytes, layout: ModelLayout, cfg, out_dir: Path, mo
             for op in layout.ops)),
         "mgrade_model.h": render(
             "mgrade_model.h", macro=ns.upper(), external=int(bool(pairs)), arena_min=arena.minimum,
-            arena_source=arena_source,
-            arena_margin=arena.margin, resolution=arena.resolution, invokes=arena.steps,
-            variables=layout.resource_variables, state_bytes=layout.state_bytes,
+            arena_comment=(f"// Tensor arena: {arena.minimum} bytes is the smallest arena (searched in "
+                           f"{arena.resolution}-byte steps) with\n// which {arena_source}\n// loaded this model and ran "
+                           f"{arena.steps} steps; {arena.margin} bytes of margin are added (README.md says why)."),
+            arena_margin=arena.margin, variables=layout.resource_variables, state_bytes=layout.state_bytes,
             state_where="input tensors" if pairs else "resource variables", kernel_size=cfg.kernel_size,
             d_model=cfg.d_model, n_layers=cfg.n_layers, n_classes=cfg.n_classes,
-            state_section=_state_section(layout, layout.staging_bytes), **_slot_fields("x", layout.x),
-            **_slot_fields("y", layout.y)),
+            state_section=_state_section(layout, layout.staging_bytes), **slot_fields("x", layout.x),
+            **slot_fields("y", layout.y)),
         "golden_io.h": render(
             "golden_io.h", steps=len(golden_stream), tolerance=GOLDEN_TOLERANCE_STEPS,
             source="calibration stream 0, first steps", y_dtype=layout.y.dtype,

@@ -9,9 +9,9 @@ is the generated C step (c_int.py) behind TFLite Micro's kernel interface. Its s
 persistent arena buffer, its numbers are those of `--target c` bit for bit (golden_io.h comes from
 the integer reference), and validate runs the same C through ctypes with the op's quantised I/O.
 
-The bundle keeps the tflm bundle's file layout (main.cc, mgrade_stream.cc/.h, mgrade_qio.h are the
-tflm templates, unchanged), so `board-test` builds and probes it the same way; the model-specific
-files come from templates/fused/. The Python TFLite Micro interpreter cannot run a custom op, so
+The bundle keeps the tflm bundle's file layout (main.cc, mgrade_stream.cc/.h, mgrade_qio.h and
+mgrade_model.h are the tflm templates), so `board-test` builds and probes it the same way; the op,
+its resolver, golden data and README come from templates/fused/. The Python TFLite Micro interpreter cannot run a custom op, so
 the emitted arena is not measured at export: it is the state plus x and y plus FIXED_RECORDS_BYTES,
 what board-test measured for the interpreter's records of this one-op graph (see the constant).
 """
@@ -29,6 +29,7 @@ from . import cgen, get_target
 from .artifact import ExportResult
 from .c import bundle_prefix, check_supported, golden_inputs
 from .c_int import int_sources
+from .tflm import TensorSlot, slot_fields
 
 TEMPLATES = Path(__file__).parent / "templates"
 OP_NAME = "MGRADE_STEP"
@@ -39,9 +40,9 @@ OP_NAME = "MGRADE_STEP"
 # room for another TFLite Micro version; MARGIN_BYTES is added on top, as for the tflm bundle.
 FIXED_RECORDS_BYTES = 1024
 MARGIN_BYTES = 256
-# the tflm templates the fused bundle shares unchanged
+# the tflm templates the fused bundle shares unchanged (mgrade_model.h is rendered with its own fields)
 SHARED_TEMPLATES = ("main.cc", "mgrade_stream.h", "mgrade_stream.cc", "mgrade_qio.h")
-_IO = {"int8_t": ("int8", 9, "kTfLiteInt8"), "int16_t": ("int16", 7, "kTfLiteInt16")}
+_TFLITE_TYPES = {"int8": "kTfLiteInt8", "int16": "kTfLiteInt16"}
 
 
 def _round16(n: int) -> int:
@@ -94,48 +95,47 @@ def export_tflm_fused(step, opts, out_dir: Path) -> ExportResult:
         raise ExportError(f"target {target.cli_name} needs calibration data; pass --calib FILE.npy")
     cfg, out_dir = step.cfg, Path(out_dir)
     p = bundle_prefix(opts.model_name)
-    ns = p
     desc = f"{opts.model_name} ({target.cli_name}, {precision})"
     inputs = golden_inputs(step, opts)
     files, facts, _, tensors, (_, yq) = int_sources(step, opts.calibration, precision, p, desc, inputs)
     act = facts["io_ctype"]
-    io_dtype, _, tflite_type = _IO[act]
+    io_dtype = act.removesuffix("_t")
     step_id = hashlib.sha256(files[f"{p}.c"].encode()).hexdigest()[:16]
     model_bytes = fused_model(cfg.d_in, cfg.n_classes, io_dtype, facts["x_scale"], facts["y_scale"], step_id)
-    element_bytes = 1 if io_dtype == "int8" else 2
-    arena_min = (_round16(facts["state_bytes"]) + _round16(element_bytes * cfg.d_in)
-                 + _round16(element_bytes * cfg.n_classes) + FIXED_RECORDS_BYTES)
+    x, y = (TensorSlot(t.name, t.role, 0, i, t.shape, t.dtype, t.scale, t.zero_point) for i, t in enumerate(tensors))
+    arena_min = (_round16(facts["state_bytes"]) + _round16(x.element_bytes * x.length)
+                 + _round16(y.element_bytes * y.length) + FIXED_RECORDS_BYTES)
     allowance = (f"are allowed {FIXED_RECORDS_BYTES} bytes, above the 416-704 that board-test probed on the host, "
                  f"Cortex-M4 and M55 (mgrade_edge/export/tflm_fused.py)")
     head = cgen.banner(desc).rstrip("\n")
     array = f"g_{cgen.c_identifier(opts.model_name)}_model_data"
 
     def render(template: str, **fields) -> str:
-        fields = {"banner": head, "ns": ns, "guard": cgen.header_guard(ns, Path(template).name), "p": p,
+        fields = {"banner": head, "ns": p, "guard": cgen.header_guard(p, Path(template).name), "p": p,
                   "P": p.upper(), "op_name": OP_NAME, **fields}
         return string.Template((TEMPLATES / template).read_text()).substitute(fields)
 
-    shape = {"x_length": cfg.d_in, "y_length": cfg.n_classes, "x_desc": f"{io_dtype} [1, {cfg.d_in}]",
-             "y_desc": f"{io_dtype} [1, {cfg.n_classes}]"}
     files.update({
         "model.tflite": model_bytes,
-        "model_data.h": cgen.banner(desc) + cgen.guarded_header(cgen.header_guard(ns, "model_data.h"),
+        "model_data.h": cgen.banner(desc) + cgen.guarded_header(cgen.header_guard(p, "model_data.h"),
                                                                 cgen.c_byte_array_declaration(array)),
         "model_data.cc": cgen.banner(desc) + '#include "model_data.h"\n\n' + cgen.c_byte_array(array, model_bytes),
         "op_resolver.h": render("fused/op_resolver.h"),
         "mgrade_step_op.h": render("fused/mgrade_step_op.h"),
-        "mgrade_step_op.cc": render("fused/mgrade_step_op.cc", step_id=step_id, io_tflite_type=tflite_type,
+        "mgrade_step_op.cc": render("fused/mgrade_step_op.cc", step_id=step_id, io_tflite_type=_TFLITE_TYPES[io_dtype],
                                     act_ctype=act, state_bytes=facts["state_bytes"],
                                     scratch_bytes=facts["scratch_bytes"]),
-        "mgrade_model.h": render("fused/mgrade_model.h", macro=ns.upper(), arena_min=arena_min,
-                                 arena_margin=MARGIN_BYTES, allowance_note=allowance,
-                                 state_bytes=facts["state_bytes"], kernel_size=cfg.kernel_size, d_model=cfg.d_model,
-                                 n_layers=cfg.n_layers, n_classes=cfg.n_classes, element_bytes=element_bytes,
-                                 x_scale=cgen.c_float(facts["x_scale"]), y_scale=cgen.c_float(facts["y_scale"]),
-                                 **shape),
+        "mgrade_model.h": render(
+            "mgrade_model.h", macro=p.upper(), external=0, arena_min=arena_min, arena_margin=MARGIN_BYTES,
+            arena_comment=(f"// Tensor arena: the op's state ({facts['state_bytes']} bytes) + x and y + TensorFlow Lite "
+                           f"Micro's records for a\n// one-op graph, which {allowance};\n// {MARGIN_BYTES} bytes of "
+                           f"margin are added."),
+            variables=0, state_bytes=facts["state_bytes"], state_where=f"the {OP_NAME} op's persistent buffer",
+            kernel_size=cfg.kernel_size, d_model=cfg.d_model, n_layers=cfg.n_layers, n_classes=cfg.n_classes,
+            state_section="", **slot_fields("x", x), **slot_fields("y", y)),
         "golden_io.h": render(
             "fused/golden_io.h", steps=len(inputs), y_dtype=io_dtype,
-            source="the first calibration steps" if opts.calibration is not None else "seeded noise",
+            source="the first calibration steps",
             input_array=cgen.c_array("kGoldenInput", "float", np.asarray(inputs, np.float32).reshape(-1),
                                      modifiers="inline constexpr"),
             output_array=cgen.c_array("kGoldenOutput", act, np.asarray(yq).reshape(-1), per_line=16,
@@ -145,7 +145,7 @@ def export_tflm_fused(step, opts, out_dir: Path) -> ExportResult:
                             scratch_bytes=facts["scratch_bytes"], allowance_note=allowance),
     })
     for name in SHARED_TEMPLATES:
-        files[name] = render(name, macro=ns.upper(), model_array=array)
+        files[name] = render(name, macro=p.upper(), model_array=array)
     for name, content in sorted(files.items()):
         path = out_dir / name
         path.write_bytes(content) if isinstance(content, bytes) else path.write_text(content)

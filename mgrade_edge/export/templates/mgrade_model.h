@@ -5,14 +5,13 @@ $banner
 #include <cstddef>
 #include <cstdint>
 
-// 1: state tensors are model inputs/outputs fed back by mgrade_stream.cc; 0: resource variables.
+// 1: state tensors are model inputs/outputs fed back by mgrade_stream.cc; 0: the state stays inside
+// the model (resource variables, or the tflm-fused op's persistent buffer).
 #define ${macro}_EXTERNAL_STATE $external
 
 namespace ${ns} {
 
-// Tensor arena: $arena_min bytes is the smallest arena (searched in $resolution-byte steps) with
-// which $arena_source
-// loaded this model and ran $invokes steps; $arena_margin bytes of margin are added (README.md says why).
+$arena_comment
 // arena_used_bytes() after init() is NOT a safe size: allocation needs temporary memory above it.
 // `mgrade-edge board-test DIR --cpu ...` measures the smallest arena on a CPU.
 inline constexpr size_t kTensorArenaMinimum = $arena_min;
