@@ -11,6 +11,9 @@ NAMED_CONFIGS = {
     "tiny": MGRADEConfig(d_in=1, d_model=8, n_layers=1, n_classes=3, kernel_size=4, n_taps=2),
     "digits_like": MGRADEConfig(d_in=1, d_model=16, n_layers=2, n_classes=10, kernel_size=16, n_taps=4),
     "odd": MGRADEConfig(d_in=2, d_model=13, n_layers=3, n_classes=5, kernel_size=37, n_taps=5),
+    # Wide enough that the C step's SMLAD dot product runs its 8-chunk loop and every tail: 60 inputs
+    # are 15 chunks of 4 (8 + 4 + 2 + 1), the 120 MLP inputs 30 (3 x 8 + 4 + 2).
+    "wide": MGRADEConfig(d_in=1, d_model=60, n_layers=1, n_classes=3, kernel_size=5, n_taps=2),
     "all_options": MGRADEConfig(d_in=3, d_model=12, n_layers=2, n_classes=4, kernel_size=9, n_taps=3,
                                 conv_ln=True, rec_ln=True, rec_dense_out=True, cm_ln=True, rec_act="gelu",
                                 mlp_act="relu", mlp_ratio=3, readout="last", encoder_bias=False),

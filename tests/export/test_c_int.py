@@ -91,6 +91,18 @@ def test_int_sources_compile_warning_free(c_bundle, tmp_path, cc, flags, precisi
         assert proc.returncode == 0, proc.stderr
 
 
+@pytest.mark.parametrize("opt", ["-O0", "-Os", "-O3"])
+def test_dsp_path_compiles_at_every_optimisation_level(c_bundle, tmp_path, opt):
+    """The SMLAD loop's inline assembly needs 13 registers at -O1 and above (LDM of a chunk's weights);
+    an unoptimised build keeps a frame pointer and takes the two-LDRD form instead."""
+    if shutil.which("arm-none-eabi-gcc") is None:
+        pytest.skip("arm-none-eabi-gcc not installed")
+    out = c_bundle("wide", "int8")
+    proc = subprocess.run(["arm-none-eabi-gcc", *STRICT, opt, "-mcpu=cortex-m4", "-mthumb", "-DMGRADE_USE_DSP", "-c",
+                           str(out / "mgrade_wide.c"), "-o", str(tmp_path / "step.o")], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+
+
 @pytest.mark.parametrize("name, precision", [("odd", "int8"), ("relu_act", "int16x8")])
 def test_int_golden_program_is_exact(c_bundle, tmp_path, name, precision):
     out = c_bundle(name, precision)
@@ -101,10 +113,12 @@ def test_int_golden_program_is_exact(c_bundle, tmp_path, name, precision):
     assert proc.returncode == 0 and "worst error 0 " in proc.stdout and "rerun identical" in proc.stdout, proc.stdout
 
 
-@pytest.mark.parametrize("name, precision", [("odd", "int8"), ("relu_act", "int16x8"), ("odd", "int8-h32")])
+@pytest.mark.parametrize("name, precision", [("odd", "int8"), ("relu_act", "int16x8"), ("odd", "int8-h32"),
+                                             ("wide", "int8")])
 def test_dsp_golden_program_is_exact_on_cortex_m4(c_bundle, tmp_path, name, precision):
-    """The SMLAD path (assembly inner loop, blocked weights, odd sizes padded) under QEMU: the golden
-    outputs recorded from the integer reference, bit for bit."""
+    """The SMLAD path (assembly inner loop, blocked weights, odd sizes padded; "wide": the 8-chunk loop
+    and its 4-, 2- and 1-chunk tails) under QEMU: the golden outputs recorded from the integer
+    reference, bit for bit."""
     out = c_bundle(name, precision)
     result = run_on_cortex_m4(tmp_path, (out / "main.c", out / f"mgrade_{name}.c"), out, ("MGRADE_USE_DSP",),
                               "golden_dsp")

@@ -125,44 +125,55 @@ static INLINE int32_t sxtb16_ror8(uint32_t v) {
 }
 /* One chunk (4 inputs x 4 rows) as the loop body of dot4, in assembly so the loads post-increment
  * their pointers (the compiler's schedule needs two extra adds and spills when unrolled). */
+#define DOT4_ROW(a, wr)                                                                 \
+  "sxtb16 %[t], %[" wr "]\n\t"                                                          \
+  "smlad %[" a "], %[t], %[x01], %[" a "]\n\t"                                          \
+  "sxtb16 %[t], %[" wr "], ror #8\n\t"                                                  \
+  "smlad %[" a "], %[t], %[x23], %[" a "]\n\t"
+#if defined(__OPTIMIZE__)
+/* The chunk's 4 weight words are contiguous: one LDM loads them (into r8-r11: its register list
+ * ascends). */
+#define DOT4_W_DECL register uint32_t w0 __asm__("r8"), w1 __asm__("r9"), w2 __asm__("r10"), w3 __asm__("r11")
+#define DOT4_W_OPERANDS [w0] "=&r"(w0), [w1] "=&r"(w1), [w2] "=&r"(w2), [w3] "=&r"(w3)
+#define DOT4_CHUNK                                                                      \
+  "ldrd %[x01], %[x23], [%[x]], #8\n\t"                                                 \
+  "ldmia %[w]!, {%[w0], %[w1], %[w2], %[w3]}\n\t"                                       \
+  DOT4_ROW("a0", "w0") DOT4_ROW("a1", "w1") DOT4_ROW("a2", "w2") DOT4_ROW("a3", "w3")
+#else
+/* Unoptimised builds keep a frame pointer, one register fewer than the LDM form needs: two LDRDs
+ * into two registers. */
+#define DOT4_W_DECL uint32_t w0, w1
+#define DOT4_W_OPERANDS [w0] "=&r"(w0), [w1] "=&r"(w1)
 #define DOT4_CHUNK                                                                      \
   "ldrd %[x01], %[x23], [%[x]], #8\n\t"                                                 \
   "ldrd %[w0], %[w1], [%[w]], #8\n\t"                                                   \
-  "sxtb16 %[t], %[w0]\n\t"                                                              \
-  "smlad %[a0], %[t], %[x01], %[a0]\n\t"                                                \
-  "sxtb16 %[t], %[w0], ror #8\n\t"                                                      \
-  "smlad %[a0], %[t], %[x23], %[a0]\n\t"                                                \
-  "sxtb16 %[t], %[w1]\n\t"                                                              \
-  "smlad %[a1], %[t], %[x01], %[a1]\n\t"                                                \
-  "sxtb16 %[t], %[w1], ror #8\n\t"                                                      \
-  "smlad %[a1], %[t], %[x23], %[a1]\n\t"                                                \
+  DOT4_ROW("a0", "w0") DOT4_ROW("a1", "w1")                                             \
   "ldrd %[w0], %[w1], [%[w]], #8\n\t"                                                   \
-  "sxtb16 %[t], %[w0]\n\t"                                                              \
-  "smlad %[a2], %[t], %[x01], %[a2]\n\t"                                                \
-  "sxtb16 %[t], %[w0], ror #8\n\t"                                                      \
-  "smlad %[a2], %[t], %[x23], %[a2]\n\t"                                                \
-  "sxtb16 %[t], %[w1]\n\t"                                                              \
-  "smlad %[a3], %[t], %[x01], %[a3]\n\t"                                                \
-  "sxtb16 %[t], %[w1], ror #8\n\t"                                                      \
-  "smlad %[a3], %[t], %[x23], %[a3]\n\t"
+  DOT4_ROW("a2", "w0") DOT4_ROW("a3", "w1")
+#endif
+#define DOT4_CHUNK2 DOT4_CHUNK DOT4_CHUNK
+#define DOT4_CHUNK4 DOT4_CHUNK2 DOT4_CHUNK2
 /* acc[r] = W_r . x for the 4 rows of one block (w: its words), over 4 * chunks inputs (x word-aligned:
- * the scratch buffers are). */
+ * the scratch buffers are). The loop's end is read from memory: the LDM form uses 13 registers. */
 #define DOT4_OPERANDS                                                                          \
   : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x), [w] "+r"(w),       \
-    [x01] "=&r"(x01), [x23] "=&r"(x23), [w0] "=&r"(w0), [w1] "=&r"(w1), [t] "=&r"(t)
+    [x01] "=&r"(x01), [x23] "=&r"(x23), DOT4_W_OPERANDS, [t] "=&r"(t)
 static INLINE void dot4(const uint32_t *w, const int16_t *x, int chunks, int32_t *acc) {
   int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-  uint32_t x01, x23, w0, w1, t;
-  const int16_t *const end = x + 4 * (chunks & ~3);
-  /* four chunks per loop iteration (the compare and branch once per 64 MACs), then 2 and 1 */
+  uint32_t x01, x23, t;
+  DOT4_W_DECL;
+  const int16_t *const end = x + 4 * (chunks & ~7);
+  /* eight chunks per loop iteration (the end's load, compare and branch once per 128 MACs), then 4, 2, 1 */
   if (x < end) {
-    __asm__("1:\n\t" DOT4_CHUNK DOT4_CHUNK DOT4_CHUNK DOT4_CHUNK
-            "cmp %[x], %[end]\n\t"
+    __asm__("1:\n\t" DOT4_CHUNK4 DOT4_CHUNK4
+            "ldr %[t], %[end]\n\t"
+            "cmp %[x], %[t]\n\t"
             "bne 1b\n\t" DOT4_OPERANDS
-            : [end] "r"(end)
+            : [end] "m"(end)
             : "cc", "memory");
   }
-  if (chunks & 2) __asm__(DOT4_CHUNK DOT4_CHUNK DOT4_OPERANDS : : "memory");
+  if (chunks & 4) __asm__(DOT4_CHUNK4 DOT4_OPERANDS : : "memory");
+  if (chunks & 2) __asm__(DOT4_CHUNK2 DOT4_OPERANDS : : "memory");
   if (chunks & 1) __asm__(DOT4_CHUNK DOT4_OPERANDS : : "memory");
   acc[0] = a0;
   acc[1] = a1;
@@ -170,6 +181,12 @@ static INLINE void dot4(const uint32_t *w, const int16_t *x, int chunks, int32_t
   acc[3] = a3;
 }
 #undef DOT4_OPERANDS
+#undef DOT4_CHUNK4
+#undef DOT4_CHUNK2
+#undef DOT4_CHUNK
+#undef DOT4_ROW
+#undef DOT4_W_DECL
+#undef DOT4_W_OPERANDS
 #else
 static INLINE int32_t mul_hi32(int32_t a, int32_t b) { return (int32_t)(((int64_t)a * b) >> 32); }
 static INLINE int64_t mul_wide(int32_t a, int32_t b) { return (int64_t)a * b; }
