@@ -33,24 +33,32 @@ def calibration_sequences(ckpt, calib_file: Path | None) -> tuple[np.ndarray, st
     return data.train_x, f"{data.name} training set"
 
 
-def check_options(target_name: str, state: str | None, calib_sequences: int) -> tuple:
+def check_options(target_name: str, state: str | None, calib_sequences: int, weights: str = "int8") -> tuple:
+    from .export.c_int import WEIGHT_STORAGE
+
     target = get_target(target_name)
     state = resolve_state(target, state)
     if calib_sequences <= 0:
         raise DataError(f"--calib-sequences must be > 0, got {calib_sequences}")
+    if weights not in WEIGHT_STORAGE:
+        raise DataError(f"--weights {weights!r}: use one of {', '.join(WEIGHT_STORAGE)}")
+    if weights != "int8" and not (target.quantized and target.cli_name in ("c", "tflm-fused")):
+        raise DataError(f"--weights {weights} applies to the quantised c and tflm-fused targets only, not "
+                        f"{target.name}; drop --weights")
     return target, state
 
 
 def export_checkpoint(checkpoint: str | Path, target_name: str, out: str | Path, state: str | None = None,
                       calib_file: str | Path | None = None, calib_sequences: int = 8, calib_steps: int | None = None,
                       force: bool = False,
-                      validate: bool = True, cpu: str | None = None, sigmoid: str = "int16") -> dict:
+                      validate: bool = True, cpu: str | None = None, sigmoid: str = "int16",
+                      weights: str = "int8") -> dict:
     """Export and return the manifest (also written to out/manifest.json)."""
     from .checkpoint import load_checkpoint
     from .quantize import calibration_set
     from .streaming import to_streaming
 
-    target, state = check_options(target_name, state, calib_sequences)
+    target, state = check_options(target_name, state, calib_sequences, weights)
     out = Path(out)
     inputs = (Path(checkpoint),) + ((Path(calib_file),) if calib_file else ())
     check_output_dir(out, force, inputs)
@@ -62,7 +70,7 @@ def export_checkpoint(checkpoint: str | Path, target_name: str, out: str | Path,
         calibration = calibration_set(step, sequences, n_sequences=calib_sequences, stream_steps=calib_steps,
                                       source=source)
     opts = ExportOptions(target=target.name, state=state, calibration=calibration, model_name=Path(checkpoint).stem,
-                         cpu=cpu, sigmoid=sigmoid)
+                         cpu=cpu, sigmoid=sigmoid, weights=weights)
     with atomic_output_dir(out, force, inputs) as tmp:
         result = resolve_exporter(target)(step, opts, tmp)
         manifest = build_manifest(step, opts, result, tmp, target.precision.name, checkpoint=Path(checkpoint),

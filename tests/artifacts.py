@@ -41,10 +41,11 @@ def build_tflite_artifact(directory: Path, target: str, config: str, state: str)
 C_CALIB_STREAMS = 2  # long calibration streams of ~1024 steps each for c bundles (the CLI default is 8)
 
 
-def build_c_bundle(root: Path, name: str, precision: str = "float32", family: str = "c") -> Path:
+def build_c_bundle(root: Path, name: str, precision: str = "float32", family: str = "c",
+                   weights: str = "int8") -> Path:
     """Export named config `name` (seed 0) through the real pipeline to target <family>-<precision>
-    (c, or tflm-fused) under the new `root`; quantised targets calibrate on 16 random sequences of
-    256 steps (seed 1)."""
+    (c, or tflm-fused) under the new `root`, the dense weights stored as `weights`; quantised targets
+    calibrate on 16 random sequences of 256 steps (seed 1)."""
     import numpy as np
 
     from mgrade_edge.checkpoint import save_checkpoint
@@ -58,5 +59,5 @@ def build_c_bundle(root: Path, name: str, precision: str = "float32", family: st
         calib = root / "calib.npy"
         np.save(calib, random_sequences(NAMED_CONFIGS[name], 16, 256, seed=1))
     export_checkpoint(ckpt, f"{family}-{precision}", root / "out", calib_file=calib, calib_sequences=C_CALIB_STREAMS,
-                      validate=False)
+                      validate=False, weights=weights)
     return root / "out"

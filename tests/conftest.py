@@ -31,17 +31,19 @@ def tflite_artifact(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def c_bundle(tmp_path_factory):
-    """c_bundle(config, precision="float32") -> the --out directory of a c-<precision> export of the
-    seeded named config, exported once per session (callers must not modify it)."""
+    """c_bundle(config, precision="float32", weights="int8") -> the --out directory of a c-<precision>
+    export of the seeded named config (dense weights stored as `weights`), exported once per session
+    (callers must not modify it)."""
     from tests.artifacts import build_c_bundle
 
     root = tmp_path_factory.mktemp("c-bundles")
     built: dict[tuple[str, str], object] = {}
 
-    def get(config: str, precision: str = "float32"):
-        if (config, precision) not in built:
-            built[config, precision] = build_c_bundle(root / f"{config}-{precision}", config, precision)
-        return built[config, precision]
+    def get(config: str, precision: str = "float32", weights: str = "int8"):
+        key = config, precision, weights
+        if key not in built:
+            built[key] = build_c_bundle(root / "-".join(key), config, precision, weights=weights)
+        return built[key]
 
     return get
 

@@ -30,7 +30,8 @@ def export_c(step, opts, out_dir: Path) -> ExportResult:
         tensors = [TensorInfo("x", "input", [1, step.cfg.d_in], "float32"),
                    TensorInfo("y", "output", [1, step.cfg.n_classes], "float32")]
     else:
-        files, facts, golden, tensors, _ = int_sources(step, opts.calibration, precision, p, desc, inputs)
+        files, facts, golden, tensors, _ = int_sources(step, opts.calibration, precision, p, desc, inputs,
+                                                    weights=opts.weights)
         variant, out_type, rule = "_q", facts["io_ctype"], "bit-exact vs the integer reference"
     files["main.c"] = render("main.c", banner=cgen.banner(desc), p=p, P=p.upper(), golden_steps=len(inputs),
                              golden_variant=variant, golden_rule=rule, golden_data=golden, out_type=out_type)

@@ -22,7 +22,7 @@ INT_FIELDS = (("rows", "unsigned"), ("ring_offset", "unsigned"), ("k0", "const i
               ("x2_s", "mult"), ("m_s", "mult"), ("post_ln", "const ln_params *"))
 TYPES = """/* x * m / 2^n; pre >= 0: rq's 32-bit form (round = 2^(shift-1)) */
 typedef struct { int32_t m, round; int8_t n, pre, shift; } mult;
-/* w: blocked uint32 words (dot4), or int8 rows (the encoder's dot) */
+/* w: blocked uint32 words (dot4; int8 or, with W16, int16 weights), or int8 rows (the encoder's dot) */
 typedef struct { const void *w; const int32_t *b; const mult *m; } dense_params;
 typedef struct { const mult *g; const int32_t *b; int64_t eps; } ln_params;
 """
@@ -45,9 +45,13 @@ def padded4(n: int) -> int:
     return -(-n // 4) * 4
 
 
-def blocked(w: np.ndarray) -> np.ndarray:
+WEIGHT_STORAGE = ("int8", "int16")  # export --weights: how the int8 weights of the dense layers are stored
+
+
+def blocked(w: np.ndarray, order=(0, 2, 1, 3)) -> np.ndarray:
     """A dense layer's int8 weights [out, in] in the template's BLOCKED LAYOUT (int_step.c): blocks of
-    4 rows, chunks of 4 columns, a chunk's 4 rows one after the other, each row's bytes as w0, w2, w1, w3.
+    4 rows, chunks of 4 columns, a chunk's 4 rows one after the other, each row's 4 values in `order`
+    (bytes w0, w2, w1, w3 for SXTB16; int16 halves in their own order, 0 1 2 3, for W16).
 
     >>> blocked(np.arange(1, 5).reshape(1, 4)).tolist()[:8]
     [1, 3, 2, 4, 0, 0, 0, 0]
@@ -55,7 +59,7 @@ def blocked(w: np.ndarray) -> np.ndarray:
     out, n_in = w.shape
     p = np.zeros((padded4(out), padded4(n_in)), dtype=np.int64)
     p[:out, :n_in] = w
-    p = p.reshape(p.shape[0] // 4, 4, p.shape[1] // 4, 4)[..., [0, 2, 1, 3]]  # block, row, chunk, byte
+    p = p.reshape(p.shape[0] // 4, 4, p.shape[1] // 4, 4)[..., list(order)]  # block, row, chunk, value
     return p.transpose(0, 2, 1, 3).reshape(-1)
 
 
@@ -70,6 +74,23 @@ def packed_words(values: np.ndarray) -> np.ndarray:
     return (b[:, 0] | (b[:, 1] << 8) | (b[:, 2] << 16) | (b[:, 3] << 24)).astype(np.int64)
 
 
+def packed_halves(values: np.ndarray) -> np.ndarray:
+    """int16 values, 2 per uint32 word, the first in the low half (by value, as packed_words).
+
+    >>> packed_halves(np.array([1, -1, -128, 127])).tolist()
+    [4294901761, 8388480]
+    """
+    h = (np.asarray(values, dtype=np.int64).reshape(-1, 2) & 0xFFFF).astype(np.uint64)
+    return (h[:, 0] | (h[:, 1] << 16)).astype(np.int64)
+
+
+def dense_words(w: np.ndarray, weights: str) -> np.ndarray:
+    """The uint32 words of a dense layer's blocked weights stored as `weights` (WEIGHT_STORAGE)."""
+    if weights == "int16":
+        return packed_halves(blocked(w, order=(0, 1, 2, 3)))
+    return packed_words(blocked(w))
+
+
 def gate_rows(d: int) -> np.ndarray:
     """Row order of the gate matmul in C: k_0, a_0, k_1, a_1, ... (one channel's two gates side by side,
     so a block of 4 rows finishes two channels' minGRU updates)."""
@@ -82,8 +103,9 @@ SCALAR_INPUT = {"x_x1": "act", "v_x1": "wide", "x1q": "wide", "g_h": "q16", "h_f
 
 
 class Emitter:
-    def __init__(self, qm):
+    def __init__(self, qm, weights: str = "int8"):
         self.data: list[str] = []
+        self.weights = weights
         self.qmax = qm.qmax
         self.bounds = {"act": qm.qmax + 1, "wide": fx.WIDE_MAX, "q16": fx.INT32_MAX, "h": qm.hmax}
         # LayerNorm's xhat (Q16) is at most sqrt(d) in magnitude, plus rounding: a generous bound.
@@ -136,7 +158,7 @@ class Emitter:
             w, b, mults = w[rows], b[rows], [mults[i] for i in rows]
         bounds = [abs(int(v)) + w.shape[1] * (self.qmax + 1) * 127 for v in b]  # |bias + accumulator|
         if layout == "blocked":
-            w = self.array(f"{name}_w", "uint32_t", packed_words(blocked(w)), suffix="u")
+            w = self.array(f"{name}_w", "uint32_t", dense_words(w, self.weights), suffix="u")
         else:
             w = self.array(f"{name}_w", "int8_t", w)
         b = self.array(f"{name}_b", "int32_t", b)
@@ -186,9 +208,11 @@ def check_ranges(qm) -> None:
                               f"range of a matmul input is degenerate, calibrate on real inputs")
 
 
-def int_sources(step, calibration, precision: str, p: str, desc: str, inputs: np.ndarray):
+def int_sources(step, calibration, precision: str, p: str, desc: str, inputs: np.ndarray, weights: str = "int8"):
     """The integer step's files ({name: text}), facts (sizes, scales), golden arrays as C, tensors, and
-    the golden (xq, yq) of the integer reference on `inputs` (the tflm-fused bundle's golden data)."""
+    the golden (xq, yq) of the integer reference on `inputs` (the tflm-fused bundle's golden data).
+    weights: how the dense layers' int8 weights are stored (WEIGHT_STORAGE); the values, and so every
+    output, are the same either way."""
     from .c_calib import calibrated_ranges
     from .c_quant import IntReference, QuantModel
 
@@ -196,7 +220,9 @@ def int_sources(step, calibration, precision: str, p: str, desc: str, inputs: np
         raise ExportError(f"target c-{precision} needs calibration data; pass --calib FILE.npy")
     qm = QuantModel(step, calibrated_ranges(calibration), precision)
     check_ranges(qm)
-    cfg, em = qm.cfg, Emitter(qm)
+    if weights not in WEIGHT_STORAGE:
+        raise ExportError(f"weights {weights!r}: use one of {', '.join(WEIGHT_STORAGE)}")
+    cfg, em = qm.cfg, Emitter(qm, weights)
     offsets, total = [], 0
     for rows in qm.ring_rows:
         offsets.append(total)
@@ -233,7 +259,7 @@ def int_sources(step, calibration, precision: str, p: str, desc: str, inputs: np
               f"#define N_CLASSES {cfg.n_classes}\n#define N_LAYERS {cfg.n_layers}\n"
               f"#define RING_VALUES {max(total, 1)}\n#define MQ_LEN {mq_len}\n#define QMAX {qm.qmax}\n"
               f"#define HMAX {qm.hmax}\n#define H_SHIFT {qm.h_shift}\n#define WIDE_MAX {fx.WIDE_MAX}\n#define SIG_ENTRIES {fx.SIG_ENTRIES}\n"
-              f"#define GELU_LIMIT {fx.GELU_LIMIT}\n"
+              f"#define GELU_LIMIT {fx.GELU_LIMIT}\n#define W16 {int(weights == 'int16')}\n"
               f"#define S_U {cgen.c_float(qm.s_u)}\n")
     source = "".join([
         cgen.banner(desc), f'#include "{p}.h"\n\n#include <math.h>\n\n', f"#define API(name) {p}_##name\n",
@@ -258,7 +284,7 @@ def int_sources(step, calibration, precision: str, p: str, desc: str, inputs: np
               + cgen.c_array("kGoldenOutput", act, yq_golden.reshape(-1), per_line=16, modifiers="static const"))
     facts = {"rows": qm.ring_rows, "ring_values": total, "scratch_bytes": scratch, "state_bytes": state_bytes,
              "io_bytes": act_bytes * (cfg.d_in + cfg.n_classes), "io_ctype": act,
-             "x_scale": qm.s_u, "y_scale": qm.s_y, "h_type": qm.h_ctype}
+             "x_scale": qm.s_u, "y_scale": qm.s_y, "h_type": qm.h_ctype, "weights": weights}
     tensors = [TensorInfo("x", "input", [1, cfg.d_in], act.replace("_t", ""), qm.s_u, 0),
                TensorInfo("y", "output", [1, cfg.n_classes], act.replace("_t", ""), qm.s_y, 0)]
     return {f"{p}.h": header, f"{p}.c": source}, facts, golden, tensors, (xq_golden, yq_golden)

@@ -26,6 +26,8 @@ from tests.helpers import NAMED_CONFIGS, make_model, random_sequences
 STRICT = ("-Wall", "-Wextra", "-Werror", "-std=c99", "-pedantic", "-O2")
 CASES = [("odd", "int8"), ("all_options", "int8"), ("sigmoid_act", "int8-h8"), ("relu_act", "int16x8"),
          ("odd", "int8-h32"), ("all_options", "int16x8-h32")]
+# export --weights int16 (the W16 layout: the same values, stored in 16 bits)
+W16_CASES = [("odd", "int8"), ("all_options", "int16x8")]
 
 
 def reference_for(name: str, precision: str) -> IntReference:
@@ -52,9 +54,10 @@ def run_on_cortex_m4(tmp_path, sources, include_dir, defines, name):
     return run_program(program.toolchain, program.elf)
 
 
-@pytest.mark.parametrize("name, precision", CASES)
-def test_c_is_bit_exact_with_the_integer_reference(c_bundle, name, precision):
-    out = c_bundle(name, precision)
+@pytest.mark.parametrize("name, precision, weights",
+                         [case + ("int8",) for case in CASES] + [case + ("int16",) for case in W16_CASES])
+def test_c_is_bit_exact_with_the_integer_reference(c_bundle, name, precision, weights):
+    out = c_bundle(name, precision, weights)
     stream = random_sequences(NAMED_CONFIGS[name], 1, 1000, seed=7)[0]
     got = run_stream(open_runner(out), stream)
     ref = reference_for(name, precision)
@@ -80,24 +83,26 @@ def test_within_the_target_tolerance_of_the_float_step(c_bundle, name, precision
 @pytest.mark.parametrize("cc, flags", [("gcc", ()), ("arm-none-eabi-gcc", ("-mcpu=cortex-m4", "-mthumb")),
                                        ("arm-none-eabi-gcc", ("-mcpu=cortex-m4", "-mthumb", "-DMGRADE_USE_DSP")),
                                        ("arm-none-eabi-gcc", ("-mcpu=cortex-m55", "-mthumb", "-DMGRADE_USE_DSP"))])
-@pytest.mark.parametrize("precision", ["int8", "int8-h8", "int16x8", "int16x8-h32"])
-def test_int_sources_compile_warning_free(c_bundle, tmp_path, cc, flags, precision):
+@pytest.mark.parametrize("precision, weights", [("int8", "int8"), ("int8-h8", "int8"), ("int16x8", "int8"),
+                                               ("int16x8-h32", "int8"), ("int8", "int16"), ("int16x8", "int16")])
+def test_int_sources_compile_warning_free(c_bundle, tmp_path, cc, flags, precision, weights):
     if shutil.which(cc) is None:
         pytest.skip(f"{cc} not installed")
-    out = c_bundle("all_options", precision)
+    out = c_bundle("all_options", precision, weights)
     for src in ("mgrade_all_options.c", "main.c"):
         proc = subprocess.run([cc, *STRICT, *flags, "-c", str(out / src), "-o", str(tmp_path / (src + ".o"))],
                               capture_output=True, text=True)
         assert proc.returncode == 0, proc.stderr
 
 
+@pytest.mark.parametrize("weights", ["int8", "int16"])
 @pytest.mark.parametrize("opt", ["-O0", "-Os", "-O3"])
-def test_dsp_path_compiles_at_every_optimisation_level(c_bundle, tmp_path, opt):
+def test_dsp_path_compiles_at_every_optimisation_level(c_bundle, tmp_path, opt, weights):
     """The SMLAD loop's inline assembly needs 13 registers at -O1 and above (LDM of a chunk's weights);
-    an unoptimised build keeps a frame pointer and takes the two-LDRD form instead."""
+    an unoptimised build keeps a frame pointer and takes the LDRD form instead."""
     if shutil.which("arm-none-eabi-gcc") is None:
         pytest.skip("arm-none-eabi-gcc not installed")
-    out = c_bundle("wide", "int8")
+    out = c_bundle("wide", "int8", weights)
     proc = subprocess.run(["arm-none-eabi-gcc", *STRICT, opt, "-mcpu=cortex-m4", "-mthumb", "-DMGRADE_USE_DSP", "-c",
                            str(out / "mgrade_wide.c"), "-o", str(tmp_path / "step.o")], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
@@ -113,13 +118,14 @@ def test_int_golden_program_is_exact(c_bundle, tmp_path, name, precision):
     assert proc.returncode == 0 and "worst error 0 " in proc.stdout and "rerun identical" in proc.stdout, proc.stdout
 
 
-@pytest.mark.parametrize("name, precision", [("odd", "int8"), ("relu_act", "int16x8"), ("odd", "int8-h32"),
-                                             ("wide", "int8")])
-def test_dsp_golden_program_is_exact_on_cortex_m4(c_bundle, tmp_path, name, precision):
+@pytest.mark.parametrize("name, precision, weights", [("odd", "int8", "int8"), ("relu_act", "int16x8", "int8"),
+                                                      ("odd", "int8-h32", "int8"), ("wide", "int8", "int8"),
+                                                      ("wide", "int8", "int16"), ("relu_act", "int16x8", "int16")])
+def test_dsp_golden_program_is_exact_on_cortex_m4(c_bundle, tmp_path, name, precision, weights):
     """The SMLAD path (assembly inner loop, blocked weights, odd sizes padded; "wide": the 8-chunk loop
-    and its 4-, 2- and 1-chunk tails) under QEMU: the golden outputs recorded from the integer
-    reference, bit for bit."""
-    out = c_bundle(name, precision)
+    and its 4-, 2- and 1-chunk tails; int16 weights: the W16 chunk) under QEMU: the golden outputs
+    recorded from the integer reference, bit for bit."""
+    out = c_bundle(name, precision, weights)
     result = run_on_cortex_m4(tmp_path, (out / "main.c", out / f"mgrade_{name}.c"), out, ("MGRADE_USE_DSP",),
                               "golden_dsp")
     assert result.exit_code == 0 and "worst error 0 " in result.output, result.output

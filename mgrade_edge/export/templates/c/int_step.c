@@ -100,7 +100,11 @@ static INLINE int32_t rq2_sat(int32_t a, mult ka, int32_t b, mult kb, int32_t lo
  * row, holding that row's weights for columns j..j+3 as bytes (low byte first) w0, w2, w1, w3.
  * The order is the one the SMLAD path wants (bytes 0 and 2 sign-extend to the pair for x0, x1, bytes
  * 1 and 3 to the pair for x2, x3); the portable loop reads the same bytes from memory. Inputs past
- * the last column are never zeroed: they only ever meet zero weights. */
+ * the last column are never zeroed: they only ever meet zero weights.
+ * W16 (export --weights int16): the same blocks and chunks, but a chunk's row is 2 words, w0 | w1 << 16
+ * and w2 | w3 << 16 (int16 halves, low half first), which SMLAD multiplies with the input pairs as
+ * they are: no sign-extends, half the dot products' instructions, twice their flash. */
+#define ROW_WORDS(n) ((n) / (W16 ? 2 : 4)) /* words of one row of n (a multiple of 4) weights */
 #if defined(DSP_PATH)
 /* Optional Arm DSP path (-DMGRADE_USE_DSP on little-endian Cortex-M4/M7/M33/M55): SMLAD does 2 MACs;
  * integer sums are exact, so it returns the same value as the portable loop below. */
@@ -130,26 +134,47 @@ static INLINE int32_t sxtb16_ror8(uint32_t v) {
   "smlad %[" a "], %[t], %[x01], %[" a "]\n\t"                                          \
   "sxtb16 %[t], %[" wr "], ror #8\n\t"                                                  \
   "smlad %[" a "], %[t], %[x23], %[" a "]\n\t"
+/* W16: a row's two words meet the input pairs directly */
+#define DOT4_ROW16(a, wa, wb)                                                           \
+  "smlad %[" a "], %[" wa "], %[x01], %[" a "]\n\t"                                     \
+  "smlad %[" a "], %[" wb "], %[x23], %[" a "]\n\t"
 #if defined(__OPTIMIZE__)
-/* The chunk's 4 weight words are contiguous: one LDM loads them (into r8-r11: its register list
+/* The chunk's weight words are contiguous: one LDM loads 4 of them (into r8-r11: its register list
  * ascends). */
 #define DOT4_W_DECL register uint32_t w0 __asm__("r8"), w1 __asm__("r9"), w2 __asm__("r10"), w3 __asm__("r11")
 #define DOT4_W_OPERANDS [w0] "=&r"(w0), [w1] "=&r"(w1), [w2] "=&r"(w2), [w3] "=&r"(w3)
+#if W16
+#define DOT4_CHUNK                                                                      \
+  "ldrd %[x01], %[x23], [%[x]], #8\n\t"                                                 \
+  "ldmia %[w]!, {%[w0], %[w1], %[w2], %[w3]}\n\t"                                       \
+  DOT4_ROW16("a0", "w0", "w1") DOT4_ROW16("a1", "w2", "w3")                             \
+  "ldmia %[w]!, {%[w0], %[w1], %[w2], %[w3]}\n\t"                                       \
+  DOT4_ROW16("a2", "w0", "w1") DOT4_ROW16("a3", "w2", "w3")
+#else
 #define DOT4_CHUNK                                                                      \
   "ldrd %[x01], %[x23], [%[x]], #8\n\t"                                                 \
   "ldmia %[w]!, {%[w0], %[w1], %[w2], %[w3]}\n\t"                                       \
   DOT4_ROW("a0", "w0") DOT4_ROW("a1", "w1") DOT4_ROW("a2", "w2") DOT4_ROW("a3", "w3")
+#endif
 #else
 /* Unoptimised builds keep a frame pointer, one register fewer than the LDM form needs: two LDRDs
  * into two registers. */
 #define DOT4_W_DECL uint32_t w0, w1
 #define DOT4_W_OPERANDS [w0] "=&r"(w0), [w1] "=&r"(w1)
+#if W16
+#define DOT4_LDRD_ROW16(a)                                                              \
+  "ldrd %[w0], %[w1], [%[w]], #8\n\t" DOT4_ROW16(a, "w0", "w1")
+#define DOT4_CHUNK                                                                      \
+  "ldrd %[x01], %[x23], [%[x]], #8\n\t"                                                 \
+  DOT4_LDRD_ROW16("a0") DOT4_LDRD_ROW16("a1") DOT4_LDRD_ROW16("a2") DOT4_LDRD_ROW16("a3")
+#else
 #define DOT4_CHUNK                                                                      \
   "ldrd %[x01], %[x23], [%[x]], #8\n\t"                                                 \
   "ldrd %[w0], %[w1], [%[w]], #8\n\t"                                                   \
   DOT4_ROW("a0", "w0") DOT4_ROW("a1", "w1")                                             \
   "ldrd %[w0], %[w1], [%[w]], #8\n\t"                                                   \
   DOT4_ROW("a2", "w0") DOT4_ROW("a3", "w1")
+#endif
 #endif
 #define DOT4_CHUNK2 DOT4_CHUNK DOT4_CHUNK
 #define DOT4_CHUNK4 DOT4_CHUNK2 DOT4_CHUNK2
@@ -185,6 +210,8 @@ static INLINE void dot4(const uint32_t *w, const int16_t *x, int chunks, int32_t
 #undef DOT4_CHUNK2
 #undef DOT4_CHUNK
 #undef DOT4_ROW
+#undef DOT4_ROW16
+#undef DOT4_LDRD_ROW16
 #undef DOT4_W_DECL
 #undef DOT4_W_OPERANDS
 #else
@@ -195,6 +222,30 @@ static INLINE int byte_at(int k) {
   const uint32_t one = 1;
   return *(const unsigned char *)&one ? k : 3 - k;
 }
+#if W16
+/* the signed value of a word's low half: a two's-complement conversion (implementation-defined in C99,
+ * checked here; an exact (v & 0xFFFF) - ((v & 0x8000) << 1) compiles to twice the instructions) */
+typedef char twos_complement_required[(int16_t)(uint16_t)0x8000u == -32768 ? 1 : -1];
+static INLINE int32_t half_lo(uint32_t v) { return (int16_t)(uint16_t)v; }
+#define ROW_MACS16(acc, r)                                                                       \
+  acc += half_lo(w[2 * (r)]) * x0 + half_lo(w[2 * (r)] >> 16) * x1 + half_lo(w[2 * (r) + 1]) * x2 + \
+         half_lo(w[2 * (r) + 1] >> 16) * x3
+static INLINE void dot4(const uint32_t *w, const int16_t *x, int chunks, int32_t *acc) {
+  int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+  const int16_t *const end = x + 4 * chunks;
+  for (; x < end; x += 4, w += 8) {
+    const int32_t x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3];
+    ROW_MACS16(a0, 0);
+    ROW_MACS16(a1, 1);
+    ROW_MACS16(a2, 2);
+    ROW_MACS16(a3, 3);
+  }
+  acc[0] = a0;
+  acc[1] = a1;
+  acc[2] = a2;
+  acc[3] = a3;
+}
+#else
 #define ROW_MACS(acc, r) \
   acc += b[4 * (r) + o0] * x0 + b[4 * (r) + o2] * x1 + b[4 * (r) + o1] * x2 + b[4 * (r) + o3] * x3
 static INLINE void dot4(const uint32_t *w, const int16_t *x, int chunks, int32_t *acc) {
@@ -214,6 +265,7 @@ static INLINE void dot4(const uint32_t *w, const int16_t *x, int chunks, int32_t
   acc[2] = a2;
   acc[3] = a3;
 }
+#endif
 #endif
 
 /* Plain row-major dot product (the encoder: its input is the caller's act_t x). */
@@ -455,7 +507,7 @@ static INLINE void residual_x1(const layer_params *p, int c, int32_t v) {
     int32_t acc[4];                                                                               \
     int i_;                                                                                       \
     for (i_ = 0; i_ < (N_OUT); i_ += 4) {                                                         \
-      dot4((const uint32_t *)(p)->w + (long)i_ * ((IN4) / 4), (x), (IN4) / 4, acc);               \
+      dot4((const uint32_t *)(p)->w + (long)i_ * ROW_WORDS(IN4), (x), (IN4) / 4, acc);               \
       EACH_ROW(i_, (N_OUT), DENSE_ROW_##site);                                                    \
     }                                                                                             \
   } while (0)
@@ -527,7 +579,7 @@ static void layer_step(const layer_params *p, act_t *ring, h_t *h, uint16_t *hea
   gh_pre = p->g_h.n > 2 && p->g_h.n < 33 ? 33 - p->g_h.n : 0;
   gh_lim = gh_pre ? INT32_MAX >> gh_pre : -1;
   for (i = 0; i < D; i += 2) {
-    dot4((const uint32_t *)p->gate.w + (long)i * (D4 / 2), xq, D4 / 4, acc);
+    dot4((const uint32_t *)p->gate.w + (long)2 * i * ROW_WORDS(D4), xq, D4 / 4, acc);
     gru_update(p, h, i, 2 * i, acc[0], acc[1], gh_pre, gh_lim);
     if (i + 1 < D) gru_update(p, h, i + 1, 2 * i + 2, acc[2], acc[3], gh_pre, gh_lim);
   }
@@ -555,7 +607,7 @@ static void layer_step(const layer_params *p, act_t *ring, h_t *h, uint16_t *hea
   mq[row] = (int16_t)RQS(MLP_ACT(RQS(p->mlp_in.b[row] + (a), p->mlp_in.m[row], MLP_IN, -INT32_MAX, INT32_MAX)), \
                          p->m2, M2, Q_MIN, QMAX)
   for (i = 0; i < R; i += 4) {
-    dot4((const uint32_t *)p->mlp_in.w + (long)i * (D4 / 4), xq, D4 / 4, acc);
+    dot4((const uint32_t *)p->mlp_in.w + (long)i * ROW_WORDS(D4), xq, D4 / 4, acc);
     EACH_ROW(i, R, MLP_IN_ROW);
   }
 #undef MLP_IN_ROW
@@ -591,7 +643,7 @@ static void step_acc(API(state) *s, const act_t *uq, int32_t *out) {
     layer_step(&LAYERS[l], s->ring + LAYERS[l].ring_offset, s->h + l * D, &s->head[l]);
 #define DEC_ROW(row, a) out[row] = DEC.b[row] + (a)
   for (i = 0; i < N_CLASSES; i += 4) {
-    dot4((const uint32_t *)DEC.w + (long)i * (D4 / 4), g_xq, D4 / 4, acc);
+    dot4((const uint32_t *)DEC.w + (long)i * ROW_WORDS(D4), g_xq, D4 / 4, acc);
     EACH_ROW(i, N_CLASSES, DEC_ROW);
   }
 }
