@@ -16,6 +16,9 @@ preset on the host and Cortex-M4, each Cortex-M also with -DMGRADE_USE_DSP. RAM 
 I/O from the linked ELF's symbols + the step's stack high-water by stack painting; "identical" says
 whether the output hash equals the hash of the Python integer mirror's outputs (so every row with
 "yes" has bit-identical outputs).
+The same two models exported with `--weights int16` (the dense weights stored in 16 bits: no
+sign-extends in the SMLAD loop, twice their flash) run with -DMGRADE_USE_DSP on Cortex-M4 (and
+digits on Cortex-M55).
 
 The tflm-fused rows (`--target tflm-fused --quant int8`: the whole step as one custom op, the C
 step inside TFLite Micro): digits on the host, Cortex-M4 and Cortex-M55, the speech-commands preset
@@ -50,6 +53,8 @@ def cli(*args: str) -> None:
 C_FIELDS = ("ram_bytes", "state", "scratch", "io", "stack", "step_flash_bytes", "instructions_per_step",
             "instructions_per_mac", "analytic_min_ram_bytes", "ram_over_minimum")
 C_RUNS = {"digits": ("host", "cortex-m4", "cortex-m55"), "speech-commands": ("host", "cortex-m4")}
+# `export --weights int16` bundles of the same models: their point is the DSP path's speed, so only there
+C_W16_RUNS = {"digits": ("cortex-m4", "cortex-m55"), "speech-commands": ("cortex-m4",)}
 
 
 def bundles(work: Path, target: tuple[str, ...] = ("--target", "tflm"), suffix: str = "tflm") -> dict[str, Path]:
@@ -71,19 +76,25 @@ def c_rows(work: Path) -> list[dict]:
     from mgrade_edge.profile.analytic import step_macs
 
     rows = []
-    for model, bundle in bundles(work, ("--target", "c", "--quant", "int8"), "c_int8").items():
+    runs = [(model, bundle, "int8", cpu, dsp)
+            for model, bundle in bundles(work, ("--target", "c", "--quant", "int8"), "c_int8").items()
+            for cpu in C_RUNS[model] for dsp in ((False, True) if cpu != "host" else (False,))]
+    runs += [(model, bundle, "int16", cpu, True)
+             for model, bundle in bundles(work, ("--target", "c", "--quant", "int8", "--weights", "int16"),
+                                          "c_int8_w16").items() for cpu in C_W16_RUNS[model]]
+    for model, bundle, weights, cpu, dsp in runs:
         macs = step_macs(MGRADEConfig(**read_manifest(bundle)["config"]))
-        for cpu in C_RUNS[model]:
-            for dsp in (False, True) if cpu != "host" else (False,):
-                r = board_test_c(bundle, cpu=cpu, dsp=dsp)
-                ips = r["instructions_per_step"]
-                rows.append({"model": model, "cpu": cpu, "kernels": r["kernels"], "passed": r["passed"],
-                             "identical": r["bit_exact_vs_mirror"], "output_hash": r["output_hash"],
-                             **{k: r[k] for k in ("ram_bytes", "step_flash_bytes", "instructions_per_step",
-                                                  "analytic_min_ram_bytes", "ram_over_minimum")},
-                             **r["ram_parts"], "macs_per_step": macs,
-                             "instructions_per_mac": None if ips is None else round(ips / macs, 2)})
-                print(f"done c {model} on {cpu}{' dsp' if dsp else ''}", file=sys.stderr, flush=True)
+        r = board_test_c(bundle, cpu=cpu, dsp=dsp)
+        ips = r["instructions_per_step"]
+        kernels = r["kernels"] + ("-w16" if weights == "int16" else "")
+        rows.append({"model": model, "cpu": cpu, "kernels": kernels, "weights": weights, "passed": r["passed"],
+                     "identical": r["bit_exact_vs_mirror"], "output_hash": r["output_hash"],
+                     **{k: r[k] for k in ("ram_bytes", "step_flash_bytes", "instructions_per_step",
+                                          "analytic_min_ram_bytes", "ram_over_minimum")},
+                     **r["ram_parts"], "macs_per_step": macs,
+                     "instructions_per_mac": None if ips is None else round(ips / macs, 2)})
+        print(f"done c {model} ({weights} weights) on {cpu}{' dsp' if dsp else ''}", file=sys.stderr,
+              flush=True)
     return rows
 
 

@@ -12,7 +12,8 @@ START, END = "<!-- results:start -->", "<!-- results:end -->"
 C_START, C_END = "<!-- c-board-table:start -->", "<!-- c-board-table:end -->"
 F_START, F_END = "<!-- fused-board-table:start -->", "<!-- fused-board-table:end -->"
 CPU_NAMES = {"host": "host (x86-64)", "cortex-m4": "Cortex-M4", "cortex-m55": "Cortex-M55"}
-VARIANTS = {"portable-c": "portable", "arm-dsp": "`-DMGRADE_USE_DSP`"}
+VARIANTS = {"portable-c": "portable", "arm-dsp": "`-DMGRADE_USE_DSP`",
+            "arm-dsp-w16": "`-DMGRADE_USE_DSP`, `--weights int16`"}
 
 
 def replace_section(text: str, start: str, end: str, body: str, where: Path) -> str:

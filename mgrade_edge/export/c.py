@@ -32,6 +32,13 @@ C_VARIANTS = {"c-int8-h8": "int8-h8", "c-int8-h32": "int8-h32", "c-int16x8-h32":
 QUANT_NOTE = ("`step_q` takes and returns quantised values (scales in the header); `step(&state, const float *x, "
               "float *y)` quantises x and returns float logits (y = int32 accumulator * per-class scale). The "
               "integer semantics are defined in mgrade-edge's export/c_fixed.py and reproduced bit for bit.\n")
+DSP_NOTE = ("\nOn Cortex-M4/M7/M33/M55 (little-endian, DSP extension) compile with `-DMGRADE_USE_DSP`: the dot "
+            "products run on SMLAD, with the same outputs bit for bit. The dense weights are stored as {weights} "
+            "({other}).\n")
+WEIGHTS_NOTES = {"int8": "`export --weights int16` stores them in 16 bits: about 40% fewer dot-product "
+                         "instructions with `-DMGRADE_USE_DSP`, for twice their flash",
+                 "int16": "`export --weights int16`: int8 values in 16 bits, for SMLAD without sign-extends; "
+                          "the default int8 storage takes half their flash"}
 LAYER_FIELDS = ("k0", "kring", "conv_g", "conv_b", "gate_w", "gate_b", "ro_w", "ro_b", "rec_g", "rec_b",
                 "mlp_g", "mlp_b", "w1", "b1", "w2", "b2", "cm_g", "cm_b", "post_g", "post_b")
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from . import cgen, get_target
 from .artifact import ExportResult, TensorInfo
-from .c import (C_VARIANTS, FLOAT_GOLDEN_ATOL, QUANT_NOTE, bundle_prefix, check_supported, float_sources,
-                golden_arrays, golden_inputs, render, torch_outputs)
+from .c import (C_VARIANTS, DSP_NOTE, FLOAT_GOLDEN_ATOL, QUANT_NOTE, WEIGHTS_NOTES, bundle_prefix, check_supported,
+                float_sources, golden_arrays, golden_inputs, render, torch_outputs)
 from .c_int import int_sources
 from ..errors import ExportError
 
@@ -39,7 +39,9 @@ def export_c(step, opts, out_dir: Path) -> ExportResult:
                                 state_bytes=facts["state_bytes"], scratch_bytes=facts["scratch_bytes"],
                                 io_bytes=facts["io_bytes"], rows=", ".join(map(str, facts["rows"])),
                                 kernel_size=step.cfg.kernel_size, io_type=out_type, variant=variant,
-                                quant_note=QUANT_NOTE if variant else "")
+                                quant_note=QUANT_NOTE + DSP_NOTE.format(weights=facts["weights"],
+                                                                        other=WEIGHTS_NOTES[facts["weights"]])
+                                if variant else "")
     for name, text in files.items():
         (out_dir / name).write_text(text)
     details = {"c": {"prefix": p, "precision": precision, "sources": [f"{p}.c"], "header": f"{p}.h",

@@ -131,6 +131,22 @@ def test_dsp_golden_program_is_exact_on_cortex_m4(c_bundle, tmp_path, name, prec
     assert result.exit_code == 0 and "worst error 0 " in result.output, result.output
 
 
+def test_int16_weight_storage_doubles_every_dense_array_and_says_so(c_bundle):
+    """--weights int16 keeps the same arrays (and so the same outputs, tested above) with twice the
+    words each; the bundle's README names the storage and the DSP build flag."""
+    import re
+
+    def dense_words(out):
+        text = (out / "mgrade_all_options.c").read_text()
+        return {m[1]: int(m[2]) for m in re.finditer(r"static const uint32_t (\w+_w)\[(\d+)\]", text)}
+
+    narrow, wide = dense_words(c_bundle("all_options", "int8")), dense_words(c_bundle("all_options", "int8", "int16"))
+    assert narrow and narrow.keys() == wide.keys()
+    assert all(wide[k] == 2 * narrow[k] for k in narrow)
+    readme = (c_bundle("all_options", "int8", "int16") / "README.md").read_text()
+    assert "stored as int16" in readme and "-DMGRADE_USE_DSP" in readme
+
+
 def test_int_reexport_is_byte_identical(c_bundle, tmp_path):
     from mgrade_edge.pipeline import export_checkpoint
 
