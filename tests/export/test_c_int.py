@@ -38,7 +38,7 @@ def reference_for(name: str, precision: str) -> IntReference:
     return IntReference(QuantModel(step, c_calib.calibrated_ranges(cal), precision))
 
 
-def run_on_cortex_m4(tmp_path, sources, include_dir, defines, name):
+def run_on_cortex_m4(tmp_path, sources, include_dir, defines, name, extra_flags=()):
     """Build `sources` into a Cortex-M4 program and run it under QEMU (skip when the Arm toolchain or
     QEMU is missing); returns the run's result."""
     from mgrade_edge.board.build import SourceSet
@@ -46,7 +46,7 @@ def run_on_cortex_m4(tmp_path, sources, include_dir, defines, name):
     from mgrade_edge.board.run import run_program
     from mgrade_edge.board.toolchain import BoardError
 
-    spec = ProgramSpec((SourceSet(tuple(sources), (include_dir,), tuple(defines)),), name=name)
+    spec = ProgramSpec((SourceSet(tuple(sources), (include_dir,), tuple(defines), tuple(extra_flags)),), name=name)
     try:
         program = build_program("cortex-m4", spec, tmp_path)
     except BoardError as exc:
@@ -128,6 +128,15 @@ def test_dsp_golden_program_is_exact_on_cortex_m4(c_bundle, tmp_path, name, prec
     out = c_bundle(name, precision, weights)
     result = run_on_cortex_m4(tmp_path, (out / "main.c", out / f"mgrade_{name}.c"), out, ("MGRADE_USE_DSP",),
                               "golden_dsp")
+    assert result.exit_code == 0 and "worst error 0 " in result.output, result.output
+
+
+@pytest.mark.parametrize("weights", ["int8", "int16"])
+def test_unoptimised_dsp_golden_program_is_exact_on_cortex_m4(c_bundle, tmp_path, weights):
+    """-O0 keeps a frame pointer, so the SMLAD loop takes its LDRD form (not the LDM one): bit-exact too."""
+    out = c_bundle("wide", "int8", weights)
+    result = run_on_cortex_m4(tmp_path, (out / "main.c", out / "mgrade_wide.c"), out, ("MGRADE_USE_DSP",),
+                              "golden_dsp_o0", extra_flags=("-O0",))
     assert result.exit_code == 0 and "worst error 0 " in result.output, result.output
 
 

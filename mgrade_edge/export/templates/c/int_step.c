@@ -157,8 +157,8 @@ static INLINE int32_t sxtb16_ror8(uint32_t v) {
   DOT4_ROW("a0", "w0") DOT4_ROW("a1", "w1") DOT4_ROW("a2", "w2") DOT4_ROW("a3", "w3")
 #endif
 #else
-/* Unoptimised builds keep a frame pointer, one register fewer than the LDM form needs: two LDRDs
- * into two registers. */
+/* Unoptimised builds keep a frame pointer, one register fewer than the LDM form needs: LDRDs into
+ * two registers (two per chunk for int8 weights, four for W16). */
 #define DOT4_W_DECL uint32_t w0, w1
 #define DOT4_W_OPERANDS [w0] "=&r"(w0), [w1] "=&r"(w1)
 #if W16
@@ -507,7 +507,7 @@ static INLINE void residual_x1(const layer_params *p, int c, int32_t v) {
     int32_t acc[4];                                                                               \
     int i_;                                                                                       \
     for (i_ = 0; i_ < (N_OUT); i_ += 4) {                                                         \
-      dot4((const uint32_t *)(p)->w + (long)i_ * ROW_WORDS(IN4), (x), (IN4) / 4, acc);               \
+      dot4((const uint32_t *)(p)->w + (long)i_ * ROW_WORDS(IN4), (x), (IN4) / 4, acc);            \
       EACH_ROW(i_, (N_OUT), DENSE_ROW_##site);                                                    \
     }                                                                                             \
   } while (0)
