@@ -82,8 +82,11 @@ def c_rows(work: Path) -> list[dict]:
     runs += [(model, bundle, "int16", cpu, True)
              for model, bundle in bundles(work, ("--target", "c", "--quant", "int8", "--weights", "int16"),
                                           "c_int8_w16").items() for cpu in C_W16_RUNS[model]]
+    macs_of = {}  # bundle -> multiply-accumulates per step (its manifest read once)
     for model, bundle, weights, cpu, dsp in runs:
-        macs = step_macs(MGRADEConfig(**read_manifest(bundle)["config"]))
+        if bundle not in macs_of:
+            macs_of[bundle] = step_macs(MGRADEConfig(**read_manifest(bundle)["config"]))
+        macs = macs_of[bundle]
         r = board_test_c(bundle, cpu=cpu, dsp=dsp)
         ips = r["instructions_per_step"]
         kernels = r["kernels"] + ("-w16" if weights == "int16" else "")

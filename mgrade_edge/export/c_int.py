@@ -220,8 +220,6 @@ def int_sources(step, calibration, precision: str, p: str, desc: str, inputs: np
         raise ExportError(f"target c-{precision} needs calibration data; pass --calib FILE.npy")
     qm = QuantModel(step, calibrated_ranges(calibration), precision)
     check_ranges(qm)
-    if weights not in WEIGHT_STORAGE:
-        raise ExportError(f"weights {weights!r}: use one of {', '.join(WEIGHT_STORAGE)}")
     cfg, em = qm.cfg, Emitter(qm, weights)
     offsets, total = [], 0
     for rows in qm.ring_rows:

@@ -227,34 +227,25 @@ static INLINE int byte_at(int k) {
  * checked here; an exact (v & 0xFFFF) - ((v & 0x8000) << 1) compiles to twice the instructions) */
 typedef char twos_complement_required[(int16_t)(uint16_t)0x8000u == -32768 ? 1 : -1];
 static INLINE int32_t half_lo(uint32_t v) { return (int16_t)(uint16_t)v; }
-#define ROW_MACS16(acc, r)                                                                       \
+#define CHUNK_WORDS 8
+#define ROW_MACS(acc, r)                                                                         \
   acc += half_lo(w[2 * (r)]) * x0 + half_lo(w[2 * (r)] >> 16) * x1 + half_lo(w[2 * (r) + 1]) * x2 + \
          half_lo(w[2 * (r) + 1] >> 16) * x3
-static INLINE void dot4(const uint32_t *w, const int16_t *x, int chunks, int32_t *acc) {
-  int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-  const int16_t *const end = x + 4 * chunks;
-  for (; x < end; x += 4, w += 8) {
-    const int32_t x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3];
-    ROW_MACS16(a0, 0);
-    ROW_MACS16(a1, 1);
-    ROW_MACS16(a2, 2);
-    ROW_MACS16(a3, 3);
-  }
-  acc[0] = a0;
-  acc[1] = a1;
-  acc[2] = a2;
-  acc[3] = a3;
-}
 #else
+#define CHUNK_WORDS 4
 #define ROW_MACS(acc, r) \
   acc += b[4 * (r) + o0] * x0 + b[4 * (r) + o2] * x1 + b[4 * (r) + o1] * x2 + b[4 * (r) + o3] * x3
+#endif
 static INLINE void dot4(const uint32_t *w, const int16_t *x, int chunks, int32_t *acc) {
-  const int8_t *b = (const int8_t *)(const void *)w;
+#if !W16
   const int o0 = byte_at(0), o1 = byte_at(1), o2 = byte_at(2), o3 = byte_at(3);
+#endif
   int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
   const int16_t *const end = x + 4 * chunks;
-  for (; x < end; x += 4, b += 16) {
+  for (; x < end; x += 4, w += CHUNK_WORDS) {
+    const int8_t *const b = (const int8_t *)(const void *)w; /* the int8 layout's bytes */
     const int32_t x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3];
+    (void)b;
     ROW_MACS(a0, 0);
     ROW_MACS(a1, 1);
     ROW_MACS(a2, 2);
@@ -265,7 +256,8 @@ static INLINE void dot4(const uint32_t *w, const int16_t *x, int chunks, int32_t
   acc[2] = a2;
   acc[3] = a3;
 }
-#endif
+#undef ROW_MACS
+#undef CHUNK_WORDS
 #endif
 
 /* Plain row-major dot product (the encoder: its input is the caller's act_t x). */
