@@ -427,17 +427,32 @@ def import_flax(path, config_path, out, force):
               "products).")
 @click.option("--stack-steps", type=int, default=None, callback=positive,
               help="c bundles: steps streamed while the stack is painted (default: the golden steps).")
+@click.option("--allow-modified", is_flag=True,
+              help="Build a bundle whose files were edited after export (their sha256 no longer match the "
+                   "manifest); the report says so.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @user_errors
-def board_test(directory, cpu, tflm_dir, kernels, dsp, stack_steps, as_json):
+def board_test(directory, cpu, tflm_dir, kernels, dsp, stack_steps, allow_modified, as_json):
     """Build a bundle's golden program (tflm: against real TensorFlow Lite Micro; c: the generated
     step) and run it.
 
     Example: mgrade-edge board-test digits_tflm --cpu cortex-m4
     """
-    from .board.c_golden import is_c_bundle
+    from .manifest import changed_files, read_manifest
+    from .targets import TARGETS
 
-    if is_c_bundle(directory):
+    directory = directory.absolute()  # the build runs in a temporary directory: relative paths would break
+    manifest = read_manifest(directory)
+    target = TARGETS[manifest["target"]]
+    if target.board is None:
+        raise UserError(f"{directory} holds a {target.name} artifact; board-test builds c, tflm and tflm-fused "
+                        f"bundles (export with --target c, tflm or tflm-fused)")
+    modified = changed_files(directory, manifest)
+    if modified and not allow_modified:
+        raise UserError(f"{directory}: {modified[0]} differs from the sha256 its manifest recorded (edited after "
+                        f"export; {len(modified)} file(s) changed); re-export, or pass --allow-modified to build "
+                        f"the edited bundle")
+    if target.board == "c":
         if kernels is not None or tflm_dir is not None:
             raise UserError(f"{directory} is a c bundle: --kernels and --tflm-dir are for tflm bundles (use --dsp "
                             f"for the Arm DSP variant)")
@@ -446,19 +461,22 @@ def board_test(directory, cpu, tflm_dir, kernels, dsp, stack_steps, as_json):
         report = board_test_c(directory, cpu=cpu, dsp=dsp, stack_steps=stack_steps)
         text = format_c_board_report
     else:
-        from .board.tflm_golden import board_test as run_board_test, format_board_report, fused_program_sources
+        from .board.tflm_golden import board_test as run_board_test, format_board_report
 
-        if (dsp and fused_program_sources(directory) is None) or stack_steps is not None:
+        if (dsp and target.format != "tflm-fused") or stack_steps is not None:
             raise UserError(f"--dsp and --stack-steps are for c bundles (export --target c; --dsp also tflm-fused); "
-                            f"{directory} is not one")
+                            f"{directory} is a {target.name} bundle")
         report = run_board_test(directory, cpu=cpu, kernels=kernels, tflm_dir=tflm_dir, dsp=dsp)
         text = format_board_report
+    report["modified_files"] = modified
     if as_json:
         from .jsonutil import dumps
 
         click.echo(dumps(report))
     else:
         click.echo(text(report))
+        if modified:
+            click.echo(f"  modified after export  {', '.join(modified)} (--allow-modified: built as edited)")
     sys.exit(0 if report["passed"] else 1)
 
 

@@ -174,11 +174,11 @@ def _flip_byte(path):
 
 
 TAMPER = {
-    "manifest_empty_object": (lambda d: (d / "manifest.json").write_text("{}"), "no valid 'target'"),
-    "manifest_list": (lambda d: (d / "manifest.json").write_text("[]"), "holds a list"),
-    "manifest_number": (lambda d: (d / "manifest.json").write_text("3"), "holds a int"),
+    "manifest_empty_object": (lambda d: (d / "manifest.json").write_text("{}"), "not written by mgrade-edge"),
+    "manifest_list": (lambda d: (d / "manifest.json").write_text("[]"), "holds a JSON list, not an object"),
+    "manifest_number": (lambda d: (d / "manifest.json").write_text("3"), "holds a JSON int, not an object"),
     "no_tensors": (lambda d: _edit_manifest(d, lambda m: {k: v for k, v in m.items() if k != "tensors"}),
-                   "no valid 'tensors'"),
+                   "'tensors' must be a JSON array, found nothing"),
     "missing_model": (lambda d: (d / "model.onnx").unlink(), "is missing"),
     "truncated_model": (lambda d: os.truncate(d / "model.onnx", 100), "truncated or replaced"),
     "swapped_model_same_size": (lambda d: _flip_byte(d / "model.onnx"), "does not match the sha256"),

@@ -21,7 +21,6 @@ What is measured, and how:
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 import tempfile
@@ -30,7 +29,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import ArtifactError
+from ..targets import TARGETS
 from ..jsonutil import thousands as num
+from ..manifest import read_manifest
 from .build import SourceSet, cache_root, compile_command, first_error, measure_elf
 from .program import Program, ProgramSpec, build_program
 from .run import golden_result, run_program, ticks_to_instructions
@@ -99,19 +101,14 @@ def expected_output_hash(bundle: Path) -> str | None:
 
 
 def c_bundle_facts(bundle: Path) -> dict:
-    """The manifest's c details (prefix, sources, planned sizes), or a BoardError naming the fix."""
+    """The manifest's c details (prefix, sources, planned sizes), checked by the manifest reader (types,
+    paths inside the bundle), or a one-line error naming the fix."""
     bundle = Path(bundle)
     how = f"create one with mgrade-edge export MODEL --target c --out {bundle}"
-    manifest = bundle / "manifest.json"
-    if not manifest.is_file():
-        raise BoardError(f"{bundle} is not an export bundle (no manifest.json); {how}")
-    try:
-        m = json.loads(manifest.read_text())
-    except json.JSONDecodeError as exc:
-        raise BoardError(f"{manifest} is not valid JSON ({exc.msg}); {how}") from None
-    facts = m.get("details", {}).get("c")
-    if facts is None:
-        raise BoardError(f"{bundle} is not a c-target bundle (its manifest has no c details); {how}")
+    m = read_manifest(bundle)
+    if TARGETS[m["target"]].board != "c":
+        raise BoardError(f"{bundle} is a {m['target']} bundle, not a c-target bundle; {how}")
+    facts = m["details"]["c"]
     missing = [f for f in ("main.c", facts["header"], *facts["sources"]) if not (bundle / f).is_file()]
     if missing:
         raise BoardError(f"{bundle} lacks {', '.join(missing)}; {how}")
@@ -119,10 +116,10 @@ def c_bundle_facts(bundle: Path) -> dict:
 
 
 def is_c_bundle(bundle: Path) -> bool:
+    """True for a bundle whose target board-test builds as the C step (a tflm-fused bundle runs under TFLite Micro)."""
     try:
-        details = json.loads((Path(bundle) / "manifest.json").read_text()).get("details", {})
-        return "c" in details and "tflm_fused" not in details  # a tflm-fused bundle runs under TFLite Micro
-    except (OSError, ValueError, AttributeError):
+        return TARGETS[read_manifest(bundle)["target"]].board == "c"
+    except ArtifactError:
         return False
 
 

@@ -13,13 +13,14 @@ and a size that worked. "Working" means the golden check passed with that arena.
 
 from __future__ import annotations
 
-import json
 import re
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from ..targets import TARGETS
 from ..jsonutil import thousands as num
+from ..manifest import MANIFEST, read_manifest
 from .build import SourceSet, cache_root, measure_elf
 from .program import ProgramSpec, build_program
 from .run import golden_result, run_program, ticks_to_instructions
@@ -83,13 +84,13 @@ def check_bundle(bundle: Path) -> Path:
 
 def fused_program_sources(bundle: Path) -> tuple[str, ...] | None:
     """A tflm-fused bundle's program sources (the tflm ones plus the custom op and the C step), from
-    its manifest; None for a builtin-op tflm bundle."""
-    try:
-        details = json.loads((Path(bundle) / "manifest.json").read_text()).get("details", {})
-    except (OSError, ValueError, AttributeError):
+    its manifest; None for a builtin-op tflm bundle (or one still being exported: no manifest yet)."""
+    if not (Path(bundle) / MANIFEST).is_file():
         return None
-    fused = details.get("tflm_fused") if isinstance(details, dict) else None
-    return tuple(fused["program_sources"]) if fused else None
+    m = read_manifest(bundle)
+    if TARGETS[m["target"]].format != "tflm-fused":
+        return None
+    return tuple(m["details"]["tflm_fused"]["program_sources"])
 
 
 def golden_program_spec(bundle: Path, tree: TflmTree, cpu, capacity: int, dsp: bool = False,
@@ -132,15 +133,14 @@ def search_min_arena(run, used: int, known_ok: int) -> tuple[int, list[dict]]:
 
 
 def _analytic_min_ram(bundle: Path) -> int | None:
-    manifest = bundle / "manifest.json"
-    if not manifest.is_file():
+    if not (bundle / MANIFEST).is_file():
         return None
     from ..config import MGRADEConfig
     from ..profile.analytic import analytic_profile
 
-    m = json.loads(manifest.read_text())
+    m = read_manifest(bundle)
     target = {"int8": "tflite-int8", "int16x8": "tflite-int16x8"}.get(m.get("precision"))
-    if target is None:
+    if target is None or not isinstance(m.get("config"), dict):
         return None
     return int(analytic_profile(MGRADEConfig(**m["config"]), target)["analytic_min_ram_bytes"])
 

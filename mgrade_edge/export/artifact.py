@@ -8,19 +8,11 @@ runner can quantise inputs, dequantise outputs and feed state back without guess
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
-import os
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import ArtifactError
 from ..hashing import sha256_file  # noqa: F401  (re-exported: manifests record these digests)
-from ..jsonutil import json_safe
-
-MANIFEST = "manifest.json"
 
 
 @dataclass
@@ -121,23 +113,5 @@ def build_manifest(step, opts: ExportOptions, result: ExportResult, directory: P
     }
 
 
-def write_manifest(directory: Path, manifest: dict) -> None:
-    """Also records every file of the directory with its sha256: validate checks them, and --force
-    replaces only a directory holding nothing else."""
-    from ..safety.outdir import list_files
-
-    manifest = {**manifest, "files": list_files(Path(directory))}
-    (Path(directory) / MANIFEST).write_text(json.dumps(json_safe(manifest), indent=2, sort_keys=True,
-                                                        allow_nan=False) + "\n")
-
-
-def read_manifest(directory: str | Path) -> dict:
-    directory = Path(directory)
-    path = directory / MANIFEST
-    if not path.is_file():
-        raise ArtifactError(f"{directory} is not an mgrade-edge artifact directory (no {MANIFEST}); "
-                          f"pass the --out directory of `mgrade-edge export`")
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise ArtifactError(f"{path} is not valid JSON ({exc.msg} at line {exc.lineno}); re-run the export") from None
+# The manifest's one reader and writer lives in mgrade_edge.manifest (board-test reads it too).
+from ..manifest import MANIFEST, read_manifest, write_manifest  # noqa: E402,F401  (re-exported)

@@ -23,6 +23,7 @@ import tempfile
 from pathlib import Path
 
 from ..errors import OutputPathError
+from ..manifest import changed_files
 
 MANIFEST = "manifest.json"
 _RENAME_NOREPLACE = 1
@@ -59,6 +60,10 @@ def owned_artifact(directory: Path) -> str | None:
         foreign = sorted(present - set(listed) - {MANIFEST})
         if foreign:
             return f"it holds file(s) mgrade-edge did not write ({', '.join(foreign[:3])})"
+        changed = changed_files(directory, manifest)
+        if changed:  # a file the user edited inside a previous export is theirs now
+            return (f"{changed[0]} differs from the sha256 its manifest recorded (edited after export; "
+                    f"{len(changed)} file(s) changed)")
     return None
 
 
@@ -209,14 +214,6 @@ def new_artifact_dir(out: Path) -> Path:
     os.umask(umask)
     os.chmod(tmp, 0o777 & ~umask)
     return tmp
-
-
-def list_files(directory: Path) -> dict[str, str]:
-    """Every file of an artifact (manifest excluded) with its sha256, for the manifest's "files"."""
-    from ..hashing import sha256_file
-
-    return {str(p.relative_to(directory)): sha256_file(p) for p in sorted(Path(directory).rglob("*"))
-            if p.is_file() and p.name != MANIFEST}
 
 
 def check_output_file(path: Path, force: bool, what: str = "--out") -> None:
