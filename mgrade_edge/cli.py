@@ -17,8 +17,9 @@ import click
 from . import __version__
 from .cli_train import config_options
 from .errors import UserError
-from .safety.bounds import (MAX_CALIB_SEQUENCES, MAX_CALIB_STEPS, MAX_LR, MAX_SEED, MAX_STEPS, bounded_int,
-                            off_or_above_one, positive_finite_float)
+from .safety.bounds import (MAX_CALIB_SEQUENCES, MAX_CALIB_STEPS, MAX_LR, MAX_PROFILE_STEPS, MAX_SEED,
+                            MAX_STACK_STEPS, MAX_STEPS, MAX_WINDOW, bounded_int, off_or_above_one,
+                            positive_finite_float)
 from .export import (SIGMOID_KERNELS, cli_target_names, families, get_target, quant_choices, resolve_cli_target,
                      targets_with)
 from .runtime import ENGINES
@@ -43,12 +44,6 @@ def user_errors(fn):
             sys.exit(EXIT_USER_ERROR)
 
     return wrapper
-
-
-def positive(ctx, param, value):
-    if value is not None and value <= 0:
-        raise click.BadParameter(f"must be > 0, got {value}")
-    return value
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -243,7 +238,7 @@ def export(path, target, out, state, quant, calib, calib_sequences, calib_steps,
         click.echo(f"  TFLite Micro bundle: arena {bundle['arena']['emitted']:,} bytes (minimum measured on {where} "
                    f"{bundle['arena']['minimum']:,} + margin {bundle['arena']['margin']:,}), flash (model) "
                    f"{bundle['flash']['model_bytes']:,} bytes, state {bundle['state_bytes']:,} bytes, "
-                   f"{len(bundle['ops'])} ops")
+                   f"{len(bundle['ops'])} op types")
         if bundle["arena"].get("not_measured_for_cpu"):
             click.echo(f"  note: {bundle['arena']['not_measured_for_cpu']}")
         click.echo(f"  golden_io.h: {golden['steps']} steps recorded from the TFLite Micro interpreter at the emitted "
@@ -291,17 +286,21 @@ def validate(path, directory, steps, engine, inputs, as_json):
 
 # ---- profile / init ---------------------------------------------------------------------------
 
-def int_list(ctx, param, value):
-    """'1,10,100' -> [1, 10, 100]; 'none' -> None (skip)."""
-    if value is None or value.strip().lower() == "none":
-        return None
-    try:
-        items = [int(v) for v in value.split(",") if v.strip()]
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a comma-separated list of integers, e.g. 1,10,100") from None
-    if not items or any(v <= 0 for v in items):
-        raise click.BadParameter(f"{value!r}: every count must be > 0")
-    return items
+def int_list(hi: int):
+    """A click callback: '1,10,100' -> [1, 10, 100] with every count in [1, hi]; 'none' -> None (skip)."""
+
+    def parse(ctx, param, value):
+        if value is None or value.strip().lower() == "none":
+            return None
+        try:
+            items = [int(v) for v in value.split(",") if v.strip()]
+        except ValueError:
+            raise click.BadParameter(f"{value!r} is not a comma-separated list of integers, e.g. 1,10,100") from None
+        if not items or any(not 0 < v <= hi for v in items):
+            raise click.BadParameter(f"{value!r}: every count must be an integer in [1, {hi:,}]")
+        return items
+
+    return parse
 
 
 @cli.command()
@@ -312,9 +311,10 @@ def int_list(ctx, param, value):
               help=" | ".join((*PROFILE_TARGETS, *PROFILE_C_TARGETS)) + ": the precision to account and measure "
                    "(c: the generated C step, c = c-int8).")
 @click.option("--state", type=str, default="internal", show_default=True, help="internal | external.")
-@click.option("--steps", type=str, default="1,10,100,1000,10000", show_default=True, callback=int_list,
-              help="Step counts after which the arena is recorded.")
-@click.option("--windows", type=str, default="16,64,256", show_default=True, callback=int_list,
+@click.option("--steps", type=str, default="1,10,100,1000,10000", show_default=True,
+              callback=int_list(MAX_PROFILE_STEPS), help="Step counts after which the arena is recorded.")
+@click.option("--windows", type=str, default="16,64,256", show_default=True,
+              callback=int_list(MAX_WINDOW),
               help="Window lengths for the non-streaming re-inference comparison ('none' to skip).")
 @click.option("--no-measure", is_flag=True, help="Analytic numbers only (no export, no TFLite Micro run).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
@@ -425,7 +425,7 @@ def import_flax(path, config_path, out, force):
               help="Default: cmsis-nn on Cortex-M, reference on the host.")
 @click.option("--dsp", is_flag=True, help="c bundles on Cortex-M: build the step with -DMGRADE_USE_DSP (SMLAD dot "
               "products).")
-@click.option("--stack-steps", type=int, default=None, callback=positive,
+@click.option("--stack-steps", type=int, default=None, callback=bounded_int(1, MAX_STACK_STEPS),
               help="c bundles: steps streamed while the stack is painted (default: the golden steps).")
 @click.option("--allow-modified", is_flag=True,
               help="Build a bundle whose files were edited after export (their sha256 no longer match the "
@@ -449,9 +449,9 @@ def board_test(directory, cpu, tflm_dir, kernels, dsp, stack_steps, allow_modifi
                         f"bundles (export with --target c, tflm or tflm-fused)")
     modified = changed_files(directory, manifest)
     if modified and not allow_modified:
-        raise UserError(f"{directory}: {modified[0]} differs from the sha256 its manifest recorded (edited after "
-                        f"export; {len(modified)} file(s) changed); re-export, or pass --allow-modified to build "
-                        f"the edited bundle")
+        what = "differs from the sha256 its manifest recorded" if (directory / modified[0]).is_file() else "is missing"
+        raise UserError(f"{directory}: {modified[0]} {what} (edited after export; {len(modified)} file(s) changed); "
+                        f"re-export, or pass --allow-modified to build the edited bundle")
     if target.board == "c":
         if kernels is not None or tflm_dir is not None:
             raise UserError(f"{directory} is a c bundle: --kernels and --tflm-dir are for tflm bundles (use --dsp "
@@ -486,6 +486,9 @@ def main() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from .safety.signals import Terminated, cleanup_on_termination
 
+    if len(sys.argv) == 1:  # no command: the help a user is looking for, not an error
+        click.echo(cli.get_help(click.Context(cli, info_name="mgrade-edge")))
+        sys.exit(0)
     try:
         with cleanup_on_termination():
             code = cli.main(prog_name="mgrade-edge", standalone_mode=False)

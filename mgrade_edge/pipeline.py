@@ -55,7 +55,7 @@ def export_checkpoint(checkpoint: str | Path, target_name: str, out: str | Path,
                       weights: str = "int8") -> dict:
     """Export and return the manifest (also written to out/manifest.json)."""
     from .checkpoint import load_checkpoint
-    from .quantize import calibration_set
+    from .quantize import calibration_set, check_calibrated_ranges
     from .streaming import to_streaming
 
     target, state = check_options(target_name, state, calib_sequences, weights)
@@ -69,6 +69,7 @@ def export_checkpoint(checkpoint: str | Path, target_name: str, out: str | Path,
         sequences, source = calibration_sequences(ckpt, Path(calib_file) if calib_file else None)
         calibration = calibration_set(step, sequences, n_sequences=calib_sequences, stream_steps=calib_steps,
                                       source=source)
+        check_calibrated_ranges(calibration.ranges())
     opts = ExportOptions(target=target.name, state=state, calibration=calibration, model_name=Path(checkpoint).stem,
                          cpu=cpu, sigmoid=sigmoid, weights=weights)
     with atomic_output_dir(out, force, inputs) as tmp:

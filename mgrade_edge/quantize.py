@@ -10,13 +10,13 @@ the step's inputs (x and every state_in) at every step, in stream order.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from .errors import DataError
+from .errors import DataError, ExportError
 from .safety.bounds import MAX_CALIB_STEPS
 from .streaming import StreamingMGRADE
 
@@ -57,13 +57,37 @@ class CalibrationSet:
     def samples(self) -> Iterator[dict[str, np.ndarray]]:
         return iter_step_inputs(self.step, self.streams)
 
+    _ranges: dict | None = field(default=None, init=False, repr=False)  # computed once: a replay of every stream
+
     def ranges(self) -> dict[str, tuple[float, float]]:
+        if self._ranges is None:
+            self._ranges = self._replay_ranges()
+        return dict(self._ranges)
+
+    def _replay_ranges(self) -> dict[str, tuple[float, float]]:
         lo = {n: np.inf for n in self.input_names}
         hi = {n: -np.inf for n in self.input_names}
         for sample in self.samples():
             for n, v in sample.items():
                 lo[n], hi[n] = min(lo[n], float(v.min())), max(hi[n], float(v.max()))
         return {n: (lo[n], hi[n]) for n in self.input_names}
+
+
+# Largest magnitude a calibrated step input may reach: the quantised graph forms squares (LayerNorm's
+# mean(d*d)), sums of up to ~1e6 of them and products of scales in float32 (max 3.4e38); at 1e16 a square
+# is 1e32 and a million of them stay below float32's range. Trained models sit within ~1e2.
+MAX_CALIBRATED_MAGNITUDE = 1e16
+
+
+def check_calibrated_ranges(ranges: dict[str, tuple[float, float]]) -> None:
+    """Refuse (one line naming the tensor) a model whose float step reaches non-finite or float32-overflowing
+    values on the calibration streams: its quantisation scales would be meaningless."""
+    for name, (lo, hi) in ranges.items():
+        worst = max(abs(lo), abs(hi))
+        if not np.isfinite(worst) or worst > MAX_CALIBRATED_MAGNITUDE:
+            raise ExportError(f"the float step's {name} reaches {worst:.3g} on the calibration streams (limit "
+                              f"{MAX_CALIBRATED_MAGNITUDE:.0e}): its int8/int16 scales and float32 arithmetic would "
+                              f"overflow; check the checkpoint's weights (mgrade-edge info) or retrain")
 
 
 def load_calibration_file(path: str | Path, d_in: int) -> np.ndarray:

@@ -14,8 +14,9 @@ import hashlib
 import os
 import re
 import subprocess
+import sys
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -114,11 +115,34 @@ def compile_sources(tc: Toolchain, groups: list[SourceSet], jobs: int | None = N
                 stats.cached += 1
             else:
                 todo.append((Path(source), group, obj))
+    progress = BuildProgress(len(todo), tc.cpu.name, root)
     with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 1) as pool:
-        for future in [pool.submit(_compile_one, tc, s, g, o) for s, g, o in todo]:
+        futures = [pool.submit(_compile_one, tc, s, g, o) for s, g, o in todo]
+        for future in as_completed(futures):
             future.result()
+            progress.one_done()
     stats.compiled = len(todo)
     return stats
+
+
+class BuildProgress:
+    """Objects built / total on stderr, for builds long enough to look stuck (a first TensorFlow Lite Micro
+    build compiles ~70-190 objects for minutes); short builds (the c step's few objects) stay silent."""
+
+    MIN_OBJECTS = 20
+
+    def __init__(self, total: int, cpu: str, cache: Path):
+        self.total, self.done, self.shown = total, 0, 0
+        if total >= self.MIN_OBJECTS:
+            print(f"board: compiling {total} objects for {cpu} (cached for later runs in {cache})",
+                  file=sys.stderr, flush=True)
+
+    def one_done(self) -> None:
+        self.done += 1
+        tenth = self.done * 10 // self.total
+        if self.total >= self.MIN_OBJECTS and tenth > self.shown:
+            self.shown = tenth
+            print(f"board: {self.done}/{self.total} objects compiled", file=sys.stderr, flush=True)
 
 
 def link_command(tc: Toolchain, objects: list[Path], libraries: list[Path], output: Path) -> list[str]:
@@ -139,13 +163,24 @@ def archive(tc: Toolchain, objects: list[Path], output: Path) -> Path:
 
 
 def link(tc: Toolchain, objects: list[Path], libraries: list[Path], output: Path) -> Path:
-    _run(link_command(tc, objects, libraries, output), f"linking {output.name} for {tc.cpu.name}")
+    _run(link_command(tc, objects, libraries, output), f"linking {output.name} for {tc.cpu.name}",
+         tc.cpu.linker_script)
     return output
 
 
-def _run(cmd: list[str], what: str) -> None:
+_OVERFLOW = re.compile(r"region [`'](\w+)' overflowed by (\d+) bytes")
+
+
+def _run(cmd: list[str], what: str, linker_script: str | None = None) -> None:
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
+        overflow = _OVERFLOW.search(proc.stderr)
+        if overflow:  # ld's own lines name sections, not the fix
+            region, excess = overflow.group(1), int(overflow.group(2))
+            raise BoardError(f"{what} failed: the program is {excess:,} bytes too large for the {region} region "
+                             f"of {linker_script or 'the linker script'}; use a CPU whose machine has more "
+                             f"{'code' if region in ('CODE', 'FLASH', 'ROM') else 'data'} memory (e.g. --cpu "
+                             f"cortex-m4: 4 MB of each), a smaller model, or --weights int8")
         raise BoardError(f"{what} failed: {first_error(proc.stderr)}")
 
 

@@ -35,7 +35,7 @@ from ..jsonutil import thousands as num
 from ..manifest import read_manifest
 from .build import SourceSet, cache_root, compile_command, first_error, measure_elf
 from .program import Program, ProgramSpec, build_program
-from .run import golden_result, run_program, ticks_to_instructions
+from .run import RUN_TIMEOUT_S, golden_result, run_program, ticks_to_instructions
 from .toolchain import BoardError, Toolchain, get_cpu
 
 STATE_SYMBOL = "g_state"
@@ -133,14 +133,19 @@ def c_program_spec(bundle: Path, facts: dict, cpu, dsp: bool = False, defines: t
                        name=f"golden_{cpu.name}{'_dsp' if dsp else ''}{''.join(flags)}")
 
 
+def check_dsp(cpu, dsp: bool) -> None:
+    """--dsp (c and tflm-fused bundles alike) needs a core with the Arm DSP instructions."""
+    if dsp and not cpu.bare_metal:
+        raise BoardError(f"--dsp uses the Arm DSP instructions (SMLAD); it needs --cpu cortex-m4 or cortex-m55, "
+                         f"not {cpu.name}")
+
+
 def build_c_golden(bundle: Path, cpu: str, out_dir: Path, dsp: bool = False, defines: tuple[str, ...] = (),
                    facts: dict | None = None, flags: tuple[str, ...] = ()) -> tuple[Program, dict]:
     """The golden program of `bundle` for `cpu`; `facts`: the export's c details when the bundle has no
     manifest yet (the profiler's)."""
     spec_cpu = get_cpu(cpu)
-    if dsp and not spec_cpu.bare_metal:
-        raise BoardError(f"--dsp uses the Arm DSP instructions (SMLAD); it needs --cpu cortex-m4 or cortex-m55, "
-                         f"not {cpu}")
+    check_dsp(spec_cpu, dsp)
     facts = facts or c_bundle_facts(bundle)
     program = build_program(spec_cpu, c_program_spec(Path(bundle), facts, spec_cpu, dsp, defines, flags), out_dir)
     return program, facts
@@ -148,6 +153,9 @@ def build_c_golden(bundle: Path, cpu: str, out_dir: Path, dsp: bool = False, def
 
 def run_c_golden(program: Program, stack_steps: int | None = None) -> CGoldenRun:
     result = run_program(program.toolchain, program.elf, () if stack_steps is None else (str(stack_steps),))
+    if result.timed_out:  # a run that never finished says nothing about the model: not a golden FAIL
+        raise BoardError(f"the golden program ran longer than {RUN_TIMEOUT_S} s on {program.toolchain.cpu.name} "
+                         f"({stack_steps or 'the golden'} stack steps) and was stopped; pass fewer --stack-steps")
     return parse_c_golden_output(result.output, result.exit_code)
 
 

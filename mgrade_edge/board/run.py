@@ -26,6 +26,7 @@ class RunResult:
     stdout: str
     stderr: str
     seconds: float
+    timed_out: bool = False  # stopped after the run's time limit
 
     @property
     def output(self) -> str:
@@ -49,7 +50,7 @@ def run_program(tc: Toolchain, elf: Path, args: tuple[str, ...] = (), timeout: f
                               timeout=timeout, errors="replace")
     except subprocess.TimeoutExpired as exc:
         out = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
-        return RunResult(124, out, f"timed out after {timeout} s", time.monotonic() - start)
+        return RunResult(124, out, f"timed out after {timeout} s", time.monotonic() - start, timed_out=True)
     return RunResult(proc.returncode, proc.stdout, proc.stderr, time.monotonic() - start)
 
 

@@ -23,9 +23,9 @@ from ..jsonutil import thousands as num
 from ..manifest import MANIFEST, read_manifest
 from .build import SourceSet, cache_root, measure_elf
 from .program import ProgramSpec, build_program
-from .run import golden_result, run_program, ticks_to_instructions
+from .run import RUN_TIMEOUT_S, golden_result, run_program, ticks_to_instructions
 from .tflm_tree import TflmTree, core_sources, find_tree, kernel_sources, resolver_methods_of
-from .c_golden import DSP_DEFINE, object_ram_symbols
+from .c_golden import DSP_DEFINE, check_dsp, object_ram_symbols
 from .toolchain import DATA, BoardError, get_cpu
 
 BUNDLE_SOURCES = ("main.cc", "mgrade_stream.cc", "model_data.cc")
@@ -155,6 +155,7 @@ def board_test(bundle: str | Path, cpu: str = "host", kernels: str | None = None
     fused_sources = fused_program_sources(bundle)
     if dsp and fused_sources is None:
         raise BoardError(f"--dsp is for c and tflm-fused bundles; {bundle} is a builtin-op tflm bundle")
+    check_dsp(spec_cpu, dsp)
     kernels = kernels or default_kernels(cpu)
     tree = find_tree(kernels, tflm_dir)
     consts = bundle_constants(bundle)
@@ -169,6 +170,10 @@ def board_test(bundle: str | Path, cpu: str = "host", kernels: str | None = None
 
         def run(arena: int) -> GoldenRun:
             result = run_program(tc, elf, (str(arena),))
+            if result.timed_out and arena >= emitted:  # a probe below it may hang: that probe just fails
+                raise BoardError(f"the golden program ran longer than {RUN_TIMEOUT_S} s on {cpu} with a "
+                                 f"{arena:,}-byte arena and was stopped; the bundle's {consts['kGoldenSteps']} "
+                                 f"golden steps should take well under a second: check the build")
             runs.append(result.seconds)
             return parse_golden_output(result.output, result.exit_code)
 

@@ -45,6 +45,9 @@ def resolve_checkpoint_file(path: Path) -> Path:
         raise CheckpointError(f"{path} not found; {FIX}")
     if path.is_file():
         return path
+    if not path.is_dir():
+        raise CheckpointError(f"{path} is neither a regular file nor a directory (a device, a pipe or a socket); "
+                              f"{FIX}")
     if (path / "checkpoint").is_file():
         return path / "checkpoint"
     if (path / "manifest.ocdbt").exists() or (path / "d").is_dir():
@@ -68,7 +71,12 @@ def read_param_tree(path: Path) -> dict:
     if size > MAX_FILE_BYTES:
         raise CheckpointError(f"checkpoint {file} is {size} bytes, above the {MAX_FILE_BYTES} byte limit for a "
                               f"parameter file; {FIX}")
-    document = _unpack(file, file.read_bytes())
+    raw = file.read_bytes()
+    foreign = foreign_format(raw)
+    if foreign:
+        raise CheckpointError(f"checkpoint {file} is {foreign}, not a Flax/Orbax msgpack file (nothing in it was "
+                              f"read or run); {FIX}")
+    document = _unpack(file, raw)
     if not isinstance(document, dict):
         raise CheckpointError(f"checkpoint {file} holds a msgpack {type(document).__name__}, not a mapping; {FIX}")
     if "params" not in document:
@@ -79,6 +87,28 @@ def read_param_tree(path: Path) -> dict:
     if not leaves:
         raise CheckpointError(f"checkpoint {file}: `params` holds no arrays; {FIX}")
     return leaves
+
+
+# Leading bytes of the files users pass by mistake, named so the message says what was found.
+_SIGNATURES = (
+    (b"PK\x03\x04", "a zip archive (a NumPy .npz, or a PyTorch .pt checkpoint: those are used as they are)"),
+    (b"\x93NUMPY", "a NumPy .npy array"),
+    (b"\x89HDF\r\n\x1a\n", "an HDF5 file (e.g. a Keras .h5 model)"),
+    (b"\x89PNG", "a PNG image"),
+    (b"\x7fELF", "an ELF executable"),
+)
+
+
+def foreign_format(raw: bytes) -> str | None:
+    """What a file that is not msgpack is, judged by its first bytes (None: maybe msgpack)."""
+    for magic, what in _SIGNATURES:
+        if raw.startswith(magic):
+            return what
+    if len(raw) >= 2 and raw[0] == 0x80 and 2 <= raw[1] <= 5:
+        return f"a Python pickle (protocol {raw[1]}; never unpickled here)"
+    if raw.lstrip()[:1] in (b"{", b"["):
+        return "JSON text (a config file? pass it with --config)"
+    return None
 
 
 def _unpack(file: Path, raw: bytes):

@@ -20,6 +20,9 @@ MAX_STEPS = 2_000_000  # validate --steps: ~2 minutes of a digits stream, a few 
 MAX_CALIB_SEQUENCES = 256  # each ~1,024 steps or two sequences; 8 is the default and plenty
 MAX_CALIB_STEPS = 1_000_000  # per calibration stream: ~2 min of 8 kHz audio, beyond it calibration takes hours
 MAX_LR = 10.0
+MAX_STACK_STEPS = 100_000  # board-test --stack-steps: ~1e10 instructions for digits, a minute of QEMU
+MAX_PROFILE_STEPS = MAX_STEPS  # profile --steps: the longest stream a memory profile records
+MAX_WINDOW = 65_536  # profile --windows: a re-inference window longer than this is no microcontroller model
 
 
 def bounded_int(lo: int, hi: int, what: str = ""):

@@ -58,12 +58,12 @@ def require_toolchain(cpu: str):
 @pytest.fixture(scope="session")
 def tiny_c_bundle(tiny_calibrated_step, tmp_path_factory):
     """A c-int8 bundle of the tiny step with the manifest fields board-test reads, exported once."""
-    from mgrade_edge.export.artifact import ExportOptions, write_manifest
+    from mgrade_edge.export.artifact import ExportOptions, build_manifest, write_manifest
     from mgrade_edge.export.c_bundle import export_c
 
     step, calibration = tiny_calibrated_step
     directory = tmp_path_factory.mktemp("board_c_int8")
-    result = export_c(step, ExportOptions(target="c-int8", state="internal", calibration=calibration,
-                                          model_name="tiny"), directory)
-    write_manifest(directory, {"target": "c-int8", "config": step.cfg.to_dict(), "details": result.details})
+    opts = ExportOptions(target="c-int8", state="internal", calibration=calibration, model_name="tiny")
+    result = export_c(step, opts, directory)
+    write_manifest(directory, build_manifest(step, opts, result, directory, "int8"))
     return directory

@@ -115,9 +115,12 @@ int main(int argc, char **argv) {
   unsigned long second = run(&worst2, &worst_at2);
   long stack_steps = argc > 1 ? atol(argv[1]) : GOLDEN_STEPS, stack;
   int pass = worst <= GOLDEN_TOLERANCE && first == second;
-  printf("%s: %d steps, worst error %g at step %d (tolerance %g), output hash %08lx, rerun %s; "
-         "state %lu bytes, scratch %lu bytes\n",
-         pass ? "PASS" : "FAIL", GOLDEN_STEPS, worst, worst_at, (double)GOLDEN_TOLERANCE, first,
+  printf("%s: %d steps, ", pass ? "PASS" : "FAIL", GOLDEN_STEPS);
+  if (worst_at < 0)
+    printf("worst error 0 (every output equals the golden, tolerance %g)", (double)GOLDEN_TOLERANCE);
+  else
+    printf("worst error %g at step %d (tolerance %g)", worst, worst_at, (double)GOLDEN_TOLERANCE);
+  printf(", output hash %08lx, rerun %s; state %lu bytes, scratch %lu bytes\n", first,
          first == second ? "identical" : "DIFFERENT", ${p}_state_bytes(), ${p}_scratch_bytes());
 #ifdef MGRADE_SYSTICK
   printf("ticks %lu for %d steps (inside the step calls)\n", ticks, GOLDEN_STEPS);
