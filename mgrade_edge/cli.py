@@ -206,9 +206,13 @@ def evaluate(path, as_json):
               help="quantised c and tflm-fused only: store the dense layers' int8 weights in 16 bits, so the "
                    "SMLAD loop needs no sign-extends (~40% fewer dot-product instructions on Cortex-M4 with "
                    "-DMGRADE_USE_DSP) at twice their flash; outputs are identical.")
+@click.option("--tflm-dir", type=click.Path(path_type=Path), default=None, envvar="TFLM_DIR",
+              help="tflm only: record golden_io.h with this TensorFlow Lite Micro tree (host build, reference "
+                   "kernels), the sources the bundle will be built with. Default: $TFLM_DIR; unset, the Python "
+                   "tflite-micro wheel records it (other TFLite Micro versions may differ by a step).")
 @user_errors
 def export(path, target, out, state, quant, calib, calib_sequences, calib_steps, force, no_validate, cpu, sigmoid,
-           weights):
+           weights, tflm_dir):
     """Export a checkpoint's streaming step to ONNX, TFLite or a TFLite Micro bundle.
 
     Example: mgrade-edge export examples/digits.pt --target tflite-int8 --out digits_int8
@@ -228,7 +232,8 @@ def export(path, target, out, state, quant, calib, calib_sequences, calib_steps,
     manifest = export_checkpoint(path, target, out, state=state, calib_file=calib,
                                  calib_sequences=calib_sequences, calib_steps=calib_steps, force=force,
                                  validate=not no_validate, cpu=cpu,
-                                 sigmoid=sigmoid or SIGMOID_KERNELS[0], weights=weights)
+                                 sigmoid=sigmoid or SIGMOID_KERNELS[0], weights=weights,
+                                 tflm_dir=str(tflm_dir) if tflm_dir and family == "tflm" else None)
     click.echo(f"wrote {out}/ ({manifest['target']}, {manifest['state']} state, "
                f"{manifest['model_file']} {manifest['model_bytes']:,} bytes)")
     bundle = manifest["details"].get("tflm")
@@ -241,9 +246,12 @@ def export(path, target, out, state, quant, calib, calib_sequences, calib_steps,
                    f"{len(bundle['ops'])} op types")
         if bundle["arena"].get("not_measured_for_cpu"):
             click.echo(f"  note: {bundle['arena']['not_measured_for_cpu']}")
-        click.echo(f"  golden_io.h: {golden['steps']} steps recorded from the TFLite Micro interpreter at the emitted "
-                   f"arena; rerun after reset reproduces them: {'yes' if golden['reset_reproduces'] else 'NO'}; "
-                   f"vs float step: cosine {golden['vs_float_step']['cosine']:.5f}")
+        by = golden["recorded_by"]
+        where = (f"the {by['tree']} tree (host, reference kernels; the Python wheel differs by at most "
+                 f"{by['wheel_vs_tree_max_steps']} steps)" if by["tree"] else f"the {by['engine']}")
+        click.echo(f"  golden_io.h: {golden['steps']} steps recorded by {where}; rerun after reset reproduces them: "
+                   f"{'yes' if golden['reset_reproduces'] else 'NO'}; vs float step: cosine "
+                   f"{golden['vs_float_step']['cosine']:.5f}")
     val = manifest.get("validation") or {}
     if "max_abs_err" in val:
         click.echo(f"  quick check vs torch over {val['steps']:,} steps: max abs err {val['max_abs_err']:.3g}"
@@ -469,6 +477,11 @@ def board_test(directory, cpu, tflm_dir, kernels, dsp, stack_steps, allow_modifi
         report = run_board_test(directory, cpu=cpu, kernels=kernels, tflm_dir=tflm_dir, dsp=dsp)
         text = format_board_report
     report["modified_files"] = modified
+    recorded_by = ((manifest["details"].get("tflm") or {}).get("golden") or {}).get("recorded_by") or {}
+    if not report["passed"] and target.format != "tflm-fused" and not recorded_by.get("tree"):
+        report["hint"] = ("the golden was recorded by the tflite-micro Python wheel, whose kernels can differ from "
+                          "this TensorFlow Lite Micro tree's by a step; re-export with --tflm-dir (or TFLM_DIR) set "
+                          "to the tree you build with to record it with those sources")
     if as_json:
         from .jsonutil import dumps
 
@@ -477,6 +490,8 @@ def board_test(directory, cpu, tflm_dir, kernels, dsp, stack_steps, allow_modifi
         click.echo(text(report))
         if modified:
             click.echo(f"  modified after export  {', '.join(modified)} (--allow-modified: built as edited)")
+        if report.get("hint"):
+            click.echo(f"  hint: {report['hint']}")
     sys.exit(0 if report["passed"] else 1)
 
 

@@ -52,7 +52,7 @@ def export_checkpoint(checkpoint: str | Path, target_name: str, out: str | Path,
                       calib_file: str | Path | None = None, calib_sequences: int = 8, calib_steps: int | None = None,
                       force: bool = False,
                       validate: bool = True, cpu: str | None = None, sigmoid: str = "int16",
-                      weights: str = "int8") -> dict:
+                      weights: str = "int8", tflm_dir: str | None = None) -> dict:
     """Export and return the manifest (also written to out/manifest.json)."""
     from .checkpoint import load_checkpoint
     from .quantize import calibration_set, check_calibrated_ranges
@@ -71,7 +71,7 @@ def export_checkpoint(checkpoint: str | Path, target_name: str, out: str | Path,
                                       source=source)
         check_calibrated_ranges(calibration.ranges())
     opts = ExportOptions(target=target.name, state=state, calibration=calibration, model_name=Path(checkpoint).stem,
-                         cpu=cpu, sigmoid=sigmoid, weights=weights)
+                         cpu=cpu, sigmoid=sigmoid, weights=weights, tflm_dir=tflm_dir)
     with atomic_output_dir(out, force, inputs) as tmp:
         result = resolve_exporter(target)(step, opts, tmp)
         manifest = build_manifest(step, opts, result, tmp, target.precision.name, checkpoint=Path(checkpoint),

@@ -42,7 +42,7 @@ C_CALIB_STREAMS = 2  # long calibration streams of ~1024 steps each for c bundle
 
 
 def build_c_bundle(root: Path, name: str, precision: str = "float32", family: str = "c",
-                   weights: str = "int8") -> Path:
+                   weights: str = "int8", tflm_dir: str | None = None) -> Path:
     """Export named config `name` (seed 0) through the real pipeline to target <family>-<precision>
     (c, or tflm-fused) under the new `root`, the dense weights stored as `weights`; quantised targets
     calibrate on 16 random sequences of 256 steps (seed 1)."""
@@ -59,5 +59,5 @@ def build_c_bundle(root: Path, name: str, precision: str = "float32", family: st
         calib = root / "calib.npy"
         np.save(calib, random_sequences(NAMED_CONFIGS[name], 16, 256, seed=1))
     export_checkpoint(ckpt, f"{family}-{precision}", root / "out", calib_file=calib, calib_sequences=C_CALIB_STREAMS,
-                      validate=False, weights=weights)
+                      validate=False, weights=weights, tflm_dir=tflm_dir)
     return root / "out"

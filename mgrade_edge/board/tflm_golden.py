@@ -18,6 +18,8 @@ import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
+
 from ..targets import TARGETS
 from ..jsonutil import thousands as num
 from ..manifest import MANIFEST, read_manifest
@@ -143,6 +145,35 @@ def _analytic_min_ram(bundle: Path) -> int | None:
     if target is None or not isinstance(m.get("config"), dict):
         return None
     return int(analytic_profile(MGRADEConfig(**m["config"]), target)["analytic_min_ram_bytes"])
+
+
+_RECORDED = re.compile(r"^Y (\d+) (\d+) (-?\d+)\s*$", re.M)
+
+
+def record_golden_outputs(bundle: Path, tflm_dir: str | Path | None) -> tuple[np.ndarray, str]:
+    """The bundle's golden outputs as the host build of a TensorFlow Lite Micro tree (reference kernels)
+    computes them: ([steps, outputs] integers, the tree's path). Kernels change between TFLite Micro
+    versions (the int16 SUB of the 2026-08-20 snapshot and of the Python wheel differ by one step at
+    rounding edges), so a golden recorded with the sources the bundle is built with is the one it can
+    pass; board-test on a device then checks the device's kernels against it."""
+    bundle = Path(bundle)
+    spec_cpu = get_cpu("host")
+    tree = find_tree("reference", tflm_dir)
+    consts = bundle_constants(bundle)
+    emitted = consts["kTensorArenaMinimum"] + consts["kTensorArenaMargin"]
+    capacity = CAPACITY_FACTOR * emitted
+    (cache_root() / "programs").mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="golden-record-", dir=cache_root() / "programs") as tmp:
+        program = build_program(spec_cpu, golden_program_spec(bundle, tree, spec_cpu, capacity), Path(tmp))
+        result = run_program(program.toolchain, program.elf, (str(capacity), "record"))
+    values = _RECORDED.findall(result.output)
+    steps, outputs = consts["kGoldenSteps"], 1 + max((int(c) for _, c, _ in values), default=-1)
+    if result.timed_out or not values or len(values) != steps * outputs:
+        raise BoardError(f"recording the golden with {tree.root} failed: {golden_result(result.output, result.exit_code)[1]}")
+    recorded = np.zeros((steps, outputs), np.int64)
+    for t, c, v in values:
+        recorded[int(t), int(c)] = int(v)
+    return recorded, str(tree.root)
 
 
 def board_test(bundle: str | Path, cpu: str = "host", kernels: str | None = None, tflm_dir: str | Path | None = None,

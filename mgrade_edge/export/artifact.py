@@ -24,6 +24,7 @@ class ExportOptions:
     cpu: str | None = None  # tflm only: measure the arena on this CPU (board-test machinery); None: host figure
     sigmoid: str = "int16"  # int8 TFLite graphs: "int16" runs each sigmoid through the int16 table (logistic16)
     weights: str = "int8"  # quantised c / tflm-fused: the dense weights stored as int8, or int16 (c_int.WEIGHT_STORAGE)
+    tflm_dir: str | None = None  # tflm: record the golden with this TensorFlow Lite Micro tree (None: the Python wheel)
 
 
 @dataclass

@@ -27,6 +27,8 @@ GOLDEN_STEPS = 32
 # Device kernels (CMSIS-NN, ...) may round an intermediate differently from the reference kernels
 # the golden outputs come from; one output quantisation step absorbs that, more would be a bug.
 GOLDEN_TOLERANCE_STEPS = 1
+WHEEL_RECORDER = "the TFLite Micro Python interpreter"
+TREE_RECORDER = "a host build of the TensorFlow Lite Micro tree the bundle was exported for (reference kernels)"
 HOST_ARENA_SOURCE = "the TFLite Micro Python interpreter (reference kernels, 64-bit host)"
 
 # Builtin ops TFLite Micro's MicroMutableOpResolver can register. The Add* method name follows
@@ -227,7 +229,8 @@ def slot_fields(prefix: str, s: TensorSlot) -> dict:
 
 
 def write_bundle(model_bytes: bytes, layout: ModelLayout, cfg, out_dir: Path, model_name: str, source_desc: str,
-                 golden_stream: np.ndarray, golden_y: np.ndarray, arena, golden_arena: int | None = None) -> list[str]:
+                 golden_stream: np.ndarray, golden_y: np.ndarray, arena, golden_arena: int | None = None,
+                 recorder: str = WHEEL_RECORDER) -> list[str]:
     """Write every bundle file into out_dir (model.tflite included); returns the sorted file names.
     `arena` is the host measurement (tflm_arena) or a CPU's (board.export_arena.CpuArena);
     `golden_arena` is the arena the golden outputs were recorded with (default: the emitted one)."""
@@ -261,7 +264,7 @@ def write_bundle(model_bytes: bytes, layout: ModelLayout, cfg, out_dir: Path, mo
             state_section=_state_section(layout, layout.staging_bytes), **slot_fields("x", layout.x),
             **slot_fields("y", layout.y)),
         "golden_io.h": render(
-            "golden_io.h", steps=len(golden_stream), tolerance=GOLDEN_TOLERANCE_STEPS,
+            "golden_io.h", steps=len(golden_stream), tolerance=GOLDEN_TOLERANCE_STEPS, recorder=recorder,
             source="calibration stream 0, first steps", y_dtype=layout.y.dtype,
             arena=golden_arena or arena.recommended,
             input_array=cgen.c_array("kGoldenInput", "float", np.asarray(golden_stream, np.float32).reshape(-1),
@@ -281,6 +284,7 @@ def write_bundle(model_bytes: bytes, layout: ModelLayout, cfg, out_dir: Path, mo
             ops=", ".join(layout.ops), ram=arena.recommended + layout.staging_bytes,
             staging=f" plus {layout.staging_bytes} bytes of state staging (static, outside the arena)" if pairs else "",
             golden_steps=len(golden_stream), tolerance=GOLDEN_TOLERANCE_STEPS, variables=layout.resource_variables,
+            recorder=recorder,
             resolution=arena.resolution, sigmoids=_sigmoid_note(model_bytes, layout.x.dtype),
             array=array, banner=cgen.banner(source_desc, "markdown").rstrip("\n"), build_snippet=_build_snippets()),
     }
@@ -316,6 +320,15 @@ def _build_snippets() -> str:
     return build_snippet("host", "reference") + "\n" + build_snippet("cortex-m4", "cmsis-nn")
 
 
+def _wheel_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("tflite-micro")
+    except PackageNotFoundError:
+        return "(version unknown)"
+
+
 def golden_check(step, layout: ModelLayout, golden: np.ndarray, runs: list[np.ndarray]) -> dict:
     """The TFLite Micro outputs on the golden stream against the float32 torch step, and whether a
     reset reproduces the stream exactly (it must: the C++ reset() relies on it)."""
@@ -349,7 +362,7 @@ def export_tflm(step, opts, out_dir: Path):
 
     quant = get_target(opts.target).precision.name
     result, summary = _export(step, quant, opts.state, opts.calibration, out_dir, opts.model_name, opts.model_name,
-                              GOLDEN_STEPS, getattr(opts, "cpu", None), opts.sigmoid)
+                              GOLDEN_STEPS, getattr(opts, "cpu", None), opts.sigmoid, opts.tflm_dir)
     return ExportResult(result.model_file, result.tensors, result.state_handling,
                         extra_files=[f for f in summary["files"] if f != result.model_file],
                         notes=result.notes + [f"TFLite Micro bundle: arena {summary['arena']['emitted']} bytes "
@@ -359,7 +372,7 @@ def export_tflm(step, opts, out_dir: Path):
 
 
 def _export(step, quant, state, calibration, out_dir, model_name, source_desc, golden_steps, cpu=None,
-            sigmoid="int16"):
+            sigmoid="int16", tflm_dir=None):
     from ..runtime.tflm_arena import measure_min_arena
     from .artifact import ExportOptions
     from .tflite import export_tflite
@@ -377,6 +390,15 @@ def _export(step, quant, state, calibration, out_dir, model_name, source_desc, g
     golden = np.asarray(calibration.streams[0][:golden_steps], np.float32)
     runs = stream_through_tflm(model_bytes, layout, golden, arena.recommended, repeats=2)
     files = write_bundle(model_bytes, layout, step.cfg, out_dir, model_name, source_desc, golden, runs[0], arena)
+    golden_y, recorded_by = runs[0], {"engine": f"tflite-micro Python wheel {_wheel_version()}", "tree": None}
+    if tflm_dir is not None:  # record with the sources the bundle will be built with (see record_golden_outputs)
+        from ..board.tflm_golden import record_golden_outputs
+
+        golden_y, tree = record_golden_outputs(Path(out_dir), tflm_dir)
+        recorded_by = {"engine": "TFLite Micro tree, host build, reference kernels", "tree": tree,
+                       "wheel_vs_tree_max_steps": int(np.abs(golden_y - np.asarray(runs[0]).reshape(golden_y.shape)).max())}
+        files = write_bundle(model_bytes, layout, step.cfg, out_dir, model_name, source_desc, golden, golden_y, arena,
+                             recorder=TREE_RECORDER)
     host_arena = {"minimum": arena.minimum, "margin": arena.margin, "emitted": arena.recommended,
                   "source": HOST_ARENA_SOURCE}
     emitted, cpu_note, board = arena, None, None
@@ -388,8 +410,8 @@ def _export(step, quant, state, calibration, out_dir, model_name, source_desc, g
             cpu_note, board = f"arena for {cpu} not measured ({board}); the host figure is emitted", None
         else:
             emitted = cpu_arena
-            write_bundle(model_bytes, layout, step.cfg, out_dir, model_name, source_desc, golden, runs[0], cpu_arena,
-                         golden_arena=arena.recommended)
+            write_bundle(model_bytes, layout, step.cfg, out_dir, model_name, source_desc, golden, golden_y, cpu_arena,
+                         golden_arena=arena.recommended, recorder=TREE_RECORDER if tflm_dir else WHEEL_RECORDER)
     summary = {
         "format": "tflm-bundle", "quant": quant, "state": state, "model_name": model_name,
         "files": sorted(set(files) | {result.model_file}),
@@ -409,6 +431,6 @@ def _export(step, quant, state, calibration, out_dir, model_name, source_desc, g
         "ops": layout.ops, "resolver_methods": [resolver_method(op) for op in layout.ops],
         "resource_variables": layout.resource_variables,
         "io": {s.name: asdict(s) for s in [layout.x, layout.y] + [t for p in layout.state_pairs for t in p]},
-        "golden": {**golden_check(step, layout, golden, runs), "arena": arena.recommended},
+        "golden": {**golden_check(step, layout, golden, runs), "arena": arena.recommended, "recorded_by": recorded_by},
     }
     return result, summary

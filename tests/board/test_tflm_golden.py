@@ -1,5 +1,7 @@
 """The golden program of real bundles, built against real TensorFlow Lite Micro and run."""
 
+import os
+
 import pytest
 
 from mgrade_edge.board.tflm_golden import board_test, parse_golden_output, search_min_arena
@@ -57,3 +59,28 @@ def test_golden_program_passes_on_real_tflm(tiny_bundles, cpu, kernels, quant, s
         assert report["instructions_per_step"] is None
     else:
         assert report["instructions_per_step"] > 1000
+
+
+def test_an_int16x8_golden_recorded_with_the_tree_passes_on_cortex_m4_cmsis_nn(tmp_path):
+    """The golden is recorded by the host build of the tree the bundle is built with (the Python wheel's
+    int16 kernels may differ from that tree's by a step); the CMSIS-NN build on Cortex-M4 must equal it."""
+    import json
+
+    import numpy as np
+
+    from mgrade_edge.board.tflm_golden import record_golden_outputs
+    from tests.artifacts import build_c_bundle
+
+    require_board("host", "reference")
+    require_board("cortex-m4", "cmsis-nn")
+    tflm_dir = os.environ["TFLM_DIR"]
+    bundle = build_c_bundle(tmp_path / "b", "digits_like", "int16x8", family="tflm", tflm_dir=tflm_dir)
+    golden = json.loads((bundle / "manifest.json").read_text())["details"]["tflm"]["golden"]
+    assert golden["recorded_by"]["tree"] and golden["recorded_by"]["wheel_vs_tree_max_steps"] >= 0
+    recorded, _ = record_golden_outputs(bundle, tflm_dir)  # recording twice gives the same outputs
+    text = (bundle / "golden_io.h").read_text()
+    body = text[text.index("kGoldenOutput"):]
+    values = [int(v) for v in body[body.index("{") + 1:body.index("}")].replace("\n", " ").split(",") if v.strip()]
+    assert np.array_equal(np.asarray(values).reshape(recorded.shape), recorded)
+    report = board_test(bundle, cpu="cortex-m4", kernels="cmsis-nn", probe=False)
+    assert report["passed"] and "every logit equals the golden output" in report["result_line"], report["result_line"]

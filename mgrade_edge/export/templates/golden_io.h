@@ -13,7 +13,7 @@ inline constexpr int kGoldenToleranceSteps = $tolerance;
 
 // Real input ($source), [kGoldenSteps * kInputLength] floats.
 $input_array
-// Raw $y_dtype y of each step from the TFLite Micro Python interpreter with a $arena-byte arena,
+// Raw $y_dtype y of each step from $recorder with a $arena-byte arena,
 // [kGoldenSteps * kOutputLength].
 $output_array
 }  // namespace ${ns}

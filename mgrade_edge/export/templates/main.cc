@@ -6,10 +6,13 @@ $banner
 //
 // Optional argument: an arena size in bytes (at most the static arena) to try instead of the whole
 // arena; `mgrade-edge board-test` searches the smallest working arena this way, one run per size.
+// A second argument "record" also prints every quantised output ("Y <step> <index> <value>"): export
+// records the golden this way with the TensorFlow Lite Micro sources the bundle is built with.
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 #include "golden_io.h"
 #include "mgrade_model.h"
@@ -59,6 +62,7 @@ int main(int argc, char** argv) {
     MicroPrintf("FAIL: init with a %d-byte arena", static_cast<int>(arena_size));
     return 1;
   }
+  const bool record = argc > 2 && std::strcmp(argv[2], "record") == 0;
   float logits[kOutputLength];
   int worst_steps = 0;
   int worst_at = -1;
@@ -70,6 +74,9 @@ int main(int argc, char** argv) {
     if (!stepped) {
       MicroPrintf("FAIL: step %d", t);
       return 1;
+    }
+    for (int c = 0; record && c < kOutputLength; ++c) {  // one value a line: MicroPrintf ends each call's line
+      MicroPrintf("Y %d %d %d", t, c, static_cast<int>(std::lround(logits[c] / kYScale)) + kYZeroPoint);
     }
     for (int c = 0; c < kOutputLength; ++c) {
       const float expected = static_cast<float>(kGoldenOutput[t * kOutputLength + c] - kYZeroPoint) * kYScale;
