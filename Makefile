@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test demo example spoken-digits-example keywords-example bench clean board-tools
+.PHONY: install test test-fast lint demo example spoken-digits-example keywords-example bench clean board-tools
 
 # Board tests (`mgrade-edge board-test`) build bundles against real TensorFlow Lite Micro: use the
 # snapshot beside the checkout when there is one (one variable for both trees: the CMSIS-NN tree is
@@ -33,8 +33,16 @@ board-tools:
 	  apt-get update && apt-get install -y --no-install-recommends $(BOARD_APT); \
 	else echo "Cortex-M board tests will skip: apt-get install -y --no-install-recommends $(BOARD_APT)"; fi
 
-test: $(STAMP) board-tools
+# The whole suite (as .ci/run runs it) after the linter; test-fast: no board builds, no TFLite
+# conversion and nothing slow (the pytest markers in pyproject.toml), for the edit-test loop.
+test: $(STAMP) board-tools lint
 	$(BIN)/python -m pytest -q
+
+test-fast: $(STAMP) lint
+	$(BIN)/python -m pytest -q -m "not board and not tflite and not slow"
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
 
 demo: $(STAMP)
 	$(BIN)/python -m mgrade_edge.demo

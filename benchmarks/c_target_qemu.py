@@ -24,7 +24,8 @@ def run_bundle(bundle: Path, cpu: str, dsp: bool, opt: str = "") -> dict:
     from mgrade_edge.board.c_golden import board_test_c
 
     r = board_test_c(bundle, cpu=cpu, dsp=dsp, flags=(opt,) if opt else ())
-    return {"bundle": bundle.name, "cpu": cpu, "dsp": dsp, "opt": opt or "-O2", "pass": r["passed"], "hash": r["output_hash"],
+    return {"bundle": bundle.name, "cpu": cpu, "dsp": dsp, "opt": opt or "-O2", "pass": r["passed"],
+            "hash": r["output_hash"],
             "bit_exact_vs_mirror": r["bit_exact_vs_mirror"], "ram_bytes": r["ram_bytes"], **r["ram_parts"],
             "step_flash_bytes": r["step_flash_bytes"], "instructions_per_step": r["instructions_per_step"]}
 

@@ -126,7 +126,7 @@ def _git_commit() -> str | None:
 
 def machine_info() -> dict:
     return {
-        "date_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "date_utc": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "cpu_model": _cpu_model(),
         "logical_cpus": os.cpu_count(),
         "load_average_at_start": list(os.getloadavg()),

@@ -46,7 +46,8 @@ def errors(folder: Path) -> list[tuple[str, str, float]]:
         for ref in refs:
             for form, per_step in forms.items():
                 step_err = np.abs(per_step - np.load(folder / f"out_step_logits_{ref}.npy")).max()
-                seq_err = np.abs(sequence_logits(per_step, folder) - np.load(folder / f"out_seq_logits_{ref}.npy")).max()
+                expected = np.load(folder / f"out_seq_logits_{ref}.npy")
+                seq_err = np.abs(sequence_logits(per_step, folder) - expected).max()
                 rows.append((f"{str(dtype).removeprefix('torch.')} {form}", ref, float(step_err), float(seq_err)))
     return rows
 

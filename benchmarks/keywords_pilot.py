@@ -50,8 +50,8 @@ def main(argv=None) -> int:
 
     from mgrade_edge.config import MGRADEConfig
     from mgrade_edge.model import MGRADE
-    from mgrade_edge.train import initialise
     from mgrade_edge.tasks.keywords import KeywordsSpec, load_keywords
+    from mgrade_edge.train import initialise
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)

@@ -99,8 +99,15 @@ def build(bundle: Path, cpu: str, dsp: bool, lines: bool, out_dir: Path):
     if lines:
         raise SystemExit("--lines is for c bundles (TensorFlow Lite Micro's kernels are separate functions)")
     from mgrade_edge.board.program import build_program
-    from mgrade_edge.board.tflm_golden import (BUNDLE_SOURCES, CAPACITY_FACTOR, bundle_constants, check_bundle,
-                                               default_kernels, fused_program_sources, golden_program_spec)
+    from mgrade_edge.board.tflm_golden import (
+        BUNDLE_SOURCES,
+        CAPACITY_FACTOR,
+        bundle_constants,
+        check_bundle,
+        default_kernels,
+        fused_program_sources,
+        golden_program_spec,
+    )
     from mgrade_edge.board.tflm_tree import find_tree
     from mgrade_edge.board.toolchain import get_cpu
 

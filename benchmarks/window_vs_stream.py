@@ -121,8 +121,8 @@ def measure_one_window(step, window: int, calibration, stream: np.ndarray, runne
     from mgrade_edge.profile.analytic import peak_live, step_dataflow
     from mgrade_edge.profile.measure import build_window_model, convert, graph_summary
     from mgrade_edge.runtime.base import run_stream
-    from mgrade_edge.runtime.torch_runner import TorchRunner
     from mgrade_edge.runtime.tflm_arena import DEFAULT_MARGIN, measure_min_arena
+    from mgrade_edge.runtime.torch_runner import TorchRunner
 
     start = time.perf_counter()
     module, function = build_window_model(step, window)

@@ -112,7 +112,8 @@ def _check_state_dict(path: Path, cfg: MGRADEConfig, state: dict, model: MGRADE)
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(map(str, set(state) - set(expected)))
     if missing or unexpected:
-        parts = ([f"missing weight(s) {', '.join(missing[:4])}{' ...' if len(missing) > 4 else ''}"] if missing else []) + \
+        parts = ([f"missing weight(s) {', '.join(missing[:4])}{' ...' if len(missing) > 4 else ''}"]
+                 if missing else []) + \
                 ([f"unexpected weight(s) {', '.join(unexpected[:4])}{' ...' if len(unexpected) > 4 else ''}"]
                  if unexpected else [])
         raise CheckpointError(f"checkpoint {path} does not match its config: {' and '.join(parts)}; {FIX}")
@@ -134,8 +135,8 @@ def _check_state_dict(path: Path, cfg: MGRADEConfig, state: dict, model: MGRADE)
             lo, hi = float(value.min()), float(value.max())
             top = cfg.kernel_size if cfg.positions_to_gamma else cfg.kernel_size - 1
             if lo < 0 or hi > top:
-                raise CheckpointError(f"checkpoint {path}: {name} lies in [{lo:.3g}, {hi:.3g}], outside the delay window "
-                                      f"[0, {top}]; clamp positions after each optimiser step or {FIX}")
+                raise CheckpointError(f"checkpoint {path}: {name} lies in [{lo:.3g}, {hi:.3g}], outside the delay "
+                                      f"window [0, {top}]; clamp positions after each optimiser step or {FIX}")
         if name.endswith("delay.sigmas") and float(value.min()) <= 0:
             raise CheckpointError(f"checkpoint {path}: {name} holds a tap width <= 0; widths must be positive, {FIX}")
 

@@ -17,12 +17,29 @@ import click
 from . import __version__
 from .cli_train import config_options
 from .errors import UserError
-from .safety.bounds import (MAX_CALIB_SEQUENCES, MAX_CALIB_STEPS, MAX_LR, MAX_PROFILE_STEPS, MAX_SEED,
-                            MAX_STACK_STEPS, MAX_STEPS, MAX_WINDOW, bounded_int, off_or_above_one,
-                            positive_finite_float)
-from .export import (SIGMOID_KERNELS, cli_target_names, families, get_target, quant_choices, resolve_cli_target,
-                     targets_with)
+from .export import (
+    SIGMOID_KERNELS,
+    cli_target_names,
+    families,
+    get_target,
+    quant_choices,
+    resolve_cli_target,
+    targets_with,
+)
 from .runtime import ENGINES
+from .safety.bounds import (
+    MAX_CALIB_SEQUENCES,
+    MAX_CALIB_STEPS,
+    MAX_LR,
+    MAX_PROFILE_STEPS,
+    MAX_SEED,
+    MAX_STACK_STEPS,
+    MAX_STEPS,
+    MAX_WINDOW,
+    bounded_int,
+    off_or_above_one,
+    positive_finite_float,
+)
 
 PROFILE_TARGETS = targets_with(format="tflite", by_quant=False)  # precisions the profiler accounts and measures
 # measured from the compiled C step; `c` alone is the family's default precision, as for export
@@ -227,7 +244,8 @@ def export(path, target, out, state, quant, calib, calib_sequences, calib_steps,
     if cpu is not None and family != "tflm":
         hint = " (probe its arena with `mgrade-edge board-test DIR --cpu CPU`)" if family == "tflm-fused" else ""
         raise UserError(f"--cpu applies to --target tflm only, not {target}{hint}")
-    if sigmoid is not None and not (get_target(target).format == "tflite" and get_target(target).precision.name == "int8"):
+    chosen = get_target(target)
+    if sigmoid is not None and not (chosen.format == "tflite" and chosen.precision.name == "int8"):
         raise UserError(f"--sigmoid applies to int8 tflite and tflm targets only, not {target}; drop --sigmoid")
     manifest = export_checkpoint(path, target, out, state=state, calib_file=calib,
                                  calib_sequences=calib_sequences, calib_steps=calib_steps, force=force,
@@ -269,7 +287,8 @@ def export(path, target, out, state, quant, calib, calib_sequences, calib_steps,
               help=f"Length of the long stream (at most {MAX_STEPS:,}).")
 @click.option("--engine", type=str, default=None, help=" | ".join(ENGINES) + " (default: the target's).")
 @click.option("--inputs", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Sequences .npy [N, T, d_in] to validate on instead of the checkpoint's task (e.g. imported models).")
+              help="Sequences .npy [N, T, d_in] to validate on instead of the checkpoint's task (e.g. imported "
+                   "models).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @user_errors
 def validate(path, directory, steps, engine, inputs, as_json):
@@ -348,9 +367,8 @@ def profile(path, preset, target, state, steps, windows, no_measure, as_json, pl
         from .safety.outdir import check_output_file
 
         check_output_file(plot, force=True, what="--plot")
-    from .profile.cli import run_profile
-
     from .board.toolchain import get_cpu
+    from .profile.cli import run_profile
 
     get_cpu(cpu)  # an unknown CPU is refused before any work
     report = run_profile(path, preset, target, state, steps, windows, not no_measure, cpu)
@@ -469,7 +487,8 @@ def board_test(directory, cpu, tflm_dir, kernels, dsp, stack_steps, allow_modifi
         report = board_test_c(directory, cpu=cpu, dsp=dsp, stack_steps=stack_steps)
         text = format_c_board_report
     else:
-        from .board.tflm_golden import board_test as run_board_test, format_board_report
+        from .board.tflm_golden import board_test as run_board_test
+        from .board.tflm_golden import format_board_report
 
         if (dsp and target.format != "tflm-fused") or stack_steps is not None:
             raise UserError(f"--dsp and --stack-steps are for c bundles (export --target c; --dsp also tflm-fused); "

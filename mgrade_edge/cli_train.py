@@ -41,7 +41,8 @@ BLOCK_OPTIONS = (
 SIZE_OPTIONS = (("--d-model", "d_model", "48"), ("--layers", "n_layers", "2"), ("--kernel-size", "kernel_size", "16"),
                 ("--taps", "n_taps", "4"))
 KEYWORDS_OPTIONS = (
-    ("--sample-rate", "sample_rate", {"type": click.Choice(["8000", "16000"]), "help": "keywords: audio rate (default 8000)."}),
+    ("--sample-rate", "sample_rate", {"type": click.Choice(["8000", "16000"]),
+                                      "help": "keywords: audio rate (default 8000)."}),
     ("--train-clips", "train_clips", {"type": int, "help": "keywords: generated training clips (default 7000)."}),
     ("--val-clips", "val_clips", {"type": int, "help": "keywords: validation clips (default 700)."}),
     ("--test-clips", "test_clips", {"type": int, "help": "keywords: test clips (default 1400)."}),

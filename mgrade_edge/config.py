@@ -76,7 +76,7 @@ class MGRADEConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "MGRADEConfig":
+    def from_dict(cls, data: dict) -> MGRADEConfig:
         if not isinstance(data, dict):
             raise ConfigError(f"config must be a mapping of field names to values, got {type(data).__name__}")
         known = {f.name for f in dataclasses.fields(cls)}
@@ -86,7 +86,7 @@ class MGRADEConfig:
             raise ConfigError(f"unknown config field(s) {', '.join(unknown)}; known fields: {', '.join(sorted(known))}")
         return cls(**data)
 
-    def replace(self, **changes) -> "MGRADEConfig":
+    def replace(self, **changes) -> MGRADEConfig:
         return dataclasses.replace(self, **changes)
 
 

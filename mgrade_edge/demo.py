@@ -64,9 +64,10 @@ def summary(info: dict, val: dict, prof: dict, bundle: dict, seconds: float) -> 
         f"flash (model) {bundle['flash']['model_bytes']:,} B",
         f"  constant memory: TFLite Micro arena in use after {', '.join(counts)} steps = "
         f"{', '.join(f'{arena[c]:,}' for c in counts)} B -> "
-        + ("delta 0 bytes: constant per timestep" if constant else f"delta {prof['arena_delta_bytes']} bytes: NOT constant"),
-        f"  analytic minimum RAM {prof['analytic_min_ram_bytes']:,} B (state {prof['state_bytes']['total']:,} + scratch "
-        f"{prof['scratch_bytes']:,} + I/O); measured arena is {prof['arena_over_minimum']:.1f}x that "
+        + ("delta 0 bytes: constant per timestep" if constant
+           else f"delta {prof['arena_delta_bytes']} bytes: NOT constant"),
+        f"  analytic minimum RAM {prof['analytic_min_ram_bytes']:,} B (state {prof['state_bytes']['total']:,} + "
+        f"scratch {prof['scratch_bytes']:,} + I/O); measured arena is {prof['arena_over_minimum']:.1f}x that "
         f"(interpreter structs and per-op data; see profile.json)",
         f"  files: {OUT}/tflite_int8/ (model + manifest), {OUT}/tflm_bundle/ (C++ bundle, README.md), "
         f"{OUT}/ram_vs_T.png, {OUT}/*.json",

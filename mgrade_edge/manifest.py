@@ -21,9 +21,9 @@ import re
 from pathlib import Path
 
 from .errors import ArtifactError
-from .targets import TARGETS
 from .hashing import sha256_file
 from .jsonutil import json_safe
+from .targets import TARGETS
 
 MANIFEST = "manifest.json"
 SCHEMA_VERSION = 2  # 2: schema_version and the per-target facts checked; 1: the same layout without the field

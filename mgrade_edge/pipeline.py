@@ -95,8 +95,10 @@ def quick_validation(ckpt, directory: Path, manifest: dict) -> dict:
         return {"skipped": "checkpoint names no task; run `mgrade-edge validate` with task data"}
     n = min(VALIDATION_SEQUENCES, len(data.test_x))
     runner = open_runner(directory, manifest=manifest)  # before the manifest is written: it is written once
-    report = validate_runner(runner, TorchRunner(to_streaming(ckpt.model)), data.kind, ckpt.config.readout, data.test_x[:n], data.test_y[:n], VALIDATION_STEPS,
+    report = validate_runner(runner, TorchRunner(to_streaming(ckpt.model)), data.kind, ckpt.config.readout,
+                             data.test_x[:n], data.test_y[:n], VALIDATION_STEPS,
                              step_tolerance(manifest), cosine_floor(manifest))
-    keep = ("within_tolerance", "min_cosine", "steps", "max_abs_err", "rms_err", "drift_ratio", "tolerance", "first_step_over_tolerance",
+    keep = ("within_tolerance", "min_cosine", "steps", "max_abs_err", "rms_err", "drift_ratio", "tolerance",
+            "first_step_over_tolerance",
             "agreement", "accuracy_ref", "accuracy_artifact")
     return {"engine": "default", "sequences": n, **{k: report[k] for k in keep}}

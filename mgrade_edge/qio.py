@@ -38,7 +38,7 @@ class QParams:
     zero_point: int = 0
 
     @classmethod
-    def from_info(cls, info: dict) -> "QParams":
+    def from_info(cls, info: dict) -> QParams:
         return cls(tuple(info["shape"]), info["dtype"], info.get("scale"), int(info.get("zero_point") or 0))
 
     @property

@@ -64,7 +64,7 @@ class StepSignature:
         return {"tensors": [asdict(t) for t in self.tensors], "state_pairs": [list(p) for p in self.state_pairs]}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "StepSignature":
+    def from_dict(cls, data: dict) -> StepSignature:
         tensors = tuple(TensorSpec(t["name"], tuple(t["shape"]), t["dtype"], t["role"]) for t in data["tensors"])
         return cls(tensors, tuple(tuple(p) for p in data["state_pairs"]))
 

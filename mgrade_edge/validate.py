@@ -141,7 +141,8 @@ class StreamComparison:
         failures = []
         if self.first_over is not None:
             first, err = self.first_over
-            failures.append(f"max abs err {self.max_err:.4g} > {self.tolerance:.4g}; first at step {first} (err {err:.4g})")
+            failures.append(f"max abs err {self.max_err:.4g} > {self.tolerance:.4g}; first at step {first} "
+                            f"(err {err:.4g})")
         cos = self.result()["cosine"]
         if min_cosine is not None and cos < min_cosine:
             failures.append(f"cosine {cos:.5f} < {min_cosine}")

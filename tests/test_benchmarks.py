@@ -196,7 +196,8 @@ def test_c_board_table_renders_parts_and_the_tflite_micro_ratio(tmp_path):
              "step_flash_bytes": 4_096, "instructions_per_step": 100_000, "instructions_per_mac": 2.5,
              "analytic_min_ram_bytes": 100, "ram_over_minimum": 1.1}]
     table = c_board_table(rows)
-    assert "| m | Cortex-M4 | `-DMGRADE_USE_DSP` | 110 = 60 + 30 + 4 + 16 | 1.10x of 100 | 4,096 | 100,000 | 2.50 | 5.00x |" \
+    assert ("| m | Cortex-M4 | `-DMGRADE_USE_DSP` | 110 = 60 + 30 + 4 + 16 | 1.10x of 100 | 4,096 | 100,000 | 2.50 "
+            "| 5.00x |") \
         in table
     assert "Every row passed" in table and "m `0badcafe`" in table
     rows[1]["identical"] = False

@@ -11,8 +11,6 @@ from tests.helpers import run_main, save_tiny_digits_checkpoint
 from tests.test_checkpoint import bad_files
 
 
-
-
 @pytest.fixture
 def good(tmp_path):
     return save_tiny_digits_checkpoint(tmp_path / "good.pt")

@@ -16,8 +16,6 @@ from mgrade_edge.config import MGRADEConfig
 from tests.helpers import NAMED_CONFIGS, run_main, save_tiny_digits_checkpoint
 
 
-
-
 def assert_one_line(code, out, err, fragment, expected_code=2):
     lines = err.strip().splitlines()
     assert code == expected_code, f"exit {code}: {err}"
@@ -139,7 +137,8 @@ def test_concurrent_exports_one_wins_the_other_exits_2(ckpt, tmp_path, capsys, m
     other = save_tiny_digits_checkpoint(tmp_path / "other.pt", seed=1)
     flag = ["--force"] if force else []
     if force:  # both replace an existing artifact of ours
-        assert run_main(["export", ckpt, "--target", "onnx", "--out", out, "--no-validate"], capsys, monkeypatch)[0] == 0
+        args = ["export", ckpt, "--target", "onnx", "--out", out, "--no-validate"]
+        assert run_main(args, capsys, monkeypatch)[0] == 0
     state = {"nested": False}
 
     def competitor():
@@ -152,7 +151,8 @@ def test_concurrent_exports_one_wins_the_other_exits_2(ckpt, tmp_path, capsys, m
             main()
         assert info.value.code == 0
     _hook_after_export(monkeypatch, competitor)
-    code, o, e = run_main(["export", ckpt, "--target", "onnx", "--out", out, "--no-validate", *flag], capsys, monkeypatch)
+    code, o, e = run_main(["export", ckpt, "--target", "onnx", "--out", out, "--no-validate", *flag], capsys,
+                          monkeypatch)
     assert_one_line(code, o, e, "appeared or changed while exporting")
     assert json.loads((out / "manifest.json").read_text())["source_checkpoint"]["file"] == "other.pt"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["art", "model.pt", "other.pt"]
@@ -350,7 +350,7 @@ def test_hostile_checkpoints(tmp_path, capsys, monkeypatch):
         "meta": (_save_payload(tmp_path / "meta.pt", state_dict={**sd, key: torch.empty(sd[key].shape, device="meta")}),
                  "meta tensor"),
     }
-    for name, (path, fragment) in cases.items():
+    for path, fragment in cases.values():
         code, o, e = run_main(["info", path], capsys, monkeypatch)
         assert_one_line(code, o, e, fragment)
     for seed in ("abc", -1, 1.5, 2**70):
@@ -392,13 +392,16 @@ def test_numeric_options_are_bounded(ckpt, onnx_artifact, tmp_path, capsys, monk
         "calib_steps_huge": (["export", ckpt, "--target", "onnx-int8", "--calib-steps", 10_000_000,
                               "--out", tmp_path / "o"], "must be an integer in [1, 1,000,000]"),
         "train_config": (["train", "--out", t, "--d-model", 100_000], "d_model=100000"),
-        "profile_neither": (["profile", "--no-measure"], "pass either a checkpoint PATH or --preset NAME (neither was given)"),
+        "profile_neither": (["profile", "--no-measure"],
+                            "pass either a checkpoint PATH or --preset NAME (neither was given)"),
     }
     if Path("/proc/self").exists():
         cases["train_out_unwritable"] = (["train", "--out", "/proc/t.pt", "--epochs", 1], "cannot write into /proc")
-        cases["init_out_unwritable"] = (["init", "--preset", "digits", "--out", "/proc/t.pt"], "cannot write into /proc")
-        cases["plot_unwritable"] = (["profile", ckpt, "--no-measure", "--plot", "/proc/ram.png"], "cannot write into /proc")
-    for name, (args, fragment) in cases.items():
+        cases["init_out_unwritable"] = (["init", "--preset", "digits", "--out", "/proc/t.pt"],
+                                        "cannot write into /proc")
+        cases["plot_unwritable"] = (["profile", ckpt, "--no-measure", "--plot", "/proc/ram.png"],
+                                    "cannot write into /proc")
+    for args, fragment in cases.values():
         code, o, e = run_main(args, capsys, monkeypatch)
         assert_one_line(code, o, e, fragment)
     assert not t.exists() and not (tmp_path / "o").exists()
@@ -408,7 +411,8 @@ def test_help_documents_exit_codes(capsys, monkeypatch):
     monkeypatch.setattr(sys, "argv", ["mgrade-edge", "--help"])
     with pytest.raises(SystemExit):
         main()
-    assert "0 success, 1 validation outside the target's tolerance, 2 user error" in capsys.readouterr().out.replace("\n  ", " ")
+    help_text = capsys.readouterr().out.replace("\n  ", " ")
+    assert "0 success, 1 validation outside the target's tolerance, 2 user error" in help_text
 
 
 def test_config_with_non_string_keys_is_named(tmp_path, capsys, monkeypatch):

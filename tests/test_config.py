@@ -1,5 +1,7 @@
 """Config validation: every invalid value is a one-line ConfigError naming the field."""
 
+import dataclasses
+
 import pytest
 
 from mgrade_edge.config import MGRADEConfig
@@ -35,5 +37,5 @@ def test_round_trip_and_unknown_fields():
 
 
 def test_config_is_frozen():
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         MGRADEConfig().d_model = 3

@@ -11,8 +11,15 @@ from pathlib import Path
 import pytest
 
 from mgrade_edge.errors import ArtifactError
-from mgrade_edge.manifest import (FIELDS, MANIFEST, SCHEMA_VERSION, changed_files, read_manifest, verify_files,
-                                  write_manifest)
+from mgrade_edge.manifest import (
+    FIELDS,
+    MANIFEST,
+    SCHEMA_VERSION,
+    changed_files,
+    read_manifest,
+    verify_files,
+    write_manifest,
+)
 from mgrade_edge.targets import TARGETS
 from tests.artifacts import build_c_bundle
 from tests.helpers import run_main
@@ -86,10 +93,10 @@ def test_each_target_fact_is_checked(bundle):
         for name, kind in fields.items():
             for bad in BAD_VALUES[kind]:
                 (bundle / MANIFEST).write_text(original)
-                edit(bundle, lambda m: m["details"][key].__setitem__(name, bad))
+                edit(bundle, lambda m, key=key, name=name, bad=bad: m["details"][key].__setitem__(name, bad))
                 refused(bundle, f"details.{key}.{name}")
         (bundle / MANIFEST).write_text(original)
-        edit(bundle, lambda m: m["details"].pop(key))
+        edit(bundle, lambda m, key=key: m["details"].pop(key))
         refused(bundle, f"details.{key}")
 
 

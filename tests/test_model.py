@@ -5,8 +5,15 @@ import math
 import pytest
 import torch
 
-from mgrade_edge.model import (MGRADE, DelayConv, causal_depthwise_conv, g_activation, gaussian_kernel,
-                               min_gru_scan, min_gru_step)
+from mgrade_edge.model import (
+    MGRADE,
+    DelayConv,
+    causal_depthwise_conv,
+    g_activation,
+    gaussian_kernel,
+    min_gru_scan,
+    min_gru_step,
+)
 from tests.helpers import NAMED_CONFIGS, make_model
 
 

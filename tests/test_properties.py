@@ -26,7 +26,8 @@ valid_configs = st.builds(
 def test_streaming_equals_parallel_for_any_valid_config(cfg, seed, mode):
     torch.manual_seed(seed)
     model = freeze_delays(MGRADE(cfg).double(), mode)
-    u = torch.randn(1, 3 * cfg.kernel_size + 5, cfg.d_in, dtype=torch.float64, generator=torch.Generator().manual_seed(seed))
+    u = torch.randn(1, 3 * cfg.kernel_size + 5, cfg.d_in, dtype=torch.float64,
+                    generator=torch.Generator().manual_seed(seed))
     with torch.no_grad():
         reference = model(u)
     assert float((stream_sequences(to_streaming(model), u) - reference).abs().max()) < 1e-9
@@ -38,7 +39,8 @@ bad_values = st.one_of(
     st.tuples(st.just("n_taps"), st.integers(max_value=0)),
     st.tuples(st.just("sigma"), st.one_of(st.floats(max_value=0.0), st.just(float("nan")), st.just(float("inf")))),
     st.tuples(st.just("ln_eps"), st.one_of(st.floats(max_value=0.0), st.floats(min_value=1.0))),
-    st.tuples(st.just("rec_act"), st.text(max_size=6).filter(lambda s: s not in ("identity", "relu", "gelu", "sigmoid"))),
+    st.tuples(st.just("rec_act"),
+              st.text(max_size=6).filter(lambda s: s not in ("identity", "relu", "gelu", "sigmoid"))),
     st.tuples(st.just("readout"), st.text(max_size=6).filter(lambda s: s not in ("mean", "last"))),
     st.tuples(st.just("conv_ln"), st.one_of(st.integers(), st.text(max_size=3))),
 )

@@ -52,7 +52,7 @@ class BuildStats:
     objects: list[Path] = field(default_factory=list)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def headers_digest(directory: Path) -> str:
     """SHA-256 over every header (relative path + bytes) below `directory`; memoised per process
     (the trees are read-only snapshots; bundles are hashed again by each new process)."""

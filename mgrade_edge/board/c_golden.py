@@ -30,9 +30,9 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ArtifactError
-from ..targets import TARGETS
 from ..jsonutil import thousands as num
 from ..manifest import read_manifest
+from ..targets import TARGETS
 from .build import SourceSet, cache_root, compile_command, first_error, measure_elf
 from .program import Program, ProgramSpec, build_program
 from .run import RUN_TIMEOUT_S, golden_result, run_program, ticks_to_instructions

@@ -20,14 +20,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ..targets import TARGETS
 from ..jsonutil import thousands as num
 from ..manifest import MANIFEST, read_manifest
+from ..targets import TARGETS
 from .build import SourceSet, cache_root, measure_elf
+from .c_golden import DSP_DEFINE, check_dsp, object_ram_symbols
 from .program import ProgramSpec, build_program
 from .run import RUN_TIMEOUT_S, golden_result, run_program, ticks_to_instructions
 from .tflm_tree import TflmTree, core_sources, find_tree, kernel_sources, resolver_methods_of
-from .c_golden import DSP_DEFINE, check_dsp, object_ram_symbols
 from .toolchain import DATA, BoardError, get_cpu
 
 BUNDLE_SOURCES = ("main.cc", "mgrade_stream.cc", "model_data.cc")
@@ -169,7 +169,8 @@ def record_golden_outputs(bundle: Path, tflm_dir: str | Path | None) -> tuple[np
     values = _RECORDED.findall(result.output)
     steps, outputs = consts["kGoldenSteps"], 1 + max((int(c) for _, c, _ in values), default=-1)
     if result.timed_out or not values or len(values) != steps * outputs:
-        raise BoardError(f"recording the golden with {tree.root} failed: {golden_result(result.output, result.exit_code)[1]}")
+        line = golden_result(result.output, result.exit_code)[1]
+        raise BoardError(f"recording the golden with {tree.root} failed: {line}")
     recorded = np.zeros((steps, outputs), np.int64)
     for t, c, v in values:
         recorded[int(t), int(c)] = int(v)

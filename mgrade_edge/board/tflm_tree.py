@@ -99,7 +99,7 @@ def core_sources(tree: TflmTree) -> list[Path]:
     return sorted(set(files))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _registration_of(resolver_header: Path) -> dict[str, str]:
     """MicroMutableOpResolver method -> the Register_* function it installs by default (named in
     the default argument, or in the body for methods without one)."""

@@ -110,7 +110,7 @@ def _host(tool: str, what: str) -> str:
     return path
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _check_arm_libraries(tc: Toolchain) -> None:
     """gcc-arm-none-eabi alone compiles C but has no newlib or libstdc++: <cmath> and <new> fail."""
     for lib, package in (("libc.a", "libnewlib-arm-none-eabi"), ("libstdc++.a", "libstdc++-arm-none-eabi-newlib")):

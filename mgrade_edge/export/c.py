@@ -21,7 +21,6 @@ import numpy as np
 
 from ..errors import ExportError
 from . import cgen
-from .artifact import TensorInfo
 
 TEMPLATES = Path(__file__).parent / "templates" / "c"
 GOLDEN_STEPS = 64

@@ -5,12 +5,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..errors import ExportError
 from . import cgen, get_target
 from .artifact import ExportResult, TensorInfo
-from .c import (C_VARIANTS, DSP_NOTE, FLOAT_GOLDEN_ATOL, QUANT_NOTE, WEIGHTS_NOTES, bundle_prefix, check_supported,
-                float_sources, golden_arrays, golden_inputs, render, torch_outputs)
+from .c import (
+    C_VARIANTS,
+    DSP_NOTE,
+    FLOAT_GOLDEN_ATOL,
+    QUANT_NOTE,
+    WEIGHTS_NOTES,
+    bundle_prefix,
+    check_supported,
+    float_sources,
+    golden_arrays,
+    golden_inputs,
+    render,
+    torch_outputs,
+)
 from .c_int import int_sources
-from ..errors import ExportError
 
 
 def export_c(step, opts, out_dir: Path) -> ExportResult:

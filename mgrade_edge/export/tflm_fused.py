@@ -11,9 +11,10 @@ the integer reference), and validate runs the same C through ctypes with the op'
 
 The bundle keeps the tflm bundle's file layout (main.cc, mgrade_stream.cc/.h, mgrade_qio.h and
 mgrade_model.h are the tflm templates), so `board-test` builds and probes it the same way; the op,
-its resolver, golden data and README come from templates/fused/. The Python TFLite Micro interpreter cannot run a custom op, so
-the emitted arena is not measured at export: it is the state plus x and y plus FIXED_RECORDS_BYTES,
-what board-test measured for the interpreter's records of this one-op graph (see the constant).
+its resolver, golden data and README come from templates/fused/. The Python TFLite Micro
+interpreter cannot run a custom op, so the emitted arena is not measured at export: it is the state
+plus x and y plus FIXED_RECORDS_BYTES, what board-test measured for the interpreter's records of this
+one-op graph (see the constant).
 """
 
 from __future__ import annotations
@@ -128,9 +129,9 @@ def export_tflm_fused(step, opts, out_dir: Path) -> ExportResult:
                                     scratch_bytes=facts["scratch_bytes"]),
         "mgrade_model.h": render(
             "mgrade_model.h", macro=p.upper(), external=0, arena_min=arena_min, arena_margin=MARGIN_BYTES,
-            arena_comment=(f"// Tensor arena: the op's state ({facts['state_bytes']} bytes) + x and y + TensorFlow Lite "
-                           f"Micro's records for a\n// one-op graph, which {allowance};\n// {MARGIN_BYTES} bytes of "
-                           f"margin are added."),
+            arena_comment=(f"// Tensor arena: the op's state ({facts['state_bytes']} bytes) + x and y + "
+                           f"TensorFlow Lite Micro's records for a\n// one-op graph, which {allowance};\n"
+                           f"// {MARGIN_BYTES} bytes of margin are added."),
             variables=0, state_bytes=facts["state_bytes"], state_where=f"the {OP_NAME} op's persistent buffer",
             kernel_size=cfg.kernel_size, d_model=cfg.d_model, n_layers=cfg.n_layers, n_classes=cfg.n_classes,
             state_section="", **slot_fields("x", x), **slot_fields("y", y)),

@@ -87,8 +87,8 @@ def _check_keys(args: dict) -> dict:
     unknown = sorted(str(k) for k in args if k not in TRAINING_KEYS and k not in MAPPED_KEYS
                      and k not in {key for key, _, _ in REQUIRED_VALUES})
     if unknown:
-        raise UnsupportedModelError(f"authors' config key(s) {', '.join(unknown[:6])} are unknown to mgrade-edge, which "
-                              f"cannot tell whether they change the model; remove them only if they do not")
+        raise UnsupportedModelError(f"authors' config key(s) {', '.join(unknown[:6])} are unknown to mgrade-edge, "
+                                    f"which cannot tell whether they change the model; remove them only if they do not")
     for key, want, what in REQUIRED_VALUES:
         if key in args and args[key] != want and not (isinstance(want, float) and args[key] == int(want)):
             raise UnsupportedModelError(f"cannot import {what.format(args[key])}: mgrade-edge has no such block")
@@ -177,10 +177,10 @@ def parameter_map(cfg: MGRADEConfig) -> list[tuple[str, str, str]]:
     for i in range(cfg.n_layers):
         p, ours = f"{i}", f"layers.{i}."
 
-        def dense(src, dst):
+        def dense(src, dst, ours=ours):
             return [(f"{src}/kernel", f"{ours}{dst}.weight", "T"), (f"{src}/bias", f"{ours}{dst}.bias", "")]
 
-        def norm(src, dst):
+        def norm(src, dst, ours=ours):
             return [(f"{src}/scale", f"{ours}{dst}.weight", ""), (f"{src}/bias", f"{ours}{dst}.bias", "")]
 
         gru = f"HeinsenMinGeneralGRULayer_{p}"

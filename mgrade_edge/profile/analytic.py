@@ -116,7 +116,7 @@ def step_dataflow(cfg: MGRADEConfig, window: int | None = None) -> list[tuple[st
     for i in range(cfg.n_layers):
         p, n = f"layer_{i}", f"{i}."
 
-        def op(name, size, *inputs):
+        def op(name, size, *inputs, p=p, n=n):
             ops.append((p, n + name, size, tuple(inputs)))
             return n + name
 

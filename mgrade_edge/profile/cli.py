@@ -9,9 +9,9 @@ def run_profile(path: Path | None, preset: str | None, target: str, state: str, 
                 measure: bool, cpu: str = "host") -> dict:
     from ..checkpoint import load_checkpoint
     from ..data import checkpoint_task_data
-    from .measure import profile_report
     from ..quantize import calibration_set
     from ..streaming import to_streaming
+    from .measure import profile_report
 
     if preset is not None:
         from ..presets import untrained_model

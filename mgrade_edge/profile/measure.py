@@ -13,11 +13,11 @@ the reverse): export the step, measure its TFLite Micro arena, and account for i
 
 from __future__ import annotations
 
+import multiprocessing
+import pickle
 import sys
 import tempfile
 import time
-import multiprocessing
-import pickle
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -130,7 +130,8 @@ def progress(message: str) -> None:
 
     cpu = sum(getattr(resource.getrusage(who), f) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
               for f in ("ru_utime", "ru_stime"))
-    print(f"profile [{time.perf_counter() - _START[0]:6.1f} s, cpu {cpu:6.1f} s] {message}", file=sys.stderr, flush=True)
+    print(f"profile [{time.perf_counter() - _START[0]:6.1f} s, cpu {cpu:6.1f} s] {message}", file=sys.stderr,
+          flush=True)
 
 
 _START = [time.perf_counter()]
@@ -173,8 +174,8 @@ def measure_profile(report: dict, cfg, model, target: str, steps: tuple[int, ...
                     windows) -> None:
     """Fill the measured keys of `report` in place (see profile.profile_report)."""
     from ..quantize import calibration_set
-    from ..streaming import to_streaming
     from ..runtime.tflm_arena import DEFAULT_MARGIN, arena_after_steps, measure_min_arena
+    from ..streaming import to_streaming
 
     _START[0] = time.perf_counter()
     model_source = "given model" if model is not None else "untrained model (seed 0)"
@@ -273,7 +274,7 @@ def _window_reports(job: bytes, windows: tuple[int, ...], precision: str, start:
 
 def measure_window(step, window: int, precision: str, calibration) -> tuple[dict, bytes]:
     """Arena and file size of the parallel model over `window` inputs, and the model itself."""
-    from ..runtime.tflm_arena import DEFAULT_MARGIN, measure_min_arena
+    from ..runtime.tflm_arena import measure_min_arena
 
     def representative():
         for stream in calibration.streams[:WINDOW_CALIBRATION_STREAMS]:

@@ -38,9 +38,16 @@ def _export_bundle(step, target: str, calibration, out_dir: Path) -> dict:
 
 def measure_c_step(step, target: str, steps: tuple[int, ...], calibration, cpu: str = "host") -> dict:
     """Measured RAM parts, stack per step count and flash of the exported C step on `cpu`."""
-    from ..board.c_golden import (build_c_golden, measure_ram, object_flash, planned_ram, run_c_golden,
-                                  static_stack_bound, step_object)
     from ..board.build import cache_root
+    from ..board.c_golden import (
+        build_c_golden,
+        measure_ram,
+        object_flash,
+        planned_ram,
+        run_c_golden,
+        static_stack_bound,
+        step_object,
+    )
 
     (cache_root() / "programs").mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="mgrade-profile-c-", dir=cache_root() / "programs") as tmp:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .analytic import ARENA_GOAL_RATIO
 
+
 def _row(cells, widths) -> str:
     return "  ".join(str(c).rjust(w) if i else str(c).ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))
 

@@ -109,7 +109,8 @@ def _check_existing(out: Path, resolved: Path, force: bool) -> object:
         raise OutputPathError(f"output {out} exists and is not a directory; remove it or choose another --out")
     if out.exists():
         if not force:
-            raise OutputPathError(f"output directory {out} already exists; pass --force to replace it or choose another --out")
+            raise OutputPathError(f"output directory {out} already exists; pass --force to replace it or choose "
+                                  f"another --out")
         why = owned_artifact(out)
         if why:
             raise OutputPathError(f"--force replaces only an artifact directory mgrade-edge wrote, but {out}: {why}; "
@@ -118,7 +119,8 @@ def _check_existing(out: Path, resolved: Path, force: bool) -> object:
     if not parent.exists():
         raise OutputPathError(f"parent directory {out.parent} of --out does not exist; create it first")
     if not os.access(parent, os.W_OK | os.X_OK) or not _can_create_in(parent):
-        raise OutputPathError(f"cannot write into {out.parent} (read-only or permission denied); choose a writable --out")
+        raise OutputPathError(f"cannot write into {out.parent} (read-only or permission denied); choose a "
+                              f"writable --out")
     return _identity(out)
 
 
@@ -222,7 +224,8 @@ def check_output_file(path: Path, force: bool, what: str = "--out") -> None:
     path = Path(path)
     if str(path).strip() == "" or path.name in ("", ".", ".."):
         raise OutputPathError(f"{what} {str(path)!r} is not a file name; pass e.g. {what} model.pt")
-    if len(path.name.encode()) + 16 > _name_max(Path(os.path.abspath(path)).parent if path.parent.is_dir() else Path(".")):
+    parent = Path(os.path.abspath(path)).parent if path.parent.is_dir() else Path(".")
+    if len(path.name.encode()) + 16 > _name_max(parent):
         raise OutputPathError(f"{what} file name is too long for the file system; choose a shorter name")
     if path.is_dir():
         raise OutputPathError(f"{what} {path} is a directory; pass a file name")
@@ -234,4 +237,5 @@ def check_output_file(path: Path, force: bool, what: str = "--out") -> None:
     if not parent.is_dir():
         raise OutputPathError(f"directory {path.parent} for {what} does not exist; create it first")
     if not os.access(parent, os.W_OK | os.X_OK) or not _can_create_in(parent):
-        raise OutputPathError(f"cannot write into {path.parent} (read-only or permission denied); choose a writable {what}")
+        raise OutputPathError(f"cannot write into {path.parent} (read-only or permission denied); choose a "
+                              f"writable {what}")

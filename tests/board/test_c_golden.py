@@ -10,8 +10,8 @@ from mgrade_edge.board.c_golden import board_test_c, expected_output_hash, fnv1a
 from tests.board.conftest import require_toolchain
 from tests.helpers import run_main
 
-PASS_LINE = ("PASS: 64 steps, worst error 0 (every output equals the golden, tolerance 0), output hash a04b5b3d, rerun identical; "
-             "state 1636 bytes, scratch 528 bytes")
+PASS_LINE = ("PASS: 64 steps, worst error 0 (every output equals the golden, tolerance 0), output hash a04b5b3d, "
+             "rerun identical; state 1636 bytes, scratch 528 bytes")
 
 
 def test_parse_pass_with_ticks_and_stack():

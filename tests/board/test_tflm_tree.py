@@ -45,7 +45,8 @@ def test_kernel_files_follow_the_registration_and_common_files(tmp_path):
     root = fake_tree(tmp_path / "t")
     micro = root / "tensorflow/lite/micro"
     (micro / "micro_mutable_op_resolver.h").write_text(
-        "  TfLiteStatus AddDepthwiseConv2D(\n      const TFLMRegistration& registration = Register_DEPTHWISE_CONV_2D()) {\n"
+        "  TfLiteStatus AddDepthwiseConv2D(\n"
+        "      const TFLMRegistration& registration = Register_DEPTHWISE_CONV_2D()) {\n"
         "    return AddBuiltin(BuiltinOperator_DEPTHWISE_CONV_2D, registration, ParseDepthwiseConv2D);\n  }\n")
     k = micro / "kernels"
     (k / "depthwise_conv.cc").write_text("TFLMRegistration Register_DEPTHWISE_CONV_2D() { return {}; }\n")

@@ -10,9 +10,8 @@ import subprocess
 import numpy as np
 import pytest
 
-from mgrade_edge.export import get_target
+from mgrade_edge.export import c_calib, get_target
 from mgrade_edge.export.artifact import read_manifest
-from mgrade_edge.export import c_calib
 from mgrade_edge.export.c_quant import IntReference, QuantModel
 from mgrade_edge.quantize import calibration_set
 from mgrade_edge.runtime import open_runner

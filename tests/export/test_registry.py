@@ -3,8 +3,15 @@
 import pytest
 
 from mgrade_edge.errors import ExportError
-from mgrade_edge.export import (PRECISIONS, TARGETS, cli_target_names, get_target, quant_choices, resolve_cli_target,
-                                resolve_exporter)
+from mgrade_edge.export import (
+    PRECISIONS,
+    TARGETS,
+    cli_target_names,
+    get_target,
+    quant_choices,
+    resolve_cli_target,
+    resolve_exporter,
+)
 from mgrade_edge.runtime import ENGINES
 
 

@@ -18,15 +18,14 @@ import pytest
 
 from mgrade_edge.errors import ExportError
 from mgrade_edge.export import cgen, quant_choices
-from mgrade_edge.export.tflm import (GOLDEN_STEPS, TEMPLATES, TFLM_BUILTIN_OPS, export_tflm_bundle,
-                                     resolver_method)
+from mgrade_edge.export.tflm import GOLDEN_STEPS, TEMPLATES, TFLM_BUILTIN_OPS, export_tflm_bundle, resolver_method
 from mgrade_edge.runtime.tflm_arena import DEFAULT_MARGIN, SEARCH_RESOLUTION, probe_arena
 
 GXX = shutil.which("g++")
 needs_gxx = pytest.mark.skipif(GXX is None, reason="g++ not installed: cannot compile-check generated C++")
 COMBOS = [(quant, state) for quant in quant_choices("tflm") for state in ("external", "internal")]
-BUNDLE_FILES = ["README.md", "golden_io.h", "main.cc", "mgrade_model.h", "mgrade_qio.h", "mgrade_stream.cc", "mgrade_stream.h",
-                "model.tflite", "model_data.cc", "model_data.h", "op_resolver.h"]
+BUNDLE_FILES = ["README.md", "golden_io.h", "main.cc", "mgrade_model.h", "mgrade_qio.h", "mgrade_stream.cc",
+                "mgrade_stream.h", "model.tflite", "model_data.cc", "model_data.h", "op_resolver.h"]
 # Header paths of the real TFLite Micro API the harness includes; each becomes a shim of the
 # declaration-only header for the compile check.
 TFLM_HEADERS = ["tensorflow/lite/micro/micro_allocator.h", "tensorflow/lite/micro/micro_interpreter.h",

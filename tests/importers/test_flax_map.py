@@ -32,7 +32,6 @@ def imported(name: str):
 
 
 def build(name: str, dtype):
-    import torch
 
     from mgrade_edge.model import MGRADE
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from tests.importers.fixtures import fixture_dir, run_main
 
 

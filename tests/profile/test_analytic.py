@@ -5,10 +5,15 @@ import pytest
 from mgrade_edge.export import PRECISIONS
 from mgrade_edge.model import MGRADE, count_parameters
 from mgrade_edge.presets import preset_config
-from mgrade_edge.profile.analytic import (analytic_profile, comparisons, peak_live, step_dataflow,
-                                          tcn_stack, training_parameters)
+from mgrade_edge.profile.analytic import (
+    analytic_profile,
+    comparisons,
+    peak_live,
+    step_dataflow,
+    tcn_stack,
+    training_parameters,
+)
 from tests.helpers import NAMED_CONFIGS, make_model
-
 
 # ---- the paper's worked example (spec section 5) -----------------------------------------------
 

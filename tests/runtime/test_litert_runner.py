@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from mgrade_edge.errors import ExportError
-from mgrade_edge.runtime.base import run_stream
 from mgrade_edge.qio import requantize
+from mgrade_edge.runtime.base import run_stream
 from mgrade_edge.runtime.litert_runner import LiteRTRunner, TFLiteIO
 from tests.export.test_tflite import TFLITE_TARGETS, eval_stream
 

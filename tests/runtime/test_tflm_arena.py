@@ -8,8 +8,15 @@ import numpy as np
 import pytest
 
 from mgrade_edge.errors import ExportError
-from mgrade_edge.runtime.tflm_arena import (DEFAULT_MARGIN, SEARCH_RESOLUTION, arena_after_steps, check_tflite_bytes,
-                                    measure_min_arena, parse_allocations, probe_arena)
+from mgrade_edge.runtime.tflm_arena import (
+    DEFAULT_MARGIN,
+    SEARCH_RESOLUTION,
+    arena_after_steps,
+    check_tflite_bytes,
+    measure_min_arena,
+    parse_allocations,
+    probe_arena,
+)
 
 PRINTOUT = """\
 [RecordingMicroAllocator] Arena allocation total 1680 bytes
