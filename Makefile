@@ -56,7 +56,7 @@ spoken-digits-example: $(STAMP)
 	OMP_NUM_THREADS=1 $(BIN)/mgrade-edge train --task spoken-digits --epochs 8 --seed 0 --out examples/spoken_digits.pt --force
 
 # The bundled keywords model: raw 8 kHz audio (T = 8,000), 8,000 generated training clips, held-out voices;
-# ~90 min on one thread (OMP_NUM_THREADS=1 leaves the second core free). See README "Keywords".
+# ~90 min on one thread (OMP_NUM_THREADS=1 leaves the second core free). See docs/workloads.md.
 keywords-example: $(STAMP)
 	OMP_NUM_THREADS=1 $(BIN)/mgrade-edge train --task keywords --sample-rate 8000 --train-clips 8000 --val-clips 350 \
 		--test-clips 1050 --split voice --d-model 32 --layers 2 --kernel-size 64 --taps 8 --conv-ln --rec-ln \
@@ -65,10 +65,10 @@ keywords-example: $(STAMP)
 
 bench: $(STAMP) board-tools
 	$(BIN)/python benchmarks/run_all.py
-	$(BIN)/python benchmarks/update_readme.py
 	@if [ -n "$$TFLM_DIR" ]; then PYTHONPATH=. $(BIN)/python benchmarks/board_table.py \
 	  --json benchmarks/board_table.json > benchmarks/board_table.md && cat benchmarks/board_table.md; \
 	else echo "board table skipped: set TFLM_DIR to a TensorFlow Lite Micro tree"; fi
+	PYTHONPATH=. $(BIN)/python benchmarks/update_docs.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info demo_out

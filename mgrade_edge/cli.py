@@ -521,7 +521,7 @@ def main() -> None:
     from .safety.signals import Terminated, cleanup_on_termination
 
     if len(sys.argv) == 1:  # no command: the help a user is looking for, not an error
-        click.echo(cli.get_help(click.Context(cli, info_name="mgrade-edge")))
+        click.echo(cli.get_help(click.Context(cli, info_name="mgrade-edge", **cli.context_settings)))
         sys.exit(0)
     try:
         with cleanup_on_termination():

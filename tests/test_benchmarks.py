@@ -84,7 +84,7 @@ def test_goals_not_measured_are_neither_met_nor_missed():
 def test_markdown_has_every_section_with_units_and_the_rerun_line():
     md = report.render_markdown(fake_results())
     assert "rerun with `make bench`" in md and "Test CPU" in md and "Quick run" not in md
-    assert not any(line.startswith(("# ", "## ")) for line in md.splitlines())  # it goes under a README "##"
+    assert not any(line.startswith(("# ", "## ")) for line in md.splitlines())  # it goes under docs/results.md's "# Results"
     for header in ("### Goals", "### 1. Per-step latency", "### 2. Streaming step vs", "### 3. Accuracy",
                    "### 4. Parameters, flash and RAM", "median (µs)", "p90 (µs)",
                    "speedup vs torch eager (×, medians)",
@@ -188,7 +188,7 @@ def test_script_help_runs_without_heavy_imports():
 
 
 def test_c_board_table_renders_parts_and_the_tflite_micro_ratio(tmp_path):
-    from benchmarks.update_readme import C_END, C_START, c_board_table, replace_section
+    from benchmarks.update_docs import C_END, C_START, c_board_table, replace_section
 
     rows = [{"model": "m", "cpu": "cortex-m4", "kernels": "cmsis-nn", "instructions_per_step": 500_000},
             {"target": "c", "model": "m", "cpu": "cortex-m4", "kernels": "arm-dsp", "passed": True, "identical": True,
@@ -207,7 +207,7 @@ def test_c_board_table_renders_parts_and_the_tflite_micro_ratio(tmp_path):
 
 
 def test_fused_board_table_compares_with_the_builtin_bundle_of_the_same_cpu():
-    from benchmarks.update_readme import c_board_table, fused_board_table
+    from benchmarks.update_docs import c_board_table, fused_board_table
 
     rows = [{"model": "m", "cpu": "cortex-m4", "kernels": "cmsis-nn", "instructions_per_step": 500_000,
              "model_ram_bytes": 20_000},

@@ -1,8 +1,8 @@
-"""The build and run commands of `mgrade-edge board-test`, as text for READMEs.
+"""The build and run commands of `mgrade-edge board-test`, as text for the docs.
 
 Rendered from the same functions the board test calls (build.compile_command, build.link_command,
 run.run_command) with placeholders for paths, so the documented commands cannot drift from the
-ones that are run; tests/board/test_commands.py checks the project README holds them verbatim.
+ones that are run; tests/board/test_commands.py checks docs/board-commands.md holds them verbatim.
 """
 
 from __future__ import annotations

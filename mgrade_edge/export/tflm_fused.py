@@ -4,7 +4,7 @@
 
 For firmware that keeps the TFLite Micro interpreter. A builtin-op graph of this model needs one
 interpreter record per op and tensor (107 ops on digits, 387 on the speech-commands preset: an arena
-9x and 4.4x the state, README "Arena overhead"); here the graph is x -> MGRADE_STEP -> y, and the op
+9x and 4.4x the state, docs/tflm-fused.md "Arena overhead"); here the graph is x -> MGRADE_STEP -> y, and the op
 is the generated C step (c_int.py) behind TFLite Micro's kernel interface. Its state struct is one
 persistent arena buffer, its numbers are those of `--target c` bit for bit (golden_io.h comes from
 the integer reference), and validate runs the same C through ctypes with the op's quantised I/O.

@@ -1,19 +1,24 @@
-"""Copy benchmarks/results.md into README.md between the results markers, and the native C step's
-and the tflm-fused bundle's per-CPU tables rendered from benchmarks/board_table.json between the
-c-board-table and fused-board-table markers (run by `make bench`)."""
+"""Write docs/results.md and docs/board-commands.md whole (run by `make bench`; never edit them by hand).
+
+results.md: benchmarks/results.md (run_all.py's tables) and the native C step's and the tflm-fused
+bundle's per-CPU tables rendered from benchmarks/board_table.json. board-commands.md: the build and run
+commands of `mgrade-edge board-test`, rendered from the functions it calls (mgrade_edge.board.commands),
+so the documented commands cannot drift from the ones that run (tests/board/test_commands.py).
+"""
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-START, END = "<!-- results:start -->", "<!-- results:end -->"
+DOCS = ROOT / "docs"
 C_START, C_END = "<!-- c-board-table:start -->", "<!-- c-board-table:end -->"
-F_START, F_END = "<!-- fused-board-table:start -->", "<!-- fused-board-table:end -->"
 CPU_NAMES = {"host": "host (x86-64)", "cortex-m4": "Cortex-M4", "cortex-m55": "Cortex-M55"}
 VARIANTS = {"portable-c": "portable", "arm-dsp": "`-DMGRADE_USE_DSP`",
             "arm-dsp-w16": "`-DMGRADE_USE_DSP`, `--weights int16`"}
+GENERATED = "<!-- Written whole by benchmarks/update_docs.py (make bench); do not edit by hand. -->"
 
 
 def replace_section(text: str, start: str, end: str, body: str, where: Path) -> str:
@@ -74,17 +79,45 @@ def c_board_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def update(readme: Path, results: Path, board_json: Path | None = None) -> None:
-    text = replace_section(readme.read_text(), START, END, results.read_text(), readme)
-    if board_json is not None and board_json.is_file():
-        import json
+def results_page(results: Path, board_json: Path | None) -> str:
+    rows = json.loads(board_json.read_text()) if board_json is not None and board_json.is_file() else []
+    parts = [GENERATED, "", "# Results", "",
+             "Measured by `make bench` on this project's machine (2 shared x86-64 cores): `benchmarks/run_all.py`",
+             "writes benchmarks/results.md, `benchmarks/board_table.py` benchmarks/board_table.json, and",
+             "`benchmarks/update_docs.py` this page from both.", "", results.read_text().strip(), ""]
+    if rows:
+        parts += ["## The C step per CPU", "",
+                  "`benchmarks/board_table.py --targets c`: digits is examples/digits.pt, speech-commands the",
+                  "untrained preset calibrated on seeded noise; int8, uint16 h; arm-none-eabi-gcc 12.2 -O2; RAM in",
+                  "bytes. QEMU instruction counts, not cycles. The last column is TensorFlow Lite Micro + CMSIS-NN's",
+                  "instructions per step for the same model on the same CPU over the C step's.", "",
+                  c_board_table(rows), "",
+                  "## tflm-fused per CPU", "",
+                  "`benchmarks/board_table.py --targets tflm,fused`: int8, the same two models; the ratio column is",
+                  "the builtin-op bundle's instructions on the same CPU over these.", "",
+                  fused_board_table(rows), ""]
+    return "\n".join(parts)
 
-        rows = json.loads(board_json.read_text())
-        text = replace_section(text, C_START, C_END, c_board_table(rows), readme)
-        text = replace_section(text, F_START, F_END, fused_board_table(rows), readme)
-    readme.write_text(text)
+
+def board_commands_page() -> str:
+    from mgrade_edge.board.commands import build_snippet, c_build_snippet
+
+    return "\n".join([
+        GENERATED, "", "# What board-test runs", "",
+        "Rendered from the functions `mgrade-edge board-test` calls (mgrade_edge.board.commands), with",
+        "placeholders for paths.", "", "## A tflm bundle", "", "```sh",
+        build_snippet("host", "reference") + "\n" + build_snippet("cortex-m4", "cmsis-nn").rstrip("\n"), "```", "",
+        "## The C step", "", "```sh",
+        c_build_snippet("host") + "\n" + c_build_snippet("cortex-m4", dsp=True).rstrip("\n"), "```", ""])
+
+
+def update(docs: Path, results: Path, board_json: Path | None = None) -> None:
+    (docs / "results.md").write_text(results_page(results, board_json))
+    (docs / "board-commands.md").write_text(board_commands_page())
 
 
 if __name__ == "__main__":
-    update(ROOT / "README.md", ROOT / "benchmarks" / "results.md", ROOT / "benchmarks" / "board_table.json")
-    print("README.md results, c and fused board tables updated from benchmarks/results.md and board_table.json")
+    sys.path.insert(0, str(ROOT))
+    update(DOCS, ROOT / "benchmarks" / "results.md", ROOT / "benchmarks" / "board_table.json")
+    print("docs/results.md and docs/board-commands.md written from benchmarks/results.md, board_table.json "
+          "and mgrade_edge.board.commands")
