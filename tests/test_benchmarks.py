@@ -84,7 +84,7 @@ def test_goals_not_measured_are_neither_met_nor_missed():
 def test_markdown_has_every_section_with_units_and_the_rerun_line():
     md = report.render_markdown(fake_results())
     assert "rerun with `make bench`" in md and "Test CPU" in md and "Quick run" not in md
-    assert not any(line.startswith(("# ", "## ")) for line in md.splitlines())  # it goes under docs/results.md's "# Results"
+    assert not any(line.startswith(("# ", "## ")) for line in md.splitlines())  # goes under a "# Results"
     for header in ("### Goals", "### 1. Per-step latency", "### 2. Streaming step vs", "### 3. Accuracy",
                    "### 4. Parameters, flash and RAM", "median (µs)", "p90 (µs)",
                    "speedup vs torch eager (×, medians)",
