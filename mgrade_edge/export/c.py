@@ -187,10 +187,14 @@ def golden_inputs(step, opts) -> np.ndarray:
 
 
 def torch_outputs(step, inputs: np.ndarray) -> np.ndarray:
-    from ..runtime.base import run_stream
-    from ..runtime.torch_runner import TorchRunner
+    """The float32 step's per-step outputs [T, C] on one stream (the reference the golden records)."""
+    import torch
 
-    return run_stream(TorchRunner(step), inputs)
+    from ..streaming import stream_sequences
+
+    with torch.no_grad():
+        u = torch.as_tensor(np.asarray(inputs, np.float32))[None]
+        return stream_sequences(step.to(torch.float32).eval(), u)[0].numpy()
 
 
 # Model variants of the authors' code (config.py) the C step does not implement, with their spec values.

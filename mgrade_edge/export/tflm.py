@@ -377,7 +377,7 @@ def export_tflm(step, opts, out_dir: Path):
 
 def _export(step, quant, state, calibration, out_dir, model_name, source_desc, golden_steps, cpu=None,
             sigmoid="int16", tflm_dir=None):
-    from ..runtime.tflm_arena import measure_min_arena
+    from ..export.tflm_arena import measure_min_arena
     from .artifact import ExportOptions
     from .tflite import export_tflite
 

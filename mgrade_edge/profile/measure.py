@@ -173,8 +173,8 @@ def time_invoke(model_bytes: bytes, arena: int, calls: int = TIMING_CALLS) -> fl
 def measure_profile(report: dict, cfg, model, target: str, steps: tuple[int, ...], calibration, state: str,
                     windows) -> None:
     """Fill the measured keys of `report` in place (see profile.profile_report)."""
+    from ..export.tflm_arena import DEFAULT_MARGIN, arena_after_steps, measure_min_arena
     from ..quantize import calibration_set
-    from ..runtime.tflm_arena import DEFAULT_MARGIN, arena_after_steps, measure_min_arena
     from ..streaming import to_streaming
 
     _START[0] = time.perf_counter()
@@ -274,7 +274,7 @@ def _window_reports(job: bytes, windows: tuple[int, ...], precision: str, start:
 
 def measure_window(step, window: int, precision: str, calibration) -> tuple[dict, bytes]:
     """Arena and file size of the parallel model over `window` inputs, and the model itself."""
-    from ..runtime.tflm_arena import measure_min_arena
+    from ..export.tflm_arena import measure_min_arena
 
     def representative():
         for stream in calibration.streams[:WINDOW_CALIBRATION_STREAMS]:
@@ -303,7 +303,7 @@ def measure_window(step, window: int, precision: str, calibration) -> tuple[dict
 def time_window(report: dict, model_bytes: bytes, window: int) -> None:
     """Host time per call of a window model (report: measure_window's), timed in the main process
     once nothing else runs, like the step it is compared with; fewer calls for the long windows."""
-    from ..runtime.tflm_arena import DEFAULT_MARGIN
+    from ..export.tflm_arena import DEFAULT_MARGIN
 
     calls = max(3, 320 // window)
     report["call_us_host"] = time_invoke(model_bytes, report["arena_min_bytes"] + DEFAULT_MARGIN, calls=calls)

@@ -23,8 +23,8 @@ ENGINES = {
 def open_runner(directory: str | Path, engine: str | None = None, manifest: dict | None = None, **kwargs):
     """A Runner for the artifact in `directory` (engine defaults to the target's own engine). The
     export pipeline passes the manifest it is about to write; everyone else reads it from disk."""
-    from ..export import get_target
-    from ..export.artifact import read_manifest
+    from ..manifest import read_manifest
+    from ..targets import get_target
 
     manifest = manifest if manifest is not None else read_manifest(directory)
     target = get_target(manifest["target"])

@@ -19,7 +19,7 @@ import pytest
 from mgrade_edge.errors import ExportError
 from mgrade_edge.export import cgen, quant_choices
 from mgrade_edge.export.tflm import GOLDEN_STEPS, TEMPLATES, TFLM_BUILTIN_OPS, export_tflm_bundle, resolver_method
-from mgrade_edge.runtime.tflm_arena import DEFAULT_MARGIN, SEARCH_RESOLUTION, probe_arena
+from mgrade_edge.export.tflm_arena import DEFAULT_MARGIN, SEARCH_RESOLUTION, probe_arena
 
 GXX = shutil.which("g++")
 needs_gxx = pytest.mark.skipif(GXX is None, reason="g++ not installed: cannot compile-check generated C++")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from mgrade_edge.errors import ExportError
-from mgrade_edge.runtime.tflm_arena import (
+from mgrade_edge.export.tflm_arena import (
     DEFAULT_MARGIN,
     SEARCH_RESOLUTION,
     arena_after_steps,

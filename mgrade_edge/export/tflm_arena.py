@@ -4,7 +4,7 @@ Two facts shape this module:
 - TFLite Micro reports arena usage only by printing (`print_allocations()`) to the C-level stderr,
   so the child captures file descriptor 2 and parses what it prints.
 - A too-small arena can SEGFAULT or abort the process instead of raising, so every probe runs in
-  its own child process (`python -m mgrade_edge.runtime.tflm_arena ...`, which imports only tflite_micro
+  its own child process (`python -m mgrade_edge.export.tflm_arena ...`, which imports only tflite_micro
   and numpy: ~0.25 s per probe).
 
 The minimum is found by binary search over multiples of SEARCH_RESOLUTION bytes: TFLite Micro
@@ -129,7 +129,7 @@ def _zero_inputs(interpreter, model_bytes: bytes) -> list:
     """One zero array per input of subgraph 0 (memory use does not depend on the values)."""
     import numpy as np
 
-    from ..export.flatbuffer import n_inputs
+    from .flatbuffer import n_inputs
 
     return [np.zeros(d["shape"], d["dtype"]) for d in map(interpreter.get_input_details, range(n_inputs(model_bytes)))]
 
@@ -181,7 +181,7 @@ def _run_child(model_path: Path, arena: int, steps: int, report_at: list[int]) -
     package_root = str(Path(__file__).resolve().parent.parent)
     env = dict(os.environ)
     env["PYTHONPATH"] = package_root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    cmd = [sys.executable, "-m", "mgrade_edge.runtime.tflm_arena", str(model_path), "--arena", str(arena),
+    cmd = [sys.executable, "-m", "mgrade_edge.export.tflm_arena", str(model_path), "--arena", str(arena),
            "--steps", str(steps), "--report-at", ",".join(map(str, report_at))]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=PROBE_TIMEOUT_S, env=env)
@@ -284,7 +284,7 @@ def _probe_all(probe, arenas: list[int]) -> list[ProbeResult]:
 
 
 def _tensor_count(model_bytes: bytes) -> int:
-    from ..export.flatbuffer import root
+    from .flatbuffer import root
 
     model = root(model_bytes)
     return sum(model.Subgraphs(i).TensorsLength() for i in range(model.SubgraphsLength()))
