@@ -60,11 +60,11 @@ def measure_accuracy(artifacts: dict, steps: int, max_sequences: int | None, log
 
 
 def measure_memory(artifacts: dict, log=print) -> dict:
+    from mgrade_edge.analytic import analytic_profile
     from mgrade_edge.checkpoint import load_checkpoint
     from mgrade_edge.export.artifact import read_manifest
     from mgrade_edge.export.tflm_arena import measure_min_arena
     from mgrade_edge.model import count_parameters
-    from mgrade_edge.profile.analytic import analytic_profile
 
     ckpt = load_checkpoint(CHECKPOINT)
     params = count_parameters(ckpt.model)

@@ -123,8 +123,8 @@ def step_calls(callgrind_out: str, function: str) -> int:
 
 
 def run_case(name: str, checkpoint: Path, precision: str, work: Path, calib: Path | None) -> dict:
+    from mgrade_edge.analytic import analytic_profile, step_macs
     from mgrade_edge.config import MGRADEConfig
-    from mgrade_edge.profile.analytic import analytic_profile, step_macs
 
     manifest = export(checkpoint, precision, work / f"{name}-{precision}", calib)
     facts = manifest["details"]["c"]

@@ -97,3 +97,28 @@ def test_the_pipeline_sits_above_export_and_validate():
     for module, edges in graph.items():
         if module.startswith("mgrade_edge.export"):
             assert not edges & {"mgrade_edge.validate", "mgrade_edge.pipeline"}, module
+
+
+def package_graph(graph: dict[str, set[str]]) -> dict[str, set[str]]:
+    """The same edges between top-level units: a subpackage (export, board, ...) or a top-level module."""
+    def unit(module: str) -> str:
+        parts = module.split(".")
+        return parts[1] if len(parts) > 1 else parts[0]
+
+    packages: dict[str, set[str]] = {}
+    for module, edges in graph.items():
+        packages.setdefault(unit(module), set()).update(unit(e) for e in edges if unit(e) != unit(module))
+    return packages
+
+
+def test_packages_import_one_way():
+    found = cycles(package_graph(import_graph()))
+    assert not found, "package import cycles: " + "; ".join(" <-> ".join(c) for c in found)
+    assert cycles(package_graph({"p.a.x": {"p.b.y"}, "p.b.y": {"p.a.z"}, "p.a.z": set()})) == [["a", "b"]]
+
+
+def test_the_registry_and_the_manifest_reader_sit_below_export_board_and_runtime():
+    packages = package_graph(import_graph())
+    for low in ("targets", "manifest"):
+        assert not packages[low] & {"export", "board", "runtime", "pipeline", "cli", "validate"}, low
+    assert "export" not in packages["runtime"] and "export" not in packages["board"]

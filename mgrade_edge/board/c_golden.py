@@ -256,8 +256,8 @@ def planned_ram(facts: dict) -> dict:
 def analytic_min_ram(facts: dict) -> int | None:
     if not facts.get("config") or not facts.get("target"):
         return None
+    from ..analytic import analytic_profile
     from ..config import MGRADEConfig
-    from ..profile.analytic import analytic_profile
 
     return int(analytic_profile(MGRADEConfig(**facts["config"]), facts["target"])["analytic_min_ram_bytes"])
 

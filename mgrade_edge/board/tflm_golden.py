@@ -137,8 +137,8 @@ def search_min_arena(run, used: int, known_ok: int) -> tuple[int, list[dict]]:
 def _analytic_min_ram(bundle: Path) -> int | None:
     if not (bundle / MANIFEST).is_file():
         return None
+    from ..analytic import analytic_profile
     from ..config import MGRADEConfig
-    from ..profile.analytic import analytic_profile
 
     m = read_manifest(bundle)
     target = {"int8": "tflite-int8", "int16x8": "tflite-int16x8"}.get(m.get("precision"))

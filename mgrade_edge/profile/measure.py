@@ -23,10 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..analytic import DEFAULT_STEPS, DEFAULT_WINDOWS, analytic_profile
 from ..config import MGRADEConfig
 from ..errors import DataError, ExportError
 from ..export import get_target, resolve_state
-from .analytic import DEFAULT_STEPS, DEFAULT_WINDOWS, analytic_profile
 from .inputs import random_sequences, untrained_model
 
 ALIGN = 16  # TFLite Micro aligns every arena allocation to 16 bytes
@@ -288,8 +288,8 @@ def measure_window(step, window: int, precision: str, calibration) -> tuple[dict
     graph = graph_summary(model_bytes)
     progress(f"window model W={window}: probing the smallest arena ({graph['ops']} ops)")
     arena = measure_min_arena(model_bytes, on_probe=_probe_line)
+    from ..analytic import peak_live, step_dataflow
     from ..export import PRECISIONS
-    from .analytic import peak_live, step_dataflow
 
     cfg, act = step.cfg, PRECISIONS[precision].act
     analytic = (peak_live(step_dataflow(cfg, window))[0] + window * cfg.d_in + cfg.n_classes) * act

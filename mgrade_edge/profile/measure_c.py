@@ -7,7 +7,7 @@ for the host with the board layer, and measure what the step needs from the comp
   (1 ... 10,000): a streaming step must not grow, and neither may anything else, as nothing is
   allocated at run time (the step object references no heap function, checked here);
 - flash: code + constant data of the step object (.text, .rodata);
-- the analytic minimum of the same precision (profile.analytic) it is compared to.
+- the analytic minimum of the same precision (mgrade_edge.analytic) it is compared to.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .analytic import ARENA_GOAL_RATIO
+from ..analytic import ARENA_GOAL_RATIO
 
 
 def _row(cells, widths) -> str:

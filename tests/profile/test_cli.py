@@ -51,7 +51,7 @@ def test_profile_option_errors(tmp_path):
         (["profile"], "pass either a checkpoint PATH or --preset NAME"),
         (["profile", "--preset", "imagenet"], "unknown preset 'imagenet'"),
         (["profile", "--preset", "digits", "--target", "onnx"], "--target 'onnx' is not one of"),
-        (["profile", "--preset", "digits", "--steps", "0,10"], "every count must be > 0"),
+        (["profile", "--preset", "digits", "--steps", "0,10"], "every count must be an integer in [1, 2,000,000]"),
         (["profile", "--preset", "digits", "--steps", "ten"], "not a comma-separated list of integers"),
         (["profile", "--preset", "digits", "--plot", str(tmp_path / "no" / "x.png")], "does not exist"),
         (["init", "--preset", "nope", "--out", str(tmp_path / "x.pt")], "unknown preset 'nope'"),

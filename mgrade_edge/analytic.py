@@ -17,9 +17,9 @@ text report in report.py; both import this module, never the reverse.
 
 from __future__ import annotations
 
-from ..checkpoint import paper_footprint
-from ..config import MGRADEConfig
-from ..export import Precision, get_target
+from .checkpoint import paper_footprint
+from .config import MGRADEConfig
+from .targets import Precision, get_target
 
 DEFAULT_STEPS = (1, 10, 100, 1000, 10000)
 DEFAULT_WINDOWS = (16, 64, 256)  # window lengths W at which the non-streaming model is measured
@@ -222,7 +222,7 @@ def analytic_profile(cfg: MGRADEConfig, target: str = "tflite-int8", model=None)
     prec = target_precision(target)
     params_by_part = training_parameters(cfg)
     if model is not None:
-        from ..model import count_parameters
+        from .model import count_parameters
 
         counted = count_parameters(model)
         if counted != sum(params_by_part.values()):

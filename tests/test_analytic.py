@@ -2,10 +2,7 @@
 
 import pytest
 
-from mgrade_edge.export import PRECISIONS
-from mgrade_edge.model import MGRADE, count_parameters
-from mgrade_edge.presets import preset_config
-from mgrade_edge.profile.analytic import (
+from mgrade_edge.analytic import (
     analytic_profile,
     comparisons,
     peak_live,
@@ -13,6 +10,9 @@ from mgrade_edge.profile.analytic import (
     tcn_stack,
     training_parameters,
 )
+from mgrade_edge.export import PRECISIONS
+from mgrade_edge.model import MGRADE, count_parameters
+from mgrade_edge.presets import preset_config
 from tests.helpers import NAMED_CONFIGS, make_model
 
 # ---- the paper's worked example (spec section 5) -----------------------------------------------
