@@ -50,3 +50,25 @@ def test_precision_widths_match_value_dtype(name):
     assert np.dtype(p.value_dtype).itemsize == p.act
     assert p.dtype("activation") == p.value_dtype or not p.quantized
     assert (p.converter_ops is None) == (not p.quantized)
+
+
+def test_a_new_target_is_one_registry_line(tmp_path, capsys, monkeypatch, request):
+    """A float C step under a name of its own: registered (the one line a new target adds), it exports,
+    validates and board-tests through the CLI, which dispatch on the manifest's target via the registry."""
+    import json
+
+    from mgrade_edge.targets import FLOAT32, Target, register
+    from tests.helpers import run_main, save_tiny_digits_checkpoint
+
+    request.addfinalizer(lambda: TARGETS.pop("c-demo", None))
+    register(Target("c-demo", FLOAT32, ("internal",), ("c",), "c_bundle:export_c", "c",
+                    facts=dict(TARGETS["c-float32"].facts), board="c"))
+    ckpt = save_tiny_digits_checkpoint(tmp_path / "tiny.pt")
+    out = tmp_path / "demo"
+    code, _, err = run_main(["export", ckpt, "--target", "c-demo", "--out", out, "--no-validate"], capsys, monkeypatch)
+    assert code == 0, err
+    assert json.loads((out / "manifest.json").read_text())["target"] == "c-demo"
+    code, stdout, err = run_main(["validate", ckpt, out, "--steps", "200", "--json"], capsys, monkeypatch)
+    assert code == 0 and json.loads(stdout)["within_tolerance"], err
+    code, stdout, err = run_main(["board-test", out, "--json"], capsys, monkeypatch)
+    assert code == 0 and json.loads(stdout)["target"] == "c-demo", err
