@@ -24,15 +24,14 @@ def calibration_for(step, config: str):
 
 def build_tflite_artifact(directory: Path, target: str, config: str, state: str) -> tuple[Path, dict, object]:
     """Export the seeded random model of `config` into the new `directory`: (directory, manifest, torch step)."""
-    from mgrade_edge.export import TARGETS
+    from mgrade_edge.export import TARGETS, resolve_exporter
     from mgrade_edge.export.artifact import ExportOptions, build_manifest, write_manifest
-    from mgrade_edge.export.tflite import export_tflite
 
     step = streaming_step(config)
     calibration = calibration_for(step, config) if TARGETS[target].quantized else None
     directory.mkdir()
     opts = ExportOptions(target, state, calibration)
-    result = export_tflite(step, opts, directory)
+    result = resolve_exporter(TARGETS[target])(step, opts, directory)  # a tflm target writes its whole bundle
     manifest = build_manifest(step, opts, result, directory, TARGETS[target].precision.name)
     write_manifest(directory, manifest)
     return directory, manifest, step
