@@ -1,7 +1,45 @@
-"""Shared pytest fixtures; built artifacts are session fixtures (built once, removed with pytest's tmp dirs)."""
+"""Shared pytest fixtures; built artifacts are session fixtures (built once, removed with pytest's tmp dirs).
+
+Tiers (markers declared in pyproject.toml): `make test-fast` runs `-m "not board and not tflite and not
+slow"`. A test is marked here by where it lives or what its id names, so a new test in a board or
+TFLite module is tiered without a decorator; SLOW lists the remaining tests measured above ~1.5 s
+(`pytest --durations=0`).
+"""
 
 import numpy as np
 import pytest
+
+TIERS = {
+    # builds a program with a C/C++ toolchain (the c runner compiles a shared library too)
+    "board": ("tests/board/test_build.py", "tests/board/test_c_golden.py", "tests/board/test_qemu.py",
+              "tests/board/test_tflm_fused_golden.py", "tests/board/test_tflm_golden.py",
+              "tests/board/test_tflm_tree.py", "tests/export/test_c.py", "tests/export/test_c_int.py",
+              "tests/export/test_tflm_fused.py", "tests/runtime/test_c_runner.py", "tests/profile/test_measure_c.py",
+              "test_board_test_", "test_a_linker_overflow", "test_dsp_on_the_host", "test_a_golden_run_that_never",
+              "test_a_new_target_is_one_registry_line", "test_validate_engine_c", "[c-", "-c-", "[c]"),
+    # converts with the TFLite converter or runs LiteRT / the TFLite Micro interpreter
+    "tflite": ("tests/export/test_tflite.py", "tests/export/test_tflm.py", "tests/export/test_device_model.py",
+               "tests/export/test_full_width_constants.py", "tests/export/test_logistic16.py",
+               "tests/export/test_long_quantized_streams.py", "tests/export/test_tflm_arena.py",
+               "tests/runtime/test_litert_runner.py", "tests/runtime/test_tflm_runner.py",
+               "tests/safety/test_sandbox.py", "tests/profile/test_measure.py", "tests/test_manifest.py",
+               "tflite", "tflm", "litert"),
+    "slow": ("test_two_exports_are_byte_identical", "test_imported_c_gsc_exports_validates_and_profiles",
+             "test_sigterm_mid_export_leaves_nothing", "test_state_precision_study_rows",
+             "test_int8_stays_close_to_torch_over_the_stream", "test_float32_step_tracks_float64_parallel",
+             "test_calibration_stream_length_is_chosen_and_recorded", "test_measured_profile_of_a_tiny_checkpoint",
+             "test_export_refuses_weights_that_overflow", "test_concurrent_exports_one_wins",
+             "test_float_matches_torch_every_step", "test_exporting_twice_gives_identical_bytes",
+             "test_onnx_export_writes_model_and_manifest", "test_force_replaces_our_artifact",
+             "test_existing_output_refused_unless_force"),
+}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        for marker, patterns in TIERS.items():
+            if any(p in item.nodeid for p in patterns):
+                item.add_marker(marker)
 
 
 @pytest.fixture
