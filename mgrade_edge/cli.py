@@ -40,6 +40,7 @@ from .safety.bounds import (
     off_or_above_one,
     positive_finite_float,
 )
+from .targets import DEPRECATED_SPELLINGS, resolve_h_bits
 
 PROFILE_TARGETS = targets_with(format="tflite", by_quant=False)  # precisions the profiler accounts and measures
 # measured from the compiled C step; `c` alone is the family's default precision, as for export
@@ -194,7 +195,8 @@ def evaluate(path, as_json):
 
 @cli.command()
 @click.argument("path", type=click.Path(path_type=Path))
-@click.option("--target", required=True, help=" | ".join(cli_target_names()))
+@click.option("--target", required=True,
+              help=" | ".join(n for n in cli_target_names() if n not in DEPRECATED_SPELLINGS))
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Artifact directory to create.")
 @click.option("--state", type=str, default=None,
               help="external (state tensors are model I/O; default) or internal (resource variables; "
@@ -227,16 +229,22 @@ def evaluate(path, as_json):
               help="tflm only: record golden_io.h with this TensorFlow Lite Micro tree (host build, reference "
                    "kernels), the sources the bundle will be built with. Default: $TFLM_DIR; unset, the Python "
                    "tflite-micro wheel records it (other TFLite Micro versions may differ by a step).")
+@click.option("--h-bits", type=click.Choice(["8", "16", "32"]), default=None,
+              help="quantised c only: bits of the hidden state (default 16; 8 saves d*L bytes, 32 keeps slow "
+                   "models' small per-step changes of h; int16x8: 16 or 32).")
 @user_errors
 def export(path, target, out, state, quant, calib, calib_sequences, calib_steps, force, no_validate, cpu, sigmoid,
-           weights, tflm_dir):
+           weights, tflm_dir, h_bits):
     """Export a checkpoint's streaming step to ONNX, TFLite or a TFLite Micro bundle.
 
     Example: mgrade-edge export examples/digits.pt --target tflite-int8 --out digits_int8
     """
     from .pipeline import export_checkpoint
 
-    target = resolve_cli_target(target, quant).name
+    if target in DEPRECATED_SPELLINGS:
+        click.echo(f"note: --target {target} is deprecated and goes in the next release; use "
+                   f"{DEPRECATED_SPELLINGS[target]}", err=True)
+    target = resolve_h_bits(resolve_cli_target(target, quant), None if h_bits is None else int(h_bits)).name
     if calib is not None and not get_target(target).quantized:
         raise UserError(f"--calib is used by quantised targets only; {target} is float, drop --calib or pick an "
                         f"int8 target")

@@ -201,6 +201,29 @@ register_family("tflm-fused", ("int8", "int16x8"), states=("internal",), engines
                 facts={**_C_FACTS, "tflm_fused": {"program_sources": "paths", "op": "str"}})
 
 
+# The c step's hidden-state width is an option of `c` (`--target c --quant Q --h-bits B`); 16 bits is the plain
+# c-<quant> target. The registry names stay (manifests keep them); their spellings as --target are deprecated.
+C_H_BITS = {("int8", 8): "c-int8-h8", ("int8", 16): "c-int8", ("int8", 32): "c-int8-h32",
+            ("int16x8", 16): "c-int16x8", ("int16x8", 32): "c-int16x8-h32"}
+DEPRECATED_SPELLINGS = {name: f"--target c --quant {quant} --h-bits {bits}"
+                        for (quant, bits), name in C_H_BITS.items() if bits != 16}
+
+
+def resolve_h_bits(target: Target, h_bits: int | None) -> Target:
+    """`--target c --quant Q --h-bits B` -> the registered c variant (h_bits None: `target` itself)."""
+    if h_bits is None:
+        return target
+    if target.cli_name != "c" or not target.quantized:
+        raise ExportError(f"--h-bits applies to --target c with --quant int8 or int16x8, not {target.name}; "
+                          f"drop --h-bits")
+    name = C_H_BITS.get((target.precision.name, h_bits))
+    if name is None:
+        allowed = sorted(b for q, b in C_H_BITS if q == target.precision.name)
+        raise ExportError(f"--h-bits {h_bits} with --quant {target.precision.name}: choose one of "
+                          f"{', '.join(map(str, allowed))}")
+    return TARGETS[name]
+
+
 def cli_target_names() -> list[str]:
     """The --target choices, in registry order."""
     return list(dict.fromkeys(t.cli_name for t in TARGETS.values()))

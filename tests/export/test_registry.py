@@ -72,3 +72,39 @@ def test_a_new_target_is_one_registry_line(tmp_path, capsys, monkeypatch, reques
     assert code == 0 and json.loads(stdout)["within_tolerance"], err
     code, stdout, err = run_main(["board-test", out, "--json"], capsys, monkeypatch)
     assert code == 0 and json.loads(stdout)["target"] == "c-demo", err
+
+
+@pytest.mark.parametrize("quant, bits, name", [("int8", 8, "c-int8-h8"), ("int8", 16, "c-int8"),
+                                               ("int8", 32, "c-int8-h32"), ("int16x8", 16, "c-int16x8"),
+                                               ("int16x8", 32, "c-int16x8-h32")])
+def test_the_c_variants_are_options_of_c(quant, bits, name):
+    from mgrade_edge.targets import resolve_h_bits
+
+    assert resolve_h_bits(resolve_cli_target("c", quant), bits).name == name
+
+
+@pytest.mark.parametrize("target, quant, bits, fragment", [
+    ("c", "int16x8", 8, "--h-bits 8 with --quant int16x8: choose one of 16, 32"),
+    ("c", "float32", 16, "--h-bits applies to --target c with --quant int8 or int16x8, not c-float32"),
+    ("tflm", "int8", 16, "not tflm-int8"),
+])
+def test_h_bits_elsewhere_is_refused(target, quant, bits, fragment):
+    from mgrade_edge.targets import resolve_h_bits
+
+    with pytest.raises(ExportError, match=fragment.replace("-", r"\-")):
+        resolve_h_bits(resolve_cli_target(target, quant), bits)
+
+
+def test_an_old_c_spelling_still_exports_with_a_deprecation_note(tmp_path, capsys, monkeypatch):
+    from tests.helpers import run_main, save_tiny_digits_checkpoint
+
+    ckpt = save_tiny_digits_checkpoint(tmp_path / "tiny.pt")
+    old, new = tmp_path / "old", tmp_path / "new"
+    code, _, err = run_main(["export", ckpt, "--target", "c-int8-h8", "--out", old, "--no-validate"], capsys,
+                            monkeypatch)
+    assert code == 0 and err.strip() == ("note: --target c-int8-h8 is deprecated and goes in the next release; use "
+                                         "--target c --quant int8 --h-bits 8"), err
+    code, _, err = run_main(["export", ckpt, "--target", "c", "--quant", "int8", "--h-bits", "8", "--out", new,
+                             "--no-validate"], capsys, monkeypatch)
+    assert code == 0 and err == "", err
+    assert (old / "mgrade_tiny.c").read_bytes() == (new / "mgrade_tiny.c").read_bytes()
