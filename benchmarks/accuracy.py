@@ -63,7 +63,7 @@ def measure_memory(artifacts: dict, log=print) -> dict:
     from mgrade_edge.analytic import analytic_profile
     from mgrade_edge.checkpoint import load_checkpoint
     from mgrade_edge.export.artifact import read_manifest
-    from mgrade_edge.export.tflm_arena import measure_min_arena
+    from mgrade_edge.export.tflm.arena import measure_min_arena
     from mgrade_edge.model import count_parameters
 
     ckpt = load_checkpoint(CHECKPOINT)

@@ -25,15 +25,15 @@ HEAD_BYTES = 2  # a uint16 head index
 
 def channel_rows(kernel_q: np.ndarray) -> np.ndarray:
     """Each channel's own trimmed rows: the c target's rule (export/c.trimmed_rows) on one column."""
-    from mgrade_edge.export.c import trimmed_rows
+    from mgrade_edge.export.c.generator import trimmed_rows
 
     return np.array([trimmed_rows(kernel_q[:, c:c + 1]) for c in range(kernel_q.shape[1])])
 
 
 def rows_table(path: Path) -> list[dict]:
     from mgrade_edge.checkpoint import load_checkpoint
-    from mgrade_edge.export.c import trimmed_rows
-    from mgrade_edge.export.c_fixed import quantize_weights
+    from mgrade_edge.export.c.fixed import quantize_weights
+    from mgrade_edge.export.c.generator import trimmed_rows
 
     model = load_checkpoint(path).model
     out = []

@@ -57,7 +57,7 @@ def graph_counts(model_bytes: bytes) -> dict:
 
 def measure(bundle: Path, cpus: list[str]) -> dict:
     from mgrade_edge.board.tflm_golden import board_test
-    from mgrade_edge.export.tflm_arena import measure_min_arena
+    from mgrade_edge.export.tflm.arena import measure_min_arena
 
     model_bytes = (bundle / "model.tflite").read_bytes()
     row = graph_counts(model_bytes)

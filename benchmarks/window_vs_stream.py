@@ -119,7 +119,7 @@ def measure_one_window(step, window: int, calibration, stream: np.ndarray, runne
                        min_rounds: int, log=print) -> dict:
     from mgrade_edge.analytic import peak_live, step_dataflow
     from mgrade_edge.export import PRECISIONS
-    from mgrade_edge.export.tflm_arena import DEFAULT_MARGIN, measure_min_arena
+    from mgrade_edge.export.tflm.arena import DEFAULT_MARGIN, measure_min_arena
     from mgrade_edge.profile.measure import build_window_model, convert, graph_summary
     from mgrade_edge.runtime.base import run_stream
     from mgrade_edge.runtime.torch_runner import TorchRunner
@@ -192,7 +192,7 @@ def measure_windows(step, windows: list[int], calibration, stream_model_bytes: b
                     stream: np.ndarray, time_budget_s: float, min_rounds: int, log=print) -> dict:
     """The streaming int8 model's arena, then every window; ratios window / streaming per W."""
     from mgrade_edge.analytic import analytic_profile
-    from mgrade_edge.export.tflm_arena import measure_min_arena
+    from mgrade_edge.export.tflm.arena import measure_min_arena
 
     arena = measure_min_arena(stream_model_bytes)
     streaming = {"arena_min_bytes": arena.minimum, "arena_recorded_total_bytes": arena.allocations["total"],

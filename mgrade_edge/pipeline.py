@@ -34,7 +34,7 @@ def calibration_sequences(ckpt, calib_file: Path | None) -> tuple[np.ndarray, st
 
 
 def check_options(target_name: str, state: str | None, calib_sequences: int, weights: str = "int8") -> tuple:
-    from .export.c_int import WEIGHT_STORAGE
+    from .export.c.int_step import WEIGHT_STORAGE
 
     target = get_target(target_name)
     state = resolve_state(target, state)

@@ -2,7 +2,7 @@
 state output is re-expressed on its input's grid, and when feedback may copy raw integers.
 
 Every runner (litert, tflm), the TFLite Micro bundle exporter and the generated C++
-(export/templates/mgrade_qio.h) compute exactly these formulas, in float32, so validating a bundle
+(export/tflm/templates/mgrade_qio.h) compute exactly these formulas, in float32, so validating a bundle
 with a runner checks the arithmetic the device performs (tests/test_qio.py compiles the header and
 compares bit for bit):
 

@@ -12,9 +12,10 @@ names one artifact kind: its precision, state placements (first = default), the 
 `--help` never imports torch, onnx or tensorflow) and its artifact format.
 
 How to add a target
-- Write `mgrade_edge/export/<name>.py` with `export_<name>(step, opts: ExportOptions, out_dir) ->
-  ExportResult`; read the target with `get_target(opts.target)` (never parse the name) and its
-  precision from `target.precision`.
+- Write the folder `mgrade_edge/export/<name>/`: `export.py` with `export_<name>(step, opts: ExportOptions,
+  out_dir) -> ExportResult` (read the target with `get_target(opts.target)`, never parse the name; its
+  precision from `target.precision`), the modules only it uses, and its `templates/`; its tests go in
+  `tests/export/<name>/`.
 - Register it below: one `register(Target(...))` for a single-precision target, or one
   `register_family("c", ("int8", "int16x8", "float32"), engines=("c",), ...)` for a target reached
   as `--target c --quant Q` (registry names c-int8, ...). The CLI, validate and the parametrised
@@ -101,7 +102,7 @@ class Target:
     precision: Precision
     states: tuple[str, ...]  # supported state placements, the first is the default
     engines: tuple[str, ...]  # runtime engines that run the artifact, the first is the default
-    exporter: str  # "module:function" inside mgrade_edge.export
+    exporter: str  # "module:function" inside mgrade_edge.export, e.g. "c.export:export_c"
     format: str  # artifact model format: onnx | tflite (what a measuring tool can read)
     tolerance: Tolerance | None = None  # None: the precision's tolerance
     cli_name: str = ""  # the --target spelling; targets sharing one are chosen by --quant (default: name)
@@ -164,9 +165,9 @@ FLOAT32, INT8, INT16X8 = PRECISIONS["float32"], PRECISIONS["int8"], PRECISIONS["
 # How an int8 TFLite graph's sigmoids run (tflite.convert_functions; first = default): TFLite's int16
 # table (logistic16.py: fewer instructions) or its int8 LOGISTIC (a smaller TFLite Micro arena).
 SIGMOID_KERNELS = ("int16", "int8")
-_TFLITE = {"states": ("external", "internal"), "engines": ("litert", "tflm"), "exporter": "tflite:export_tflite",
+_TFLITE = {"states": ("external", "internal"), "engines": ("litert", "tflm"), "exporter": "tflite.export:export_tflite",
            "format": "tflite"}
-register(Target("onnx", FLOAT32, ("external",), ("onnxruntime",), "onnx:export_onnx", "onnx"))
+register(Target("onnx", FLOAT32, ("external",), ("onnxruntime",), "onnx.export:export_onnx", "onnx"))
 # onnx-int8: each int8 requantisation of a calibrated tensor costs ~35-45 dB SQNR (measured per
 # tensor); a layer chains ~20 of them and the state feeds back, so expect ~25 dB at y: relative RMS
 # error ~3-9% (measured: 1-6% on the test configs, 6.6-8.5% on digits), i.e. cosine >= 0.996. The
@@ -174,7 +175,7 @@ register(Target("onnx", FLOAT32, ("external",), ("onnxruntime",), "onnx:export_o
 # below it (digits calibrated on aliased samples that clip x: cosine 0.07-0.17). No max_steps_of_y:
 # I/O is float, and the per-step max error of a recurrent int8 graph spans many output steps
 # (digits: ~50), so it is no rounding bound.
-register(Target("onnx-int8", INT8, ("external",), ("onnxruntime",), "onnx:export_onnx", "onnx",
+register(Target("onnx-int8", INT8, ("external",), ("onnxruntime",), "onnx.export:export_onnx", "onnx",
                 Tolerance(min_cosine=0.99)))
 register(Target("tflite", FLOAT32, **_TFLITE))
 register(Target("tflite-int8", INT8, **_TFLITE))
@@ -182,22 +183,22 @@ register(Target("tflite-int16x8", INT16X8, **_TFLITE))
 # The TFLite Micro bundle: the quantised .tflite plus C/C++ sources (`--target tflm --quant Q`).
 _TFLM_FACTS = {"tflm": {"files": "paths", "arena": "dict"}}
 register_family("tflm", ("int8", "int16x8"), states=("internal", "external"), engines=("tflm", "litert"),
-                exporter="tflm:export_tflm", format="tflite", facts=_TFLM_FACTS, board="tflm")
-# The native C step (export/c.py, `--target c --quant Q`): judged by its precision's tolerance like
+                exporter="tflm.export:export_tflm", format="tflite", facts=_TFLM_FACTS, board="tflm")
+# The native C step (export/c/generator.py, `--target c --quant Q`): judged by its precision's tolerance like
 # the TFLite targets. c-int8 keeps h in uint16; c-int8-h8 is the same with an 8-bit h (d*L bytes less);
 # c-int8-h32 and c-int16x8-h32 keep h in 31 bits (2*d*L bytes more), for models whose h moves by less
 # than one 16-bit step per timestep (c_quant.PRECISIONS).
 _C_FACTS = {"c": {"prefix": "identifier", "header": "path", "sources": "paths", "precision": "str"}}
 _C = {"facts": _C_FACTS, "board": "c"}
-register_family("c", ("int8", "int16x8", "float32"), states=("internal",), engines=("c",), exporter="c_bundle:export_c",
+register_family("c", ("int8", "int16x8", "float32"), states=("internal",), engines=("c",), exporter="c.export:export_c",
                 format="c", **_C)
-register(Target("c-int8-h8", INT8, ("internal",), ("c",), "c_bundle:export_c", "c", **_C))
-register(Target("c-int8-h32", INT8, ("internal",), ("c",), "c_bundle:export_c", "c", **_C))
-register(Target("c-int16x8-h32", INT16X8, ("internal",), ("c",), "c_bundle:export_c", "c", **_C))
-# The whole step as one TFLite Micro custom op (export/tflm_fused.py, `--target tflm-fused --quant Q`):
+register(Target("c-int8-h8", INT8, ("internal",), ("c",), "c.export:export_c", "c", **_C))
+register(Target("c-int8-h32", INT8, ("internal",), ("c",), "c.export:export_c", "c", **_C))
+register(Target("c-int16x8-h32", INT16X8, ("internal",), ("c",), "c.export:export_c", "c", **_C))
+# The whole step as one TFLite Micro custom op (export/tflm_fused/export.py, `--target tflm-fused --quant Q`):
 # the c step's numbers in a one-op graph, for firmware that keeps the interpreter; validate runs its C.
 register_family("tflm-fused", ("int8", "int16x8"), states=("internal",), engines=("c",),
-                exporter="tflm_fused:export_tflm_fused", format="tflm-fused", board="tflm",
+                exporter="tflm_fused.export:export_tflm_fused", format="tflm-fused", board="tflm",
                 facts={**_C_FACTS, "tflm_fused": {"program_sources": "paths", "op": "str"}})
 
 

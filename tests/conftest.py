@@ -13,14 +13,12 @@ TIERS = {
     # builds a program with a C/C++ toolchain (the c runner compiles a shared library too)
     "board": ("tests/board/test_build.py", "tests/board/test_c_golden.py", "tests/board/test_qemu.py",
               "tests/board/test_tflm_fused_golden.py", "tests/board/test_tflm_golden.py",
-              "tests/board/test_tflm_tree.py", "tests/export/test_c.py", "tests/export/test_c_int.py",
-              "tests/export/test_tflm_fused.py", "tests/runtime/test_c_runner.py", "tests/profile/test_measure_c.py",
+              "tests/board/test_tflm_tree.py", "tests/export/c/test_generator.py", "tests/export/c/test_int_step.py",
+              "tests/export/tflm_fused/", "tests/runtime/test_c_runner.py", "tests/profile/test_measure_c.py",
               "test_board_test_", "test_a_linker_overflow", "test_dsp_on_the_host", "test_a_golden_run_that_never",
               "test_a_new_target_is_one_registry_line", "test_validate_engine_c", "[c-", "-c-", "[c]"),
     # converts with the TFLite converter or runs LiteRT / the TFLite Micro interpreter
-    "tflite": ("tests/export/test_tflite.py", "tests/export/test_tflm.py", "tests/export/test_device_model.py",
-               "tests/export/test_full_width_constants.py", "tests/export/test_logistic16.py",
-               "tests/export/test_long_quantized_streams.py", "tests/export/test_tflm_arena.py",
+    "tflite": ("tests/export/tflite/", "tests/export/tflm/",
                "tests/runtime/test_litert_runner.py", "tests/runtime/test_tflm_runner.py",
                "tests/safety/test_sandbox.py", "tests/profile/test_measure.py", "tests/test_manifest.py",
                "tflite", "tflm", "litert"),

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mgrade_edge.export.tflm import TEMPLATES
+from mgrade_edge.export.tflm.export import TEMPLATES
 from mgrade_edge.qio import INT_RANGES, QParams, StatePair, requantize, requantize_is_identity
 
 needs_gxx = pytest.mark.skipif(shutil.which("g++") is None, reason="g++ not installed")

@@ -139,14 +139,14 @@ _START = [time.perf_counter()]
 
 def _export_step(step, target: str, state: str, calibration) -> tuple[bytes, dict]:
     from ..export.artifact import ExportOptions
-    from ..export.tflite import export_tflite
+    from ..export.tflite.export import export_tflite
 
     with tempfile.TemporaryDirectory(prefix="mgrade-profile-") as tmp:
         result = export_tflite(step, ExportOptions(target=target, state=state, calibration=calibration), Path(tmp))
         data = (Path(tmp) / result.model_file).read_bytes()
     if state == "internal":  # measured as a tflm bundle carries it: without the zero_state subgraph
-        from ..export.device_model import drop_signature_subgraph
-        from ..export.tflite import RESET_KEY
+        from ..export.tflite.device_model import drop_signature_subgraph
+        from ..export.tflite.export import RESET_KEY
 
         data, _ = drop_signature_subgraph(data, RESET_KEY)
     return data, result.details
@@ -173,7 +173,7 @@ def time_invoke(model_bytes: bytes, arena: int, calls: int = TIMING_CALLS) -> fl
 def measure_profile(report: dict, cfg, model, target: str, steps: tuple[int, ...], calibration, state: str,
                     windows) -> None:
     """Fill the measured keys of `report` in place (see profile.profile_report)."""
-    from ..export.tflm_arena import DEFAULT_MARGIN, arena_after_steps, measure_min_arena
+    from ..export.tflm.arena import DEFAULT_MARGIN, arena_after_steps, measure_min_arena
     from ..quantize import calibration_set
     from ..streaming import to_streaming
 
@@ -242,7 +242,7 @@ def build_window_model(step, window: int):
 
     tf = import_tensorflow()
 
-    from ..export.tf_step import extract_weights, window_network
+    from ..export.tflite.tf_step import extract_weights, window_network
 
     weights = extract_weights(step)
     spec = tf.TensorSpec([window, step.cfg.d_in], tf.float32, name="u")
@@ -258,7 +258,7 @@ def build_window_model(step, window: int):
 
 def convert(module, function, precision: str, representative=None) -> bytes:
     """TFLite flatbuffer of the window model, with the same converter settings as the step export."""
-    from ..export.tflite import convert_functions
+    from ..export.tflite.export import convert_functions
 
     return convert_functions(module, [function], precision, representative)
 
@@ -274,7 +274,7 @@ def _window_reports(job: bytes, windows: tuple[int, ...], precision: str, start:
 
 def measure_window(step, window: int, precision: str, calibration) -> tuple[dict, bytes]:
     """Arena and file size of the parallel model over `window` inputs, and the model itself."""
-    from ..export.tflm_arena import measure_min_arena
+    from ..export.tflm.arena import measure_min_arena
 
     def representative():
         for stream in calibration.streams[:WINDOW_CALIBRATION_STREAMS]:
@@ -303,7 +303,7 @@ def measure_window(step, window: int, precision: str, calibration) -> tuple[dict
 def time_window(report: dict, model_bytes: bytes, window: int) -> None:
     """Host time per call of a window model (report: measure_window's), timed in the main process
     once nothing else runs, like the step it is compared with; fewer calls for the long windows."""
-    from ..export.tflm_arena import DEFAULT_MARGIN
+    from ..export.tflm.arena import DEFAULT_MARGIN
 
     calls = max(3, 320 // window)
     report["call_us_host"] = time_invoke(model_bytes, report["arena_min_bytes"] + DEFAULT_MARGIN, calls=calls)

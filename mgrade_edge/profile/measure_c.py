@@ -29,7 +29,7 @@ def undefined_symbols(nm: str, obj: Path) -> list[str]:
 def _export_bundle(step, target: str, calibration, out_dir: Path) -> dict:
     """Writes the bundle's sources; returns its c details (as a manifest would hold them)."""
     from ..export.artifact import ExportOptions
-    from ..export.c_bundle import export_c
+    from ..export.c.export import export_c
 
     result = export_c(step, ExportOptions(target=target, state="internal", calibration=calibration,
                                           model_name="profile"), out_dir)

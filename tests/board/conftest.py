@@ -32,7 +32,7 @@ def require_board(cpu: str, kernels: str):
 @pytest.fixture(scope="session")
 def tiny_bundles(tiny_calibrated_step, tmp_path_factory):
     """(quant, state) -> bundle directory, exported once per session."""
-    from mgrade_edge.export.tflm import export_tflm_bundle
+    from mgrade_edge.export.tflm.export import export_tflm_bundle
 
     step, calibration = tiny_calibrated_step
     cache = {}
@@ -59,7 +59,7 @@ def require_toolchain(cpu: str):
 def tiny_c_bundle(tiny_calibrated_step, tmp_path_factory):
     """A c-int8 bundle of the tiny step with the manifest fields board-test reads, exported once."""
     from mgrade_edge.export.artifact import ExportOptions, build_manifest, write_manifest
-    from mgrade_edge.export.c_bundle import export_c
+    from mgrade_edge.export.c.export import export_c
 
     step, calibration = tiny_calibrated_step
     directory = tmp_path_factory.mktemp("board_c_int8")

@@ -37,7 +37,7 @@ def model_with_large_gates():
 def test_float_tflite_step_matches_the_torch_step_across_the_cut():
     from ai_edge_litert.interpreter import Interpreter
 
-    from mgrade_edge.export.tflite import convert_step
+    from mgrade_edge.export.tflite.export import convert_step
     from mgrade_edge.runtime.base import run_stream
     from mgrade_edge.runtime.torch_runner import TorchRunner
 

@@ -1,5 +1,5 @@
 """LiteRTRunner: reset, state feedback (raw vs requantised) and the quantisation helpers it shares
-with the TFLite Micro runner. Streams against the torch step are in tests/export/test_tflite.py."""
+with the TFLite Micro runner. Streams against the torch step are in tests/export/tflite/test_export.py."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from mgrade_edge.errors import ExportError
 from mgrade_edge.qio import requantize
 from mgrade_edge.runtime.base import run_stream
 from mgrade_edge.runtime.litert_runner import LiteRTRunner, TFLiteIO
-from tests.export.test_tflite import TFLITE_TARGETS, eval_stream
+from tests.export.tflite.test_export import TFLITE_TARGETS, eval_stream
 
 RESET_STEPS = 120
 

@@ -19,7 +19,7 @@ from mgrade_edge.runtime.base import run_stream
 from mgrade_edge.runtime.litert_runner import LiteRTRunner
 from mgrade_edge.runtime.tflm_runner import MIN_DEFAULT_ARENA, TFLMRunner, default_arena_size
 from mgrade_edge.validate import stream_failures
-from tests.export.test_tflite import CASE_IDS, CASES, TFLITE_TARGETS, eval_stream, torch_outputs
+from tests.export.tflite.test_export import CASE_IDS, CASES, TFLITE_TARGETS, eval_stream, torch_outputs
 
 FLOAT_ENGINE_ATOL = 1e-5  # float kernels differ only in summation order
 

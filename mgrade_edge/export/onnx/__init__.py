@@ -1,0 +1,1 @@
+"""The onnx target: the streaming step as ONNX (float, QDQ int8)."""
