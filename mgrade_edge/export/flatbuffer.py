@@ -1,4 +1,4 @@
-"""The one reader of .tflite flatbuffers: the schema module, builtin op names and tensor types.
+"""The one reader and writer of .tflite flatbuffers: the schema module, builtin op names and tensor types.
 
 Every tool that looks inside a converted model (the TFLite exporter's description, the TFLite Micro
 bundle's layout, the profiler's graph summary, the arena prober) reads it through here. The schema
@@ -23,6 +23,15 @@ def read_model(data: bytes):
     """The whole model as schema.ModelT (object API: subgraphs, tensors, operators, signatureDefs)."""
     fb = schema()
     return fb.ModelT.InitFromObj(fb.Model.GetRootAsModel(data, 0))
+
+
+def write_model(model) -> bytes:
+    """A schema.ModelT packed back into .tflite bytes (file identifier TFL3): what every graph rewrite returns."""
+    import flatbuffers
+
+    builder = flatbuffers.Builder(1 << 16)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
 
 
 def root(data: bytes):

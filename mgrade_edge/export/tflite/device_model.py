@@ -44,6 +44,6 @@ def drop_signature_subgraph(model_bytes: bytes, signature_key: str) -> tuple[byt
         s.subgraphIndex = int(s.subgraphIndex) - (int(s.subgraphIndex) > dropped)
     model.signatureDefs = kept
     flatbuffer.clear_unused_buffers(model)  # the dropped subgraph's constants (its zeros of every state)
-    from .op_order import write_model
+    from ..flatbuffer import write_model
 
     return write_model(model), True

@@ -92,7 +92,7 @@ def widen_scalar_constants(model_bytes: bytes) -> tuple[bytes, int]:
     if not count:
         return model_bytes, 0
     flatbuffer.clear_unused_buffers(model)  # an in-place widening leaves the old scalar's buffer
-    from .op_order import write_model
+    from ..flatbuffer import write_model
 
     return write_model(model), count
 

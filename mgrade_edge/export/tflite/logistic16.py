@@ -93,7 +93,7 @@ def widen_int8_logistic(model_bytes: bytes) -> tuple[bytes, int]:
             rewritten += [_operator(quantize, [x], [x16]), _operator(logistic16, [x16], [y16]),
                           _operator(quantize, [y16], [y])]
         graph.operators = rewritten
-    from .op_order import write_model
+    from ..flatbuffer import write_model
 
     return write_model(model), len(targets)
 

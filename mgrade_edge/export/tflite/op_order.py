@@ -94,13 +94,5 @@ def reorder_step(model_bytes: bytes) -> bytes:
     if order == list(range(len(ops))):
         return model_bytes
     graph.operators = [ops[i] for i in order]
-    return write_model(model)
+    return flatbuffer.write_model(model)
 
-
-def write_model(model) -> bytes:
-    """A schema.ModelT packed back into .tflite bytes (file identifier TFL3)."""
-    import flatbuffers
-
-    builder = flatbuffers.Builder(1 << 16)
-    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    return bytes(builder.Output())
