@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .board.toolchain import CPUS
 from .cli_train import config_options
 from .errors import UserError
 from .export import (
@@ -214,7 +215,7 @@ def evaluate(path, as_json):
                    "longer (every step of a stream is recorded).")
 @click.option("--force", is_flag=True, help="Replace an existing output directory.")
 @click.option("--no-validate", is_flag=True, help="Skip the short validation written into the manifest.")
-@click.option("--cpu", type=click.Choice(["host", "cortex-m4", "cortex-m55"]), default=None,
+@click.option("--cpu", type=click.Choice(list(CPUS)), default=None,
               help="tflm only: emit the arena measured on this CPU (real TensorFlow Lite Micro from $TFLM_DIR, "
                    "QEMU for Cortex-M). Default: the TFLite Micro Python interpreter's host figure.")
 @click.option("--sigmoid", type=click.Choice(SIGMOID_KERNELS), default=None,
@@ -356,7 +357,7 @@ def int_list(hi: int):
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write a PNG of RAM against sequence length (log axes).")
 @click.option("--cpu", type=str, default="host", show_default=True,
-              help="c targets: measure the compiled step on this CPU (host, cortex-m4, cortex-m55; "
+              help="c targets: measure the compiled step on this CPU (" + ", ".join(CPUS) + "; "
                    "Cortex-M under QEMU).")
 @user_errors
 def profile(path, preset, target, state, steps, windows, no_measure, as_json, plot, cpu):
@@ -449,16 +450,17 @@ def import_flax(path, config_path, out, force):
 
 @cli.command("board-test")
 @click.argument("directory", type=click.Path(path_type=Path))
-@click.option("--cpu", type=click.Choice(["host", "cortex-m4", "cortex-m55"]), default="host", show_default=True,
-              help="host: native build; cortex-m4 / cortex-m55: bare metal under qemu-system-arm "
-                   "(mps2-an386 / mps3-an547).")
+@click.option("--cpu", type=click.Choice(list(CPUS)), default="host", show_default=True,
+              help="host: native build; a Cortex-M: bare metal under qemu-system-arm ("
+                   + ", ".join(f"{c.name} on {c.machine}" for c in CPUS.values() if c.machine) + ").")
 @click.option("--tflm-dir", type=click.Path(path_type=Path), default=None,
               help="TensorFlow Lite Micro tree (or a folder holding tflite-micro/ and tflite-micro-cmsis-nn/); "
                    "default: $TFLM_DIR.")
 @click.option("--kernels", type=click.Choice(["cmsis-nn", "reference"]), default=None,
               help="Default: cmsis-nn on Cortex-M, reference on the host.")
-@click.option("--dsp", is_flag=True, help="c bundles on Cortex-M: build the step with -DMGRADE_USE_DSP (SMLAD dot "
-              "products).")
+@click.option("--dsp", is_flag=True, help="c and tflm-fused bundles on a Cortex-M with the DSP extension ("
+              + ", ".join(c.name for c in CPUS.values() if c.dsp) + "): build the step with -DMGRADE_USE_DSP "
+              "(SMLAD dot products).")
 @click.option("--stack-steps", type=int, default=None, callback=bounded_int(1, MAX_STACK_STEPS),
               help="c bundles: steps streamed while the stack is painted (default: the golden steps).")
 @click.option("--allow-modified", is_flag=True,

@@ -117,4 +117,4 @@ def test_dsp_on_the_host_is_refused_alike_for_c_and_fused(family, tmp_path, caps
 
     bundle = build_c_bundle(tmp_path / family, "tiny", "int8", family=family)
     code, _, err = run_main(["board-test", bundle, "--cpu", "host", "--dsp"], capsys, monkeypatch)
-    assert code == 2 and "--dsp uses the Arm DSP instructions (SMLAD); it needs --cpu cortex-m4" in err, err
+    assert code == 2 and "--dsp uses the Arm DSP instructions (SMLAD); it needs a --cpu with them" in err, err

@@ -36,7 +36,7 @@ from ..targets import TARGETS
 from .build import SourceSet, cache_root, compile_command, first_error, measure_elf
 from .program import Program, ProgramSpec, build_program
 from .run import RUN_TIMEOUT_S, golden_result, run_program, ticks_to_instructions
-from .toolchain import BoardError, Toolchain, get_cpu
+from .toolchain import CPUS, BoardError, Toolchain, get_cpu
 
 STATE_SYMBOL = "g_state"
 IO_SYMBOLS = ("g_io_x", "g_io_y")
@@ -135,8 +135,9 @@ def c_program_spec(bundle: Path, facts: dict, cpu, dsp: bool = False, defines: t
 
 def check_dsp(cpu, dsp: bool) -> None:
     """--dsp (c and tflm-fused bundles alike) needs a core with the Arm DSP instructions."""
-    if dsp and not cpu.bare_metal:
-        raise BoardError(f"--dsp uses the Arm DSP instructions (SMLAD); it needs --cpu cortex-m4 or cortex-m55, "
+    if dsp and not cpu.dsp:
+        with_dsp = ", ".join(name for name, spec in CPUS.items() if spec.dsp)
+        raise BoardError(f"--dsp uses the Arm DSP instructions (SMLAD); it needs a --cpu with them ({with_dsp}), "
                          f"not {cpu.name}")
 
 

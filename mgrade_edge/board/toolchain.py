@@ -34,6 +34,7 @@ class CpuSpec:
     qemu_cpu: str | None = None
     linker_script: str | None = None  # file in board/data
     clock_hz: int = 0  # SysTick (processor) clock of the QEMU machine
+    dsp: bool = False  # has the Arm DSP extension (SMLAD ...): the C step's --dsp path can run
 
     @property
     def bare_metal(self) -> bool:
@@ -50,12 +51,20 @@ def _register(spec: CpuSpec) -> None:
 
 
 _register(CpuSpec("host", "", ()))
-# QEMU 7.2: mps2-an386 is a Cortex-M4 board clocked at 25 MHz, mps3-an547 a Cortex-M55 at 32 MHz
-# (both checked with a loop of known length, see tests/board/test_qemu.py).
+# QEMU 7.2 machines. The MPS2 images for the M3, M4 and M7 share one memory map (code 4 MB at 0, RAM 4 MB
+# at 0x20000000) and a 25 MHz clock; AN505's M33 boots Secure, so code and RAM sit at the secure aliases
+# (mps2_an505.ld), at 20 MHz; mps3-an547's M55 runs at 32 MHz. Each clock is checked with a loop of known
+# length (tests/board/test_qemu.py): a wrong one would scale every instruction count.
+_register(CpuSpec("cortex-m3", "arm-none-eabi-", ("-mcpu=cortex-m3", "-mthumb", "-mfloat-abi=soft"),
+                  "mps2-an385", "cortex-m3", "mps2_an386.ld", 25_000_000))
 _register(CpuSpec("cortex-m4", "arm-none-eabi-", ("-mcpu=cortex-m4+nofp", "-mthumb", "-mfloat-abi=soft"),
-                  "mps2-an386", "cortex-m4", "mps2_an386.ld", 25_000_000))
+                  "mps2-an386", "cortex-m4", "mps2_an386.ld", 25_000_000, dsp=True))
+_register(CpuSpec("cortex-m7", "arm-none-eabi-", ("-mcpu=cortex-m7+nofp", "-mthumb", "-mfloat-abi=soft"),
+                  "mps2-an500", "cortex-m7", "mps2_an386.ld", 25_000_000, dsp=True))
+_register(CpuSpec("cortex-m33", "arm-none-eabi-", ("-mcpu=cortex-m33+nofp", "-mthumb", "-mfloat-abi=soft"),
+                  "mps2-an505", "cortex-m33", "mps2_an505.ld", 20_000_000, dsp=True))
 _register(CpuSpec("cortex-m55", "arm-none-eabi-", ("-mcpu=cortex-m55", "-mthumb", "-mfloat-abi=hard"),
-                  "mps3-an547", "cortex-m55", "mps3_an547.ld", 32_000_000))
+                  "mps3-an547", "cortex-m55", "mps3_an547.ld", 32_000_000, dsp=True))
 
 
 def get_cpu(name: str) -> CpuSpec:

@@ -71,8 +71,10 @@ void API(step_q)(API(state) *s, const act_t *xq, act_t *yq) {{
     assert host_report["stack_bytes"] + pad <= deeper["stack_bytes"] <= host_report["stack_bytes"] + pad + 256
 
 
-# One QEMU run per Cortex-M kind: the DSP variant on M4, the portable C on M55.
-@pytest.mark.parametrize("cpu, dsp", [("cortex-m4", True), ("cortex-m55", False)])
+# One QEMU run per Cortex-M kind: the DSP variant where the core has it (M4, M7, M33), the portable C on
+# M3 (no DSP extension) and M55.
+@pytest.mark.parametrize("cpu, dsp", [("cortex-m3", False), ("cortex-m4", True), ("cortex-m7", True),
+                                      ("cortex-m33", True), ("cortex-m55", False)])
 def test_cortex_m_outputs_are_bit_identical_to_the_host_and_the_mirror(tiny_c_bundle, host_report, cpu, dsp):
     require_toolchain(cpu)
     r = board_test_c(tiny_c_bundle, cpu=cpu, dsp=dsp)
@@ -91,6 +93,8 @@ def _one_error_line(code, out, err, needle):
 def test_board_test_errors_are_one_line_exit_2(tiny_c_bundle, tmp_path, capsys, monkeypatch):
     _one_error_line(*run_main(["board-test", tiny_c_bundle, "--cpu", "host", "--dsp"], capsys, monkeypatch),
                     "--dsp uses the Arm DSP instructions")
+    _one_error_line(*run_main(["board-test", tiny_c_bundle, "--cpu", "cortex-m3", "--dsp"], capsys, monkeypatch),
+                    "it needs a --cpu with them (cortex-m4, cortex-m7, cortex-m33, cortex-m55), not cortex-m3")
     _one_error_line(*run_main(["board-test", tiny_c_bundle, "--kernels", "reference"], capsys, monkeypatch),
                     "is a c bundle")
     broken = tmp_path / "broken"

@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
 """
 
 
-@pytest.mark.parametrize("cpu", ["cortex-m4", "cortex-m55"])
+@pytest.mark.parametrize("cpu", ["cortex-m3", "cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55"])
 def test_loop_of_known_length_counts_its_instructions(cpu, tmp_path):
     try:
         find_toolchain(cpu)
