@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from pathlib import Path
 
 from ..errors import ExportError
 
@@ -190,3 +191,19 @@ def c_array(name: str, ctype: str, values, per_line: int = VALUES_PER_LINE, modi
     items = [c_float(v) for v in values] if ctype == "float" else [str(int(v)) for v in values]
     prefix = f"{modifiers} " if modifiers else ""
     return f"{prefix}{ctype} {name}[{len(values)}] = {{\n{_rows(items, per_line)}\n}};\n"
+
+
+CMAKE_DIR = Path(__file__).parent / "cmake"
+TOOLCHAIN_FILE = "cmake/arm-none-eabi-gcc.cmake"  # where a bundle carries the toolchain file
+
+
+def cmake_files(template: Path, values: dict[str, str]) -> dict[str, str]:
+    """A bundle's CMakeLists.txt from `template` (placeholders @NAME@, as CMake's configure_file writes
+    them, so the template's own ${...} stay CMake's) and the Arm toolchain file beside it."""
+    text = template.read_text()
+    for name, value in values.items():
+        text = text.replace(f"@{name}@", value)
+    if "@" in text.replace("@@", ""):
+        leftover = text[text.index("@"):].split()[0]
+        raise ValueError(f"{template}: placeholder {leftover} has no value")
+    return {"CMakeLists.txt": text, TOOLCHAIN_FILE: (CMAKE_DIR / "arm-none-eabi-gcc.cmake").read_text()}

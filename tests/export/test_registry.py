@@ -61,7 +61,7 @@ def test_a_new_target_is_one_registry_line(tmp_path, capsys, monkeypatch, reques
     from tests.helpers import run_main, save_tiny_digits_checkpoint
 
     request.addfinalizer(lambda: TARGETS.pop("c-demo", None))
-    register(Target("c-demo", FLOAT32, ("internal",), ("c",), "c_bundle:export_c", "c",
+    register(Target("c-demo", FLOAT32, ("internal",), ("c",), TARGETS["c-float32"].exporter, "c",
                     facts=dict(TARGETS["c-float32"].facts), board="c"))
     ckpt = save_tiny_digits_checkpoint(tmp_path / "tiny.pt")
     out = tmp_path / "demo"

@@ -54,7 +54,10 @@ def export_c(step, opts, out_dir: Path) -> ExportResult:
                                 quant_note=QUANT_NOTE + DSP_NOTE.format(weights=facts["weights"],
                                                                         other=WEIGHTS_NOTES[facts["weights"]])
                                 if variant else "")
+    files.update(cgen.cmake_files(Path(__file__).parent / "templates" / "CMakeLists.txt",
+                                  {"DESC": desc, "PREFIX": p, "WEIGHTS": facts.get("weights", "int8")}))
     for name, text in files.items():
+        (out_dir / name).parent.mkdir(parents=True, exist_ok=True)
         (out_dir / name).write_text(text)
     details = {"c": {"prefix": p, "precision": precision, "sources": [f"{p}.c"], "header": f"{p}.h",
                      "golden_program": "main.c", "step_variant": variant, **facts}}

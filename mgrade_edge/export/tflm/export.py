@@ -233,7 +233,7 @@ def slot_fields(prefix: str, s: TensorSlot) -> dict:
 
 def write_bundle(model_bytes: bytes, layout: ModelLayout, cfg, out_dir: Path, model_name: str, source_desc: str,
                  golden_stream: np.ndarray, golden_y: np.ndarray, arena, golden_arena: int | None = None,
-                 recorder: str = WHEEL_RECORDER) -> list[str]:
+                 recorder: str = WHEEL_RECORDER, kernel_files: list[str] | None = None) -> list[str]:
     """Write every bundle file into out_dir (model.tflite included); returns the sorted file names.
     `arena` is the host measurement (tflm_arena) or a CPU's (board.export_arena.CpuArena);
     `golden_arena` is the arena the golden outputs were recorded with (default: the emitted one)."""
@@ -292,10 +292,25 @@ def write_bundle(model_bytes: bytes, layout: ModelLayout, cfg, out_dir: Path, mo
             resolution=arena.resolution, sigmoids=_sigmoid_note(model_bytes, layout.x.dtype),
             array=array, banner=cgen.banner(source_desc, "markdown").rstrip("\n"), build_snippet=_build_snippets()),
     }
+    files.update(cmake_project(source_desc, ns, ["mgrade_stream.cc", "model_data.cc"], kernel_files))
     for name, content in files.items():
         path = Path(out_dir) / name
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content) if isinstance(content, bytes) else path.write_text(content)
     return sorted(files)
+
+
+def cmake_project(desc: str, prefix: str, sources: list[str], kernel_files: list[str] | None,
+                  options: str = "", model_defines: str = "") -> dict[str, str]:
+    """CMakeLists.txt (a static library over TensorFlow Lite Micro from TFLM_DIR, plus the golden test) and
+    the Arm toolchain file. `kernel_files`: the tree's kernel sources this model needs (known when the
+    export had the tree); None: every kernel is compiled and the linker keeps what the resolver uses."""
+    note = ("every kernel of the tree: export with --tflm-dir to list only this model's" if kernel_files is None
+            else "listed at export from the tree given with --tflm-dir")
+    return cgen.cmake_files(TEMPLATES / "CMakeLists.txt", {
+        "DESC": desc, "PREFIX": prefix, "SOURCES": " ".join(sources), "OPTIONS": options,
+        "MODEL_DEFINES": model_defines, "KERNEL_NOTE": note,
+        "KERNELS": "ALL" if kernel_files is None else ";".join(kernel_files)})
 
 
 def _sigmoid_note(model_bytes: bytes, activations: str) -> str:
@@ -393,7 +408,14 @@ def _export(step, quant, state, calibration, out_dir, model_name, source_desc, g
     arena = measure_min_arena(model_bytes)
     golden = np.asarray(calibration.streams[0][:golden_steps], np.float32)
     runs = stream_through_tflm(model_bytes, layout, golden, arena.recommended, repeats=2)
-    files = write_bundle(model_bytes, layout, step.cfg, out_dir, model_name, source_desc, golden, runs[0], arena)
+    kernel_files = None
+    if tflm_dir is not None:  # the CMake project then lists only this model's kernels
+        from ...board.tflm_tree import find_tree, kernel_sources
+
+        kernel_files = [p.name for p in kernel_sources(find_tree("reference", tflm_dir),
+                                                        [resolver_method(op) for op in layout.ops])]
+    files = write_bundle(model_bytes, layout, step.cfg, out_dir, model_name, source_desc, golden, runs[0], arena,
+                         kernel_files=kernel_files)
     golden_y, recorded_by = runs[0], {"engine": f"tflite-micro Python wheel {_wheel_version()}", "tree": None}
     if tflm_dir is not None:  # record with the sources the bundle will be built with (see record_golden_outputs)
         from ...board.tflm_golden import record_golden_outputs
@@ -403,7 +425,7 @@ def _export(step, quant, state, calibration, out_dir, model_name, source_desc, g
         recorded_by = {"engine": "TFLite Micro tree, host build, reference kernels", "tree": tree,
                        "wheel_vs_tree_max_steps": int(np.abs(golden_y - wheel_y).max())}
         files = write_bundle(model_bytes, layout, step.cfg, out_dir, model_name, source_desc, golden, golden_y, arena,
-                             recorder=TREE_RECORDER)
+                             recorder=TREE_RECORDER, kernel_files=kernel_files)
     host_arena = {"minimum": arena.minimum, "margin": arena.margin, "emitted": arena.recommended,
                   "source": HOST_ARENA_SOURCE}
     emitted, cpu_note, board = arena, None, None
@@ -416,7 +438,8 @@ def _export(step, quant, state, calibration, out_dir, model_name, source_desc, g
         else:
             emitted = cpu_arena
             write_bundle(model_bytes, layout, step.cfg, out_dir, model_name, source_desc, golden, golden_y, cpu_arena,
-                         golden_arena=arena.recommended, recorder=TREE_RECORDER if tflm_dir else WHEEL_RECORDER)
+                         golden_arena=arena.recommended, recorder=TREE_RECORDER if tflm_dir else WHEEL_RECORDER,
+                         kernel_files=kernel_files)
     summary = {
         "format": "tflm-bundle", "quant": quant, "state": state, "model_name": model_name,
         "files": sorted(set(files) | {result.model_file}),

@@ -30,7 +30,7 @@ from .. import cgen, get_target
 from ..artifact import ExportResult
 from ..c.generator import bundle_prefix, check_supported, golden_inputs
 from ..c.int_step import int_sources
-from ..tflm.export import TensorSlot, slot_fields
+from ..tflm.export import TensorSlot, cmake_project, slot_fields
 
 TEMPLATES = Path(__file__).parent / "templates"  # this target's own: the op, its resolver, golden data, README
 TFLM_TEMPLATES = Path(__file__).parents[1] / "tflm" / "templates"  # the tflm bundle's, shared (SHARED_TEMPLATES)
@@ -151,8 +151,15 @@ def export_tflm_fused(step, opts, out_dir: Path) -> ExportResult:
     })
     for name in SHARED_TEMPLATES:
         files[name] = render(name, macro=p.upper(), model_array=array)
+    # the tflm bundle's CMake project with the op and the C step as sources; no builtin kernels
+    files.update(cmake_project(desc, p, ["mgrade_stream.cc", "model_data.cc", "mgrade_step_op.cc", f"{p}.c"], [],
+                               options='option(MGRADE_USE_DSP "Arm DSP (SMLAD) dot products in the C step: Cortex-M4, '
+                                       'M7, M33, M55" OFF)',
+                               model_defines="if(MGRADE_USE_DSP)\n  target_compile_definitions(mgrade_model PRIVATE "
+                                             "MGRADE_USE_DSP)\nendif()"))
     for name, content in sorted(files.items()):
         path = out_dir / name
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content) if isinstance(content, bytes) else path.write_text(content)
     sources = ["main.cc", "mgrade_stream.cc", "model_data.cc", "mgrade_step_op.cc", f"{p}.c"]
     details = {
