@@ -15,6 +15,7 @@ TIERS = {
               "tests/board/test_tflm_fused_golden.py", "tests/board/test_tflm_golden.py",
               "tests/board/test_tflm_tree.py", "tests/export/c/test_generator.py", "tests/export/c/test_int_step.py",
               "tests/export/tflm_fused/", "tests/runtime/test_c_runner.py", "tests/profile/test_measure_c.py",
+              "/test_cmake.py",
               "test_board_test_", "test_a_linker_overflow", "test_dsp_on_the_host", "test_a_golden_run_that_never",
               "test_a_new_target_is_one_registry_line", "test_validate_engine_c", "[c-", "-c-", "[c]"),
     # converts with the TFLite converter or runs LiteRT / the TFLite Micro interpreter

@@ -1,0 +1,42 @@
+"""A tflm bundle's CMake project builds TensorFlow Lite Micro from TFLM_DIR (only this model's kernels when
+the export had the tree), the model library `mgrade::model` and the golden test, and passes it on the host;
+without TFLM_DIR it stops with one message naming the fix."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+
+from mgrade_edge.board.tflm_golden import board_test
+from tests.artifacts import build_c_bundle
+from tests.board.conftest import require_board
+from tests.cmake_build import cmake_build_and_test, require_cmake
+
+
+@pytest.fixture(scope="module")
+def tflm_bundle(tmp_path_factory):
+    require_board("host", "reference")
+    return build_c_bundle(tmp_path_factory.mktemp("tflm-cmake") / "b", "tiny", "int8", family="tflm",
+                          tflm_dir=os.environ["TFLM_DIR"])
+
+
+def test_host_build_passes_the_golden_like_board_test(tflm_bundle):
+    cmake_lists = (tflm_bundle / "CMakeLists.txt").read_text()
+    assert '"ALL"' in cmake_lists and 'set(_mgrade_kernels "ALL")' not in cmake_lists  # kernels listed at export
+    result = cmake_build_and_test(tflm_bundle, "tflm-host", f"-DTFLM_DIR={os.environ['TFLM_DIR']}")
+    assert result["returncode"] == 0, result["output"][-3000:]
+    assert "every logit equals the golden output" in result["output"]
+    assert any(c["file"].endswith("fully_connected.cc") for c in result["commands"])
+    assert not any(c["file"].endswith("/conv.cc") for c in result["commands"])  # a kernel this model does not use
+    report = board_test(tflm_bundle, cpu="host", kernels="reference", probe=False)
+    assert report["passed"] and "every logit equals the golden output" in report["result_line"]
+
+
+def test_a_missing_tree_is_one_fatal_error_naming_the_fix(tflm_bundle, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "TFLM_DIR"}
+    run = subprocess.run([require_cmake(), "-S", str(tflm_bundle), "-B", str(tmp_path / "b")], capture_output=True,
+                         text=True, env=env)
+    message = " ".join(run.stderr.split())
+    assert run.returncode != 0 and "is not a TensorFlow Lite Micro tree: pass -DTFLM_DIR=PATH" in message, message
