@@ -14,7 +14,7 @@ TFLM_THIRD_PARTY := ../shared/third_party
 ifneq ($(wildcard $(TFLM_THIRD_PARTY)/tflite-micro/tensorflow),)
 export TFLM_DIR ?= $(abspath $(TFLM_THIRD_PARTY)/tflite-micro)
 endif
-BOARD_APT := gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm
+BOARD_APT := gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm cmake
 
 install: $(STAMP)
 
@@ -28,7 +28,7 @@ $(STAMP): pyproject.toml
 # With TFLM_DIR set, the Arm toolchain and QEMU are installed when missing (as root); otherwise
 # the board tests skip and name the command.
 board-tools:
-	@if [ -z "$$TFLM_DIR" ] || { command -v arm-none-eabi-gcc && command -v qemu-system-arm; } >/dev/null; then :; \
+	@if [ -z "$$TFLM_DIR" ] || { command -v arm-none-eabi-gcc && command -v qemu-system-arm && command -v cmake; } >/dev/null; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  apt-get update && apt-get install -y --no-install-recommends $(BOARD_APT); \
 	else echo "Cortex-M board tests will skip: apt-get install -y --no-install-recommends $(BOARD_APT)"; fi
