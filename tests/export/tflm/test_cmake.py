@@ -9,6 +9,7 @@ import subprocess
 
 import pytest
 
+from mgrade_edge.board.build import CXX_FLAGS
 from mgrade_edge.board.tflm_golden import board_test
 from tests.artifacts import build_c_bundle
 from tests.board.conftest import require_board
@@ -29,6 +30,8 @@ def test_host_build_passes_the_golden_like_board_test(tflm_bundle):
     assert result["returncode"] == 0, result["output"][-3000:]
     assert "every logit equals the golden output" in result["output"]
     assert any(c["file"].endswith("fully_connected.cc") for c in result["commands"])
+    stream = next(c["command"].split() for c in result["commands"] if c["file"].endswith("mgrade_stream.cc"))
+    assert set(CXX_FLAGS) - {"-std=c++17"} <= set(stream) and "-DTF_LITE_STATIC_MEMORY" in stream, stream
     assert not any(c["file"].endswith("/conv.cc") for c in result["commands"])  # a kernel this model does not use
     report = board_test(tflm_bundle, cpu="host", kernels="reference", probe=False)
     assert report["passed"] and "every logit equals the golden output" in report["result_line"]
