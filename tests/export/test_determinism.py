@@ -20,8 +20,8 @@ def test_two_exports_are_byte_identical(ckpt, tmp_path, target):
     a, b = tmp_path / "a", tmp_path / "b"
     export_checkpoint(ckpt, target, a, calib_sequences=2)
     export_checkpoint(ckpt, target, b, calib_sequences=2)
-    files = sorted(p.name for p in a.iterdir())
-    assert files == sorted(p.name for p in b.iterdir())
+    files = sorted(str(p.relative_to(a)) for p in a.rglob("*") if p.is_file())
+    assert files == sorted(str(p.relative_to(b)) for p in b.rglob("*") if p.is_file())
     assert "manifest.json" in files
     for name in files:
         assert (a / name).read_bytes() == (b / name).read_bytes(), f"{target}: {name} differs"

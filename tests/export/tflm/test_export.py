@@ -30,8 +30,9 @@ from mgrade_edge.export.tflm.export import (
 GXX = shutil.which("g++")
 needs_gxx = pytest.mark.skipif(GXX is None, reason="g++ not installed: cannot compile-check generated C++")
 COMBOS = [(quant, state) for quant in quant_choices("tflm") for state in ("external", "internal")]
-BUNDLE_FILES = ["README.md", "golden_io.h", "main.cc", "mgrade_model.h", "mgrade_qio.h", "mgrade_stream.cc",
-                "mgrade_stream.h", "model.tflite", "model_data.cc", "model_data.h", "op_resolver.h"]
+BUNDLE_FILES = ["CMakeLists.txt", "README.md", "cmake/arm-none-eabi-gcc.cmake", "golden_io.h", "main.cc",
+                "mgrade_model.h", "mgrade_qio.h", "mgrade_stream.cc", "mgrade_stream.h", "model.tflite",
+                "model_data.cc", "model_data.h", "op_resolver.h"]
 # Header paths of the real TFLite Micro API the harness includes; each becomes a shim of the
 # declaration-only header for the compile check.
 TFLM_HEADERS = ["tensorflow/lite/micro/micro_allocator.h", "tensorflow/lite/micro/micro_interpreter.h",
@@ -77,7 +78,7 @@ def _quantize(values, scale, zero_point, dtype):
 @pytest.mark.parametrize("quant, state", COMBOS)
 def test_bundle_is_complete_and_consistent(bundles, quant, state):
     directory, summary = bundles[quant, state]
-    assert sorted(p.name for p in directory.iterdir()) == BUNDLE_FILES
+    assert sorted(str(p.relative_to(directory)) for p in directory.rglob("*") if p.is_file()) == BUNDLE_FILES
     assert summary["files"] == BUNDLE_FILES
     for name in BUNDLE_FILES:
         if name != "model.tflite":
