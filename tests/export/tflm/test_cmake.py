@@ -43,3 +43,20 @@ def test_a_missing_tree_is_one_fatal_error_naming_the_fix(tflm_bundle, tmp_path)
                          text=True, env=env)
     message = " ".join(run.stderr.split())
     assert run.returncode != 0 and "is not a TensorFlow Lite Micro tree: pass -DTFLM_DIR=PATH" in message, message
+
+
+def test_a_tree_in_a_folder_named_test_keeps_its_core(tflm_bundle, tmp_path):
+    """Core files are filtered by file name (as board-test does), not by path: a tree checked out below a
+    folder called `test` (CI clones often are) must still compile the interpreter."""
+    import json
+
+    link = tmp_path / "ci_test" / "tflite-micro"
+    link.parent.mkdir()
+    link.symlink_to(os.environ["TFLM_DIR"])
+    build = tmp_path / "build"
+    run = subprocess.run([require_cmake(), "-S", str(tflm_bundle), "-B", str(build), f"-DTFLM_DIR={link}",
+                          "-DCMAKE_EXPORT_COMPILE_COMMANDS=ON"], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    files = [c["file"] for c in json.loads((build / "compile_commands.json").read_text())]
+    assert any(f.endswith("tensorflow/lite/micro/micro_interpreter.cc") for f in files)
+    assert not any("kernel_runner" in f or f.endswith("_test.cc") for f in files)
