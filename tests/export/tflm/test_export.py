@@ -12,6 +12,7 @@ import re
 import shutil
 import string
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,7 +22,6 @@ from mgrade_edge.export import cgen, quant_choices
 from mgrade_edge.export.tflm.arena import DEFAULT_MARGIN, SEARCH_RESOLUTION, probe_arena
 from mgrade_edge.export.tflm.export import (
     GOLDEN_STEPS,
-    TEMPLATES,
     TFLM_BUILTIN_OPS,
     export_tflm_bundle,
     resolver_method,
@@ -30,6 +30,9 @@ from mgrade_edge.export.tflm.export import (
 GXX = shutil.which("g++")
 needs_gxx = pytest.mark.skipif(GXX is None, reason="g++ not installed: cannot compile-check generated C++")
 COMBOS = [(quant, state) for quant in quant_choices("tflm") for state in ("external", "internal")]
+# Declarations of the TensorFlow Lite Micro API the generated C++ uses, for compiling it without a tree
+# (a test fixture: bundles never ship it).
+API_DECL = Path(__file__).parent / "tflm_api_decl.h"
 BUNDLE_FILES = ["CMakeLists.txt", "README.md", "cmake/arm-none-eabi-gcc.cmake", "golden_io.h", "main.cc",
                 "mgrade_model.h", "mgrade_qio.h", "mgrade_stream.cc", "mgrade_stream.h", "model.tflite",
                 "model_data.cc", "model_data.h", "op_resolver.h"]
@@ -184,7 +187,7 @@ def _shim_include_dir(tmp_path):
     for path in TFLM_HEADERS:
         (shim / path).parent.mkdir(parents=True, exist_ok=True)
         (shim / path).write_text('#include "tflm_api_decl.h"\n')
-    shutil.copy(TEMPLATES / "tflm_api_decl.h", shim / "tflm_api_decl.h")
+    shutil.copy(API_DECL, shim / "tflm_api_decl.h")
     return shim
 
 
@@ -393,7 +396,7 @@ def test_doctests():
 
 
 def test_decl_header_declares_every_resolver_method():
-    text = (TEMPLATES / "tflm_api_decl.h").read_text()
+    text = API_DECL.read_text()
     assert all(f"TfLiteStatus {resolver_method(op)}();" in text for op in TFLM_BUILTIN_OPS)
 
 
