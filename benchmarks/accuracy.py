@@ -30,7 +30,7 @@ ONNX_AS_TFLITE = {"onnx": "tflite", "onnx-int8": "tflite-int8"}  # same weight p
 
 
 def measure_accuracy(artifacts: dict, steps: int, max_sequences: int | None, log=print) -> dict:
-    from mgrade_edge.export.artifact import read_manifest
+    from mgrade_edge.manifest import read_manifest
     from mgrade_edge.validate import validate_artifact
 
     rows, reference = [], None
@@ -62,8 +62,8 @@ def measure_accuracy(artifacts: dict, steps: int, max_sequences: int | None, log
 def measure_memory(artifacts: dict, log=print) -> dict:
     from mgrade_edge.analytic import analytic_profile
     from mgrade_edge.checkpoint import load_checkpoint
-    from mgrade_edge.export.artifact import read_manifest
     from mgrade_edge.export.tflm.arena import measure_min_arena
+    from mgrade_edge.manifest import read_manifest
     from mgrade_edge.model import count_parameters
 
     ckpt = load_checkpoint(CHECKPOINT)

@@ -73,7 +73,7 @@ def c_rows(work: Path) -> list[dict]:
     from mgrade_edge.analytic import step_macs
     from mgrade_edge.board.c_golden import board_test_c
     from mgrade_edge.config import MGRADEConfig
-    from mgrade_edge.export.artifact import read_manifest
+    from mgrade_edge.manifest import read_manifest
 
     rows = []
     runs = [(model, bundle, "int8", cpu, dsp)

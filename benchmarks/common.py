@@ -50,7 +50,8 @@ def export_artifacts(out_dir: Path, log=print, reuse: bool = False) -> dict[str,
 
     reuse=True keeps an artifact already in out_dir when its manifest names the same target, state
     and checkpoint digest (for re-running one part while working on it; `make bench` re-exports)."""
-    from mgrade_edge.export.artifact import read_manifest, sha256_file
+    from mgrade_edge.export.artifact import sha256_file
+    from mgrade_edge.manifest import read_manifest
     from mgrade_edge.pipeline import export_checkpoint
 
     Path(out_dir).mkdir(parents=True, exist_ok=True)

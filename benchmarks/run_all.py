@@ -115,7 +115,7 @@ def measure_window_part(settings: Settings, artifacts: dict, step, stream, log) 
     from benchmarks import window_vs_stream
     from benchmarks.common import CHECKPOINT
     from mgrade_edge.checkpoint import load_checkpoint
-    from mgrade_edge.export.artifact import read_manifest
+    from mgrade_edge.manifest import read_manifest
     from mgrade_edge.pipeline import calibration_sequences
     from mgrade_edge.quantize import calibration_set
     from mgrade_edge.runtime import open_runner

@@ -26,8 +26,9 @@ STATES = ("external", "internal")
 
 def export_artifact(step, target: str, state: str, calibration, directory: Path) -> dict:
     from mgrade_edge.export import TARGETS
-    from mgrade_edge.export.artifact import ExportOptions, build_manifest, write_manifest
+    from mgrade_edge.export.artifact import ExportOptions, build_manifest
     from mgrade_edge.export.tflite.export import export_tflite
+    from mgrade_edge.manifest import write_manifest
 
     opts = ExportOptions(target, state, calibration if target != "tflite" else None)
     result = export_tflite(step, opts, directory)

@@ -16,7 +16,8 @@ import numpy as np
 
 from .errors import DataError
 from .export import get_target, resolve_exporter, resolve_state
-from .export.artifact import ExportOptions, atomic_output_dir, build_manifest, check_output_dir, write_manifest
+from .export.artifact import ExportOptions, atomic_output_dir, build_manifest, check_output_dir
+from .manifest import write_manifest
 
 VALIDATION_SEQUENCES = 64  # quick check written into the manifest; `mgrade-edge validate` does the long one
 VALIDATION_STEPS = 2_000

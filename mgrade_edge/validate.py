@@ -17,7 +17,8 @@ from .checkpoint import load_checkpoint
 from .data import require_task_data
 from .errors import DataError, InputError, UserError
 from .export import get_target
-from .export.artifact import read_manifest, sha256_file
+from .export.artifact import sha256_file
+from .manifest import read_manifest, verify_files
 from .metrics import predictions, scored_outputs, task_metrics
 from .runtime import open_runner
 from .runtime.base import Runner, run_sequences, run_stream
@@ -220,12 +221,11 @@ def validate_artifact(checkpoint: str | Path, directory: str | Path, steps: int 
     """`inputs` (.npy [N, T, d_in]) replaces the task's test set: needed for a checkpoint without a task
     (an imported one); the report then has no accuracy, only the step-by-step comparison."""
     from .safety.bounds import MAX_STEPS
-    from .safety.integrity import verify_artifact
 
     if not 0 < steps <= MAX_STEPS:
         raise DataError(f"--steps must be > 0 and at most {MAX_STEPS:,}, got {steps:,}")
-    manifest = read_manifest(directory)
-    verify_artifact(Path(directory), manifest)
+    manifest = read_manifest(directory)  # fields checked here, every file's sha256 next: before anything loads
+    model = verify_files(Path(directory), manifest)
     digest = sha256_file(checkpoint) if Path(checkpoint).is_file() else None
     ckpt = load_checkpoint(checkpoint)
     source = (manifest.get("source_checkpoint") or {}).get("sha256")
@@ -244,7 +244,7 @@ def validate_artifact(checkpoint: str | Path, directory: str | Path, steps: int 
         test_x, test_y, kind, task = data.test_x, data.test_y, data.kind, data.name
     if max_sequences is not None:
         test_x, test_y = test_x[:max_sequences], test_y[:max_sequences]
-    runner = open_checked_runner(directory, manifest, engine)
+    runner = open_checked_runner(directory, manifest, model, engine)
     reference = TorchRunner(to_streaming(ckpt.model))
     report = validate_runner(runner, reference, kind, ckpt.config.readout, test_x, test_y, steps,
                              step_tolerance(manifest), cosine_floor(manifest))
@@ -252,16 +252,15 @@ def validate_artifact(checkpoint: str | Path, directory: str | Path, steps: int 
             **report}
 
 
-def open_checked_runner(directory, manifest: dict, engine: str | None) -> Runner:
-    """Hashes and fields first; a TFLite model is test-run in a child process before this one loads it."""
-    from .safety.integrity import verify_artifact
+def open_checked_runner(directory, manifest: dict, model: Path, engine: str | None) -> Runner:
+    """The runner of a verified artifact (`model`: verify_files' result); a TFLite model is test-run in
+    a child process before this one loads it."""
     from .safety.sandbox import preflight
 
-    model = verify_artifact(Path(directory), manifest)
     engine = engine or get_target(manifest["target"]).engine
     if engine in ("litert", "tflm") and model.suffix == ".tflite":
         preflight(model, engine)
-    return open_runner(directory, engine)
+    return open_runner(directory, engine, manifest=manifest)
 
 
 def format_report(r: dict) -> str:

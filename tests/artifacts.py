@@ -25,7 +25,8 @@ def calibration_for(step, config: str):
 def build_tflite_artifact(directory: Path, target: str, config: str, state: str) -> tuple[Path, dict, object]:
     """Export the seeded random model of `config` into the new `directory`: (directory, manifest, torch step)."""
     from mgrade_edge.export import TARGETS, resolve_exporter
-    from mgrade_edge.export.artifact import ExportOptions, build_manifest, write_manifest
+    from mgrade_edge.export.artifact import ExportOptions, build_manifest
+    from mgrade_edge.manifest import write_manifest
 
     step = streaming_step(config)
     calibration = calibration_for(step, config) if TARGETS[target].quantized else None

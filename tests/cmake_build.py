@@ -17,6 +17,7 @@ import pytest
 
 from mgrade_edge.board.build import cache_root
 from mgrade_edge.board.toolchain import DATA
+from mgrade_edge.export.cgen import CMAKE_DIR
 
 
 def require_cmake() -> str:
@@ -69,7 +70,7 @@ def qemu_options(cpu, dsp: bool = False, tflm: bool = False) -> list[str]:
     """The toolchain file and board data for a bare-metal golden program under QEMU on `cpu` (a CpuSpec)."""
     mcpu = next(f for f in cpu.arch_flags if f.startswith("-mcpu=")).removeprefix("-mcpu=")
     abi = next(f for f in cpu.arch_flags if f.startswith("-mfloat-abi=")).removeprefix("-mfloat-abi=")
-    options = [f"-DCMAKE_TOOLCHAIN_FILE={DATA.parent.parent / 'export' / 'cmake' / 'arm-none-eabi-gcc.cmake'}",
+    options = [f"-DCMAKE_TOOLCHAIN_FILE={CMAKE_DIR / 'arm-none-eabi-gcc.cmake'}",
                f"-DMGRADE_CPU={mcpu}", f"-DMGRADE_FLOAT_ABI={abi}", f"-DMGRADE_QEMU_MACHINE={cpu.machine}",
                f"-DMGRADE_BOARD_STARTUP={DATA / 'startup.c'}",
                f"-DMGRADE_BOARD_LINKER_SCRIPT={DATA / cpu.linker_script}",

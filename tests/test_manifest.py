@@ -82,7 +82,7 @@ def test_each_missing_or_mistyped_field_is_named(bundle, field):
     edit(bundle, lambda m: m.pop(field))
     refused(bundle, repr(field) if field != "tool" else "not written by mgrade-edge")
     edit(bundle, lambda m: m.__setitem__(field, 7 if field != "model_bytes" else "7"))
-    refused(bundle, repr(field) if field not in ("tool", "target") else "")
+    refused(bundle, "not written by mgrade-edge" if field == "tool" else repr(field))
 
 
 def test_each_target_fact_is_checked(bundle):

@@ -8,7 +8,8 @@ import pytest
 
 from mgrade_edge import pipeline
 from mgrade_edge.errors import DataError, ExportError, OutputPathError
-from mgrade_edge.export.artifact import read_manifest, sha256_file
+from mgrade_edge.export.artifact import sha256_file
+from mgrade_edge.manifest import read_manifest
 from mgrade_edge.pipeline import export_checkpoint
 from tests.helpers import save_tiny_digits_checkpoint
 

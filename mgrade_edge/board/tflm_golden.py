@@ -13,6 +13,7 @@ and a size that worked. "Working" means the golden check passed with that arena.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import tempfile
 from dataclasses import asdict, dataclass
@@ -84,13 +85,17 @@ def check_bundle(bundle: Path) -> Path:
     return bundle
 
 
-def fused_program_sources(bundle: Path) -> tuple[str, ...] | None:
+def bundle_manifest(bundle: Path) -> dict | None:
+    """The bundle's checked manifest, or None for one still being exported (export --cpu probes its
+    arena before the manifest is written)."""
+    return read_manifest(bundle) if (Path(bundle) / MANIFEST).is_file() else None
+
+
+def fused_program_sources(bundle: Path, manifest: dict | None = None) -> tuple[str, ...] | None:
     """A tflm-fused bundle's program sources (the tflm ones plus the custom op and the C step), from
-    its manifest; None for a builtin-op tflm bundle (or one still being exported: no manifest yet)."""
-    if not (Path(bundle) / MANIFEST).is_file():
-        return None
-    m = read_manifest(bundle)
-    if TARGETS[m["target"]].format != "tflm-fused":
+    its manifest; None for a builtin-op tflm bundle (or one without a manifest yet)."""
+    m = manifest if manifest is not None else bundle_manifest(bundle)
+    if m is None or TARGETS[m["target"]].format != "tflm-fused":
         return None
     return tuple(m["details"]["tflm_fused"]["program_sources"])
 
@@ -134,17 +139,31 @@ def search_min_arena(run, used: int, known_ok: int) -> tuple[int, list[dict]]:
     return hi, probes
 
 
-def _analytic_min_ram(bundle: Path) -> int | None:
-    if not (bundle / MANIFEST).is_file():
+def _analytic_min_ram(m: dict | None) -> int | None:
+    if m is None:
         return None
     from ..analytic import analytic_profile
     from ..config import MGRADEConfig
 
-    m = read_manifest(bundle)
     target = {"int8": "tflite-int8", "int16x8": "tflite-int16x8"}.get(m.get("precision"))
     if target is None or not isinstance(m.get("config"), dict):
         return None
     return int(analytic_profile(MGRADEConfig(**m["config"]), target)["analytic_min_ram_bytes"])
+
+
+def arena_sizes(consts: dict[str, int]) -> tuple[int, int]:
+    """(the emitted arena, the static capacity the golden program is built with to try larger ones)."""
+    emitted = consts["kTensorArenaMinimum"] + consts["kTensorArenaMargin"]
+    return emitted, CAPACITY_FACTOR * emitted
+
+
+@contextlib.contextmanager
+def golden_program(bundle: Path, tree: TflmTree, cpu, capacity: int, dsp: bool = False,
+                   sources: tuple[str, ...] = BUNDLE_SOURCES):
+    """The bundle's golden program built for `cpu` in a temporary folder under the cache (objects cached)."""
+    (cache_root() / "programs").mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="golden-", dir=cache_root() / "programs") as tmp:
+        yield build_program(cpu, golden_program_spec(bundle, tree, cpu, capacity, dsp, sources), Path(tmp))
 
 
 _RECORDED = re.compile(r"^Y (\d+) (\d+) (-?\d+)\s*$", re.M)
@@ -157,14 +176,10 @@ def record_golden_outputs(bundle: Path, tflm_dir: str | Path | None) -> tuple[np
     rounding edges), so a golden recorded with the sources the bundle is built with is the one it can
     pass; board-test on a device then checks the device's kernels against it."""
     bundle = Path(bundle)
-    spec_cpu = get_cpu("host")
     tree = find_tree("reference", tflm_dir)
     consts = bundle_constants(bundle)
-    emitted = consts["kTensorArenaMinimum"] + consts["kTensorArenaMargin"]
-    capacity = CAPACITY_FACTOR * emitted
-    (cache_root() / "programs").mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="golden-record-", dir=cache_root() / "programs") as tmp:
-        program = build_program(spec_cpu, golden_program_spec(bundle, tree, spec_cpu, capacity), Path(tmp))
+    _, capacity = arena_sizes(consts)
+    with golden_program(bundle, tree, get_cpu("host"), capacity) as program:
         result = run_program(program.toolchain, program.elf, (str(capacity), "record"))
     values = _RECORDED.findall(result.output)
     steps, outputs = consts["kGoldenSteps"], 1 + max((int(c) for _, c, _ in values), default=-1)
@@ -184,19 +199,16 @@ def board_test(bundle: str | Path, cpu: str = "host", kernels: str | None = None
     `dsp` only for tflm-fused bundles (their C step's -DMGRADE_USE_DSP)."""
     spec_cpu = get_cpu(cpu)
     bundle = check_bundle(Path(bundle))
-    fused_sources = fused_program_sources(bundle)
+    manifest = bundle_manifest(bundle)
+    fused_sources = fused_program_sources(bundle, manifest)
     if dsp and fused_sources is None:
         raise BoardError(f"--dsp is for c and tflm-fused bundles; {bundle} is a builtin-op tflm bundle")
     check_dsp(spec_cpu, dsp)
     kernels = kernels or default_kernels(cpu)
     tree = find_tree(kernels, tflm_dir)
     consts = bundle_constants(bundle)
-    emitted = consts["kTensorArenaMinimum"] + consts["kTensorArenaMargin"]
-    capacity = CAPACITY_FACTOR * emitted
-    (cache_root() / "programs").mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="golden-", dir=cache_root() / "programs") as tmp:
-        program = build_program(spec_cpu, golden_program_spec(bundle, tree, spec_cpu, capacity, dsp,
-                                                                    fused_sources or BUNDLE_SOURCES), Path(tmp))
+    emitted, capacity = arena_sizes(consts)
+    with golden_program(bundle, tree, spec_cpu, capacity, dsp, fused_sources or BUNDLE_SOURCES) as program:
         tc, elf = program.toolchain, program.elf
         runs = []
 
@@ -246,7 +258,7 @@ def board_test(bundle: str | Path, cpu: str = "host", kernels: str | None = None
         "flash_bytes": sizes.flash,
         "model_flash_bytes": sizes.symbols[model_symbol] if model_symbol else None,
         "instructions_per_step": None if instructions is None else round(instructions),
-        "analytic_min_ram_bytes": _analytic_min_ram(bundle),
+        "analytic_min_ram_bytes": _analytic_min_ram(manifest),
         "elf": {"text": sizes.text, "data": sizes.data, "bss": sizes.bss, "static_arena": arena_symbol},
         "largest_ram_symbols": ram_symbols,
         "probes": probes,

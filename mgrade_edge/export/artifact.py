@@ -112,7 +112,3 @@ def build_manifest(step, opts: ExportOptions, result: ExportResult, directory: P
             "steps_per_stream": int(len(calibration.streams[0])), "samples": calibration.num_samples,
             "ranges": calibration.ranges()},
     }
-
-
-# The manifest's one reader and writer lives in mgrade_edge.manifest (board-test reads it too).
-from ..manifest import MANIFEST, read_manifest, write_manifest  # noqa: E402,F401  (re-exported)

@@ -16,16 +16,14 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
-import json
 import os
 import shutil
 import tempfile
 from pathlib import Path
 
-from ..errors import OutputPathError
-from ..manifest import changed_files
+from ..errors import ArtifactError, OutputPathError
+from ..manifest import MANIFEST, changed_files, load_json
 
-MANIFEST = "manifest.json"
 _RENAME_NOREPLACE = 1
 _AT_FDCWD = -100
 
@@ -47,12 +45,11 @@ def protected_dirs(inputs: list[Path]) -> dict[Path, str]:
 
 def owned_artifact(directory: Path) -> str | None:
     """None if `directory` is an artifact mgrade-edge wrote (our manifest, no foreign files), else why not."""
-    manifest_path = directory / MANIFEST
     try:
-        manifest = json.loads(manifest_path.read_text())
-    except (OSError, ValueError):
+        manifest = load_json(directory)
+    except (OSError, ArtifactError):
         return f"it holds no readable {MANIFEST} written by mgrade-edge"
-    if not isinstance(manifest, dict) or manifest.get("tool") != "mgrade-edge":
+    if manifest.get("tool") != "mgrade-edge":
         return f"its {MANIFEST} was not written by mgrade-edge"
     listed = manifest.get("files")
     if isinstance(listed, dict):  # artifacts that record their files: nothing else may be inside

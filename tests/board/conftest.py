@@ -58,8 +58,9 @@ def require_toolchain(cpu: str):
 @pytest.fixture(scope="session")
 def tiny_c_bundle(tiny_calibrated_step, tmp_path_factory):
     """A c-int8 bundle of the tiny step with the manifest fields board-test reads, exported once."""
-    from mgrade_edge.export.artifact import ExportOptions, build_manifest, write_manifest
+    from mgrade_edge.export.artifact import ExportOptions, build_manifest
     from mgrade_edge.export.c.export import export_c
+    from mgrade_edge.manifest import write_manifest
 
     step, calibration = tiny_calibrated_step
     directory = tmp_path_factory.mktemp("board_c_int8")

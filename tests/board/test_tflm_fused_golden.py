@@ -10,7 +10,7 @@ import shutil
 import pytest
 
 from mgrade_edge.board.tflm_golden import board_test
-from mgrade_edge.export.artifact import read_manifest
+from mgrade_edge.manifest import read_manifest
 from tests.artifacts import build_c_bundle
 from tests.board.conftest import require_board
 

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from mgrade_edge.errors import ExportError
-from mgrade_edge.export.artifact import ExportOptions, build_manifest, write_manifest
+from mgrade_edge.export.artifact import ExportOptions, build_manifest
 from mgrade_edge.export.onnx.export import export_onnx
+from mgrade_edge.manifest import write_manifest
 from mgrade_edge.runtime import open_runner
 from mgrade_edge.runtime.base import run_stream
 from mgrade_edge.runtime.ort_runner import OrtRunner

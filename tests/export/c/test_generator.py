@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from mgrade_edge.errors import ExportError
-from mgrade_edge.export.artifact import read_manifest
 from mgrade_edge.export.c.generator import trimmed_rows
+from mgrade_edge.manifest import read_manifest
 from mgrade_edge.runtime import open_runner
 from mgrade_edge.runtime.base import run_stream
 from mgrade_edge.runtime.torch_runner import TorchRunner

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from mgrade_edge.export import get_target
-from mgrade_edge.export.artifact import read_manifest
 from mgrade_edge.export.c import calib as c_calib
 from mgrade_edge.export.c.quant import IntReference, QuantModel
+from mgrade_edge.manifest import read_manifest
 from mgrade_edge.quantize import calibration_set
 from mgrade_edge.runtime import open_runner
 from mgrade_edge.runtime.base import run_stream

@@ -12,9 +12,10 @@ import pytest
 
 from mgrade_edge.errors import ExportError
 from mgrade_edge.export import get_target
-from mgrade_edge.export.artifact import ExportOptions, read_manifest
+from mgrade_edge.export.artifact import ExportOptions
 from mgrade_edge.export.flatbuffer import op_name, read_model
 from mgrade_edge.export.tflm_fused.export import OP_NAME, export_tflm_fused
+from mgrade_edge.manifest import read_manifest
 from mgrade_edge.qio import QParams
 from mgrade_edge.runtime import open_runner
 from mgrade_edge.runtime.base import run_stream
