@@ -274,9 +274,9 @@ def export(path, target, out, state, quant, calib, calib_sequences, calib_steps,
         if bundle["arena"].get("not_measured_for_cpu"):
             click.echo(f"  note: {bundle['arena']['not_measured_for_cpu']}")
         by = golden["recorded_by"]
-        where = (f"the {by['tree']} tree (host, reference kernels; the Python wheel differs by at most "
-                 f"{by['wheel_vs_tree_max_steps']} steps)" if by["tree"] else f"the {by['engine']}")
-        click.echo(f"  golden_io.h: {golden['steps']} steps recorded by {where}; rerun after reset reproduces them: "
+        recorder = (f"the {by['tree']} tree (host, reference kernels; the Python wheel differs by at most "
+                    f"{by['wheel_vs_tree_max_steps']} steps)" if by["tree"] else f"the {by['engine']}")
+        click.echo(f"  golden_io.h: {golden['steps']} steps recorded by {recorder}; rerun after reset reproduces them: "
                    f"{'yes' if golden['reset_reproduces'] else 'NO'}; vs float step: cosine "
                    f"{golden['vs_float_step']['cosine']:.5f}")
     val = manifest.get("validation") or {}
