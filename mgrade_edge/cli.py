@@ -19,7 +19,6 @@ from .board.toolchain import CPUS
 from .cli_train import config_options
 from .errors import UserError
 from .export import (
-    SIGMOID_KERNELS,
     cli_target_names,
     families,
     get_target,
@@ -27,6 +26,7 @@ from .export import (
     resolve_cli_target,
     targets_with,
 )
+from .export.options import cli_flags, spell_targets
 from .runtime import ENGINES
 from .safety.bounds import (
     MAX_CALIB_SEQUENCES,
@@ -194,6 +194,16 @@ def evaluate(path, as_json):
 
 # ---- export -----------------------------------------------------------------------------------
 
+def target_option_flags(fn):
+    """One click option per flag the registered targets' options classes declare (export/options.py); the
+    chosen target's class then takes or refuses each given flag."""
+    for name, (flag, takers) in reversed(cli_flags().items()):
+        kind = click.Choice(flag.choices) if flag.choices else click.Path(path_type=Path)
+        fn = click.option(flag.flag, name, type=kind, default=None, envvar=flag.envvar,
+                          help=f"{spell_targets(takers)} only: {flag.help}")(fn)
+    return fn
+
+
 @cli.command()
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--target", required=True,
@@ -215,27 +225,13 @@ def evaluate(path, as_json):
                    "longer (every step of a stream is recorded).")
 @click.option("--force", is_flag=True, help="Replace an existing output directory.")
 @click.option("--no-validate", is_flag=True, help="Skip the short validation written into the manifest.")
-@click.option("--cpu", type=click.Choice(list(CPUS)), default=None,
-              help="tflm only: emit the arena measured on this CPU (real TensorFlow Lite Micro from $TFLM_DIR, "
-                   "QEMU for Cortex-M). Default: the TFLite Micro Python interpreter's host figure.")
-@click.option("--sigmoid", type=click.Choice(SIGMOID_KERNELS), default=None,
-              help="int8 tflite/tflm only: int16 (default) runs each sigmoid through TFLite's int16 table, ~20% "
-                   "fewer Cortex-M4 instructions a step; int8 keeps TFLite's int8 LOGISTIC, ~5-8% less TFLite "
-                   "Micro arena.")
-@click.option("--weights", type=click.Choice(["int8", "int16"]), default="int8", show_default=True,
-              help="quantised c and tflm-fused only: store the dense layers' int8 weights in 16 bits, so the "
-                   "SMLAD loop needs no sign-extends (~40% fewer dot-product instructions on Cortex-M4 with "
-                   "-DMGRADE_USE_DSP) at twice their flash; outputs are identical.")
-@click.option("--tflm-dir", type=click.Path(path_type=Path), default=None, envvar="TFLM_DIR",
-              help="tflm only: record golden_io.h with this TensorFlow Lite Micro tree (host build, reference "
-                   "kernels), the sources the bundle will be built with. Default: $TFLM_DIR; unset, the Python "
-                   "tflite-micro wheel records it (other TFLite Micro versions may differ by a step).")
+@target_option_flags
 @click.option("--h-bits", type=click.Choice(["8", "16", "32"]), default=None,
               help="quantised c only: bits of the hidden state (default 16; 8 saves d*L bytes, 32 keeps slow "
                    "models' small per-step changes of h; int16x8: 16 or 32).")
 @user_errors
-def export(path, target, out, state, quant, calib, calib_sequences, calib_steps, force, no_validate, cpu, sigmoid,
-           weights, tflm_dir, h_bits):
+def export(path, target, out, state, quant, calib, calib_sequences, calib_steps, force, no_validate, h_bits,
+           **target_flags):
     """Export a checkpoint's streaming step to ONNX, TFLite or a TFLite Micro bundle.
 
     Example: mgrade-edge export examples/digits.pt --target tflite-int8 --out digits_int8
@@ -249,18 +245,14 @@ def export(path, target, out, state, quant, calib, calib_sequences, calib_steps,
     if calib is not None and not get_target(target).quantized:
         raise UserError(f"--calib is used by quantised targets only; {target} is float, drop --calib or pick an "
                         f"int8 target")
-    family = get_target(target).cli_name
-    if cpu is not None and family != "tflm":
-        hint = " (probe its arena with `mgrade-edge board-test DIR --cpu CPU`)" if family == "tflm-fused" else ""
-        raise UserError(f"--cpu applies to --target tflm only, not {target}{hint}")
-    chosen = get_target(target)
-    if sigmoid is not None and not (chosen.format == "tflite" and chosen.precision.name == "int8"):
-        raise UserError(f"--sigmoid applies to int8 tflite and tflm targets only, not {target}; drop --sigmoid")
+    context = click.get_current_context()
+    from_env = frozenset(name for name in target_flags
+                         if context.get_parameter_source(name) == click.core.ParameterSource.ENVIRONMENT)
     manifest = export_checkpoint(path, target, out, state=state, calib_file=calib,
                                  calib_sequences=calib_sequences, calib_steps=calib_steps, force=force,
-                                 validate=not no_validate, cpu=cpu,
-                                 sigmoid=sigmoid or SIGMOID_KERNELS[0], weights=weights,
-                                 tflm_dir=str(tflm_dir) if tflm_dir and family == "tflm" else None)
+                                 validate=not no_validate,
+                                 options={k: str(v) if isinstance(v, Path) else v for k, v in target_flags.items()},
+                                 from_env=from_env)
     click.echo(f"wrote {out}/ ({manifest['target']}, {manifest['state']} state, "
                f"{manifest['model_file']} {manifest['model_bytes']:,} bytes)")
     bundle = manifest["details"].get("tflm")

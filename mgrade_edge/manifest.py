@@ -34,7 +34,7 @@ FIELDS: dict[str, type] = {
     "model_sha256": str, "signature": dict, "tensors": list, "details": dict,
 }
 OPTIONAL_FIELDS: dict[str, type] = {"files": dict, "config": dict, "notes": list, "tool_version": str,
-                                    "state_handling": str, "schema_version": int}
+                                    "state_handling": str, "schema_version": int, "options": dict}
 
 # Kinds a target's facts declare (Target.facts: {details key: {field: kind}}).
 FACT_KINDS = {

@@ -17,6 +17,7 @@ import numpy as np
 from .errors import DataError
 from .export import get_target, resolve_exporter, resolve_state
 from .export.artifact import ExportOptions, atomic_output_dir, build_manifest, check_output_dir
+from .export.options import build_target_options
 from .manifest import write_manifest
 
 VALIDATION_SEQUENCES = 64  # quick check written into the manifest; `mgrade-edge validate` does the long one
@@ -34,32 +35,29 @@ def calibration_sequences(ckpt, calib_file: Path | None) -> tuple[np.ndarray, st
     return data.train_x, f"{data.name} training set"
 
 
-def check_options(target_name: str, state: str | None, calib_sequences: int, weights: str = "int8") -> tuple:
-    from .export.c.int_step import WEIGHT_STORAGE
-
+def check_options(target_name: str, state: str | None, calib_sequences: int, options: dict | None = None,
+                  from_env: frozenset = frozenset()) -> tuple:
+    """(target, state, the target's options) from the user's choices, or the one-line error."""
     target = get_target(target_name)
     state = resolve_state(target, state)
     if calib_sequences <= 0:
         raise DataError(f"--calib-sequences must be > 0, got {calib_sequences}")
-    if weights not in WEIGHT_STORAGE:
-        raise DataError(f"--weights {weights!r}: use one of {', '.join(WEIGHT_STORAGE)}")
-    if weights != "int8" and not (target.quantized and target.cli_name in ("c", "tflm-fused")):
-        raise DataError(f"--weights {weights} applies to the quantised c and tflm-fused targets only, not "
-                        f"{target.name}; drop --weights")
-    return target, state
+    return target, state, build_target_options(target, options or {}, from_env)
 
 
 def export_checkpoint(checkpoint: str | Path, target_name: str, out: str | Path, state: str | None = None,
                       calib_file: str | Path | None = None, calib_sequences: int = 8, calib_steps: int | None = None,
                       force: bool = False,
-                      validate: bool = True, cpu: str | None = None, sigmoid: str = "int16",
-                      weights: str = "int8", tflm_dir: str | None = None) -> dict:
-    """Export and return the manifest (also written to out/manifest.json)."""
+                      validate: bool = True, options: dict | None = None, from_env: frozenset = frozenset()) -> dict:
+    """Export and return the manifest (also written to out/manifest.json).
+
+    options: the target's own options by field name (export/options.py), e.g. {"weights": "int16"}; one the
+    target does not take is refused, unless named in `from_env` (it came from an environment variable)."""
     from .checkpoint import load_checkpoint
     from .quantize import calibration_set, check_calibrated_ranges
     from .streaming import to_streaming
 
-    target, state = check_options(target_name, state, calib_sequences, weights)
+    target, state, target_options = check_options(target_name, state, calib_sequences, options, from_env)
     out = Path(out)
     inputs = (Path(checkpoint),) + ((Path(calib_file),) if calib_file else ())
     check_output_dir(out, force, inputs)
@@ -72,7 +70,7 @@ def export_checkpoint(checkpoint: str | Path, target_name: str, out: str | Path,
                                       source=source)
         check_calibrated_ranges(calibration.ranges())
     opts = ExportOptions(target=target.name, state=state, calibration=calibration, model_name=Path(checkpoint).stem,
-                         cpu=cpu, sigmoid=sigmoid, weights=weights, tflm_dir=tflm_dir)
+                         options=target_options)
     with atomic_output_dir(out, force, inputs) as tmp:
         result = resolve_exporter(target)(step, opts, tmp)
         manifest = build_manifest(step, opts, result, tmp, target.precision.name, checkpoint=Path(checkpoint),

@@ -110,6 +110,9 @@ class Target:
     # FACT_KINDS; "path"/"paths" must stay inside the bundle). The manifest reader checks them.
     facts: dict = field(default_factory=dict, hash=False, compare=False)
     board: str | None = None  # how board-test builds the bundle: "c" (the C step), "tflm" (TFLite Micro), None
+    # The options only this target takes: a frozen dataclass ("module:Class" inside mgrade_edge.export, see
+    # export/options.py) whose flagged fields are also `export` CLI flags.
+    options: str = "options:TargetOptions"
 
     def __post_init__(self):
         if self.tolerance is None:
@@ -178,20 +181,24 @@ register(Target("onnx", FLOAT32, ("external",), ("onnxruntime",), "onnx.export:e
 register(Target("onnx-int8", INT8, ("external",), ("onnxruntime",), "onnx.export:export_onnx", "onnx",
                 Tolerance(min_cosine=0.99)))
 register(Target("tflite", FLOAT32, **_TFLITE))
-register(Target("tflite-int8", INT8, **_TFLITE))
+register(Target("tflite-int8", INT8, **_TFLITE, options="tflite.options:TfliteInt8Options"))
 register(Target("tflite-int16x8", INT16X8, **_TFLITE))
 # The TFLite Micro bundle: the quantised .tflite plus C/C++ sources (`--target tflm --quant Q`).
 _TFLM_FACTS = {"tflm": {"files": "paths", "arena": "dict"}}
-register_family("tflm", ("int8", "int16x8"), states=("internal", "external"), engines=("tflm", "litert"),
-                exporter="tflm.export:export_tflm", format="tflite", facts=_TFLM_FACTS, board="tflm")
+_TFLM = {"states": ("internal", "external"), "engines": ("tflm", "litert"), "exporter": "tflm.export:export_tflm",
+         "format": "tflite", "facts": _TFLM_FACTS, "board": "tflm"}
+register(Target("tflm-int8", INT8, cli_name="tflm", options="tflm.options:TflmInt8Options", **_TFLM))
+register(Target("tflm-int16x8", INT16X8, cli_name="tflm", options="tflm.options:TflmOptions", **_TFLM))
 # The native C step (export/c/generator.py, `--target c --quant Q`): judged by its precision's tolerance like
 # the TFLite targets. c-int8 keeps h in uint16; c-int8-h8 is the same with an 8-bit h (d*L bytes less);
 # c-int8-h32 and c-int16x8-h32 keep h in 31 bits (2*d*L bytes more), for models whose h moves by less
 # than one 16-bit step per timestep (c_quant.PRECISIONS).
 _C_FACTS = {"c": {"prefix": "identifier", "header": "path", "sources": "paths", "precision": "str"}}
-_C = {"facts": _C_FACTS, "board": "c"}
-register_family("c", ("int8", "int16x8", "float32"), states=("internal",), engines=("c",), exporter="c.export:export_c",
+_C = {"facts": _C_FACTS, "board": "c", "options": "c.options:CIntOptions"}
+register_family("c", ("int8", "int16x8"), states=("internal",), engines=("c",), exporter="c.export:export_c",
                 format="c", **_C)
+register(Target("c-float32", FLOAT32, ("internal",), ("c",), "c.export:export_c", "c", cli_name="c", facts=_C_FACTS,
+                board="c"))
 register(Target("c-int8-h8", INT8, ("internal",), ("c",), "c.export:export_c", "c", **_C))
 register(Target("c-int8-h32", INT8, ("internal",), ("c",), "c.export:export_c", "c", **_C))
 register(Target("c-int16x8-h32", INT16X8, ("internal",), ("c",), "c.export:export_c", "c", **_C))
@@ -199,6 +206,7 @@ register(Target("c-int16x8-h32", INT16X8, ("internal",), ("c",), "c.export:expor
 # the c step's numbers in a one-op graph, for firmware that keeps the interpreter; validate runs its C.
 register_family("tflm-fused", ("int8", "int16x8"), states=("internal",), engines=("c",),
                 exporter="tflm_fused.export:export_tflm_fused", format="tflm-fused", board="tflm",
+                options="c.options:CIntOptions",
                 facts={**_C_FACTS, "tflm_fused": {"program_sources": "paths", "op": "str"}})
 
 

@@ -58,6 +58,9 @@ def build_c_bundle(root: Path, name: str, precision: str = "float32", family: st
     if precision != "float32":
         calib = root / "calib.npy"
         np.save(calib, random_sequences(NAMED_CONFIGS[name], 16, 256, seed=1))
+    options = {"weights": weights} if family != "tflm" and precision != "float32" else {}
+    if tflm_dir is not None:
+        options["tflm_dir"] = tflm_dir
     export_checkpoint(ckpt, f"{family}-{precision}", root / "out", calib_file=calib, calib_sequences=C_CALIB_STREAMS,
-                      validate=False, weights=weights, tflm_dir=tflm_dir)
+                      validate=False, options=options)
     return root / "out"

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ..errors import ExportError
 from ..hashing import sha256_file  # noqa: F401  (re-exported: manifests record these digests)
+from ..targets import get_target
+from .options import options_class
 
 
 @dataclass
@@ -21,10 +24,15 @@ class ExportOptions:
     state: str = "external"  # external | internal
     calibration: object | None = None  # quantize.CalibrationSet for quantised targets
     model_name: str = "mgrade"
-    cpu: str | None = None  # tflm only: measure the arena on this CPU (board-test machinery); None: host figure
-    sigmoid: str = "int16"  # int8 TFLite graphs: "int16" runs each sigmoid through the int16 table (logistic16)
-    weights: str = "int8"  # quantised c / tflm-fused: the dense weights stored as int8, or int16 (c_int.WEIGHT_STORAGE)
-    tflm_dir: str | None = None  # tflm: record the golden with this TensorFlow Lite Micro tree (None: the Python wheel)
+    options: object | None = None  # the target's own options (Target.options' class); None: its defaults
+
+    def __post_init__(self):
+        cls = options_class(get_target(self.target))
+        if self.options is None:
+            self.options = cls()
+        elif not isinstance(self.options, cls):
+            raise ExportError(f"target {self.target} takes {cls.__name__}, not {type(self.options).__name__}")
+        self.options.check(get_target(self.target))
 
 
 @dataclass
@@ -95,6 +103,7 @@ def build_manifest(step, opts: ExportOptions, result: ExportResult, directory: P
         "target": opts.target,
         "precision": precision,
         "state": opts.state,
+        "options": asdict(opts.options),
         "model_file": result.model_file,
         "model_bytes": model_path.stat().st_size,
         "model_sha256": sha256_file(model_path),

@@ -43,7 +43,7 @@ def export_c(step, opts, out_dir: Path) -> ExportResult:
                    TensorInfo("y", "output", [1, step.cfg.n_classes], "float32")]
     else:
         files, facts, golden, tensors, _ = int_sources(step, opts.calibration, precision, p, desc, inputs,
-                                                    weights=opts.weights)
+                                                    weights=getattr(opts.options, "weights", "int8"))
         variant, out_type, rule = "_q", facts["io_ctype"], "bit-exact vs the integer reference"
     files["main.c"] = render("main.c", banner=cgen.banner(desc), p=p, P=p.upper(), golden_steps=len(inputs),
                              golden_variant=variant, golden_rule=rule, golden_data=golden, out_type=out_type)

@@ -45,7 +45,6 @@ def padded4(n: int) -> int:
     return -(-n // 4) * 4
 
 
-WEIGHT_STORAGE = ("int8", "int16")  # export --weights: how the int8 weights of the dense layers are stored
 
 
 def blocked(w: np.ndarray, order=(0, 2, 1, 3)) -> np.ndarray:
@@ -85,7 +84,7 @@ def packed_halves(values: np.ndarray) -> np.ndarray:
 
 
 def dense_words(w: np.ndarray, weights: str) -> np.ndarray:
-    """The uint32 words of a dense layer's blocked weights stored as `weights` (WEIGHT_STORAGE)."""
+    """The uint32 words of a dense layer's blocked weights stored as `weights` (options.WEIGHT_STORAGE)."""
     if weights == "int16":
         return packed_halves(blocked(w, order=(0, 1, 2, 3)))
     return packed_words(blocked(w))
@@ -211,7 +210,7 @@ def check_ranges(qm) -> None:
 def int_sources(step, calibration, precision: str, p: str, desc: str, inputs: np.ndarray, weights: str = "int8"):
     """The integer step's files ({name: text}), facts (sizes, scales), golden arrays as C, tensors, and
     the golden (xq, yq) of the integer reference on `inputs` (the tflm-fused bundle's golden data).
-    weights: how the dense layers' int8 weights are stored (WEIGHT_STORAGE); the values, and so every
+    weights: how the dense layers' int8 weights are stored (options.WEIGHT_STORAGE); the values, and so every
     output, are the same either way."""
     from .calib import calibrated_ranges
     from .quant import IntReference, QuantModel

@@ -48,8 +48,9 @@ _CUT_NOTE = ("softplus cut at {cutoff}: the gate terms it changes (by a factor o
 def export_tflite(step: StreamingMGRADE, opts: ExportOptions, out_dir: Path) -> ExportResult:
     """Convert `step` to `out_dir/model.tflite`; returns the tensors, state handling and details."""
     precision = _check_options(opts)
-    data, sigmoid = convert_step(step, precision, opts.state, opts.calibration, opts.sigmoid)
-    if opts.state == "internal" and get_target(opts.target).cli_name == "tflm":
+    data, sigmoid = convert_step(step, precision, opts.state, opts.calibration,
+                                 getattr(opts.options, "sigmoid", SIGMOID_KERNELS[0]))
+    if opts.state == "internal" and getattr(opts.options, "device_model", False):
         from .device_model import drop_signature_subgraph
 
         data, _ = drop_signature_subgraph(data, RESET_KEY)  # TFLite Micro resets without it

@@ -23,6 +23,7 @@ import numpy as np
 from ...errors import ExportError
 from ...qio import QParams, StatePair, requantize_is_identity
 from .. import cgen, get_target, resolve_cli_target, resolve_state
+from ..options import options_class
 
 TEMPLATES = Path(__file__).parent / "templates"
 GOLDEN_STEPS = 32
@@ -381,7 +382,7 @@ def export_tflm(step, opts, out_dir: Path):
 
     quant = get_target(opts.target).precision.name
     result, summary = _export(step, quant, opts.state, opts.calibration, out_dir, opts.model_name, opts.model_name,
-                              GOLDEN_STEPS, getattr(opts, "cpu", None), opts.sigmoid, opts.tflm_dir)
+                              GOLDEN_STEPS, opts.options)
     return ExportResult(result.model_file, result.tensors, result.state_handling,
                         extra_files=[f for f in summary["files"] if f != result.model_file],
                         notes=result.notes + [f"TFLite Micro bundle: arena {summary['arena']['emitted']} bytes "
@@ -390,18 +391,19 @@ def export_tflm(step, opts, out_dir: Path):
                         details={**result.details, "tflm": summary})
 
 
-def _export(step, quant, state, calibration, out_dir, model_name, source_desc, golden_steps, cpu=None,
-            sigmoid="int16", tflm_dir=None):
+def _export(step, quant, state, calibration, out_dir, model_name, source_desc, golden_steps, options=None):
     from ..artifact import ExportOptions
     from ..tflite.export import export_tflite
     from .arena import measure_min_arena
 
     target = resolve_cli_target("tflm", quant)
     state = resolve_state(target, state)
+    options = options or options_class(target)()
+    cpu, tflm_dir = options.cpu, options.tflm_dir
     if calibration is None or not getattr(calibration, "streams", None):
         raise ExportError("the tflm bundle needs calibration data (its streams also give the golden input); "
                           "pass a calibration set (quantize.calibration_set)")
-    result = export_tflite(step, ExportOptions(target.name, state, calibration, model_name, sigmoid=sigmoid),
+    result = export_tflite(step, ExportOptions(target.name, state, calibration, model_name, options),
                            Path(out_dir))
     model_bytes = (Path(out_dir) / result.model_file).read_bytes()
     layout = read_layout(model_bytes, step.signature, {t.name: t.graph_name for t in result.tensors if t.graph_name})

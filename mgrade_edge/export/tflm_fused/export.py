@@ -100,7 +100,7 @@ def export_tflm_fused(step, opts, out_dir: Path) -> ExportResult:
     desc = f"{opts.model_name} ({target.cli_name}, {precision})"
     inputs = golden_inputs(step, opts)
     files, facts, _, tensors, (_, yq) = int_sources(step, opts.calibration, precision, p, desc, inputs,
-                                                       weights=opts.weights)
+                                                       weights=opts.options.weights)
     act = facts["io_ctype"]
     io_dtype = act.removesuffix("_t")
     step_id = hashlib.sha256(files[f"{p}.c"].encode()).hexdigest()[:16]

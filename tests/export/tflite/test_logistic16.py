@@ -103,9 +103,11 @@ def test_a_model_without_int8_sigmoids_is_unchanged(sigmoid_model):
 def test_the_export_option_chooses_the_kernel_and_records_it(kernel, tiny_calibrated_step, tmp_path):
     from mgrade_edge.export.artifact import ExportOptions
     from mgrade_edge.export.tflite.export import export_tflite
+    from mgrade_edge.export.tflite.options import TfliteInt8Options
 
     step, calibration = tiny_calibrated_step
-    result = export_tflite(step, ExportOptions("tflite-int8", "external", calibration, sigmoid=kernel), tmp_path)
+    result = export_tflite(step, ExportOptions("tflite-int8", "external", calibration,
+                                                options=TfliteInt8Options(sigmoid=kernel)), tmp_path)
     model = flatbuffer.read_model((tmp_path / result.model_file).read_bytes())
     graph = model.subgraphs[0]
     input_types = {graph.tensors[op.inputs[0]].type for op in graph.operators
