@@ -1,4 +1,5 @@
-"""Integer semantics of the quantised C step: the primitives, bit-exact in numpy and in export/c/templates/int_step.c.
+"""Integer semantics of the quantised C step: the primitives, bit-exact in numpy and in export/c/templates/kernels.h
+(each kernel tested against these functions by tests/export/c/test_kernels.py) and int_step.c.
 
 Representations (all symmetric, zero point 0):
 - act  : int8 (int16 in int16x8), scale = calibrated max|v| / QMAX, saturated to the type's whole

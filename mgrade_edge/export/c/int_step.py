@@ -48,7 +48,7 @@ def padded4(n: int) -> int:
 
 
 def blocked(w: np.ndarray, order=(0, 2, 1, 3)) -> np.ndarray:
-    """A dense layer's int8 weights [out, in] in the template's BLOCKED LAYOUT (int_step.c): blocks of
+    """A dense layer's int8 weights [out, in] in the template's BLOCKED LAYOUT (kernels.h): blocks of
     4 rows, chunks of 4 columns, a chunk's 4 rows one after the other, each row's 4 values in `order`
     (bytes w0, w2, w1, w3 for SXTB16; int16 halves in their own order, 0 1 2 3, for W16).
 
@@ -267,7 +267,9 @@ def int_sources(step, calibration, precision: str, p: str, desc: str, inputs: np
         cgen.c_array("Y_SCALE", "float", qm.y_scale, modifiers="static const"),
         f"static const dense_params ENC = {enc};\nstatic const dense_params DEC = {dec};\n",
         "static const layer_params LAYERS[N_LAYERS] = {\n" + ",\n".join(inits) + "\n};\n\n",
-        (TEMPLATES / "int_step.c").read_text()])
+        # the kernels, then the step that calls them: one source file per bundle, tested apart
+        # (tests/export/c/test_kernels.py)
+        (TEMPLATES / "kernels.h").read_text(), "\n", (TEMPLATES / "int_step.c").read_text()])
     assert sig == "SIG_TABLE"
     act = qm.act_ctype
     extra = (f"/* Quantised I/O: xq = round(x / {qm.s_u!r}), y = yq * {qm.s_y!r} (symmetric, zero point 0). */\n"

@@ -50,7 +50,7 @@ def test_sigmoid_table_error_bound():
 
 
 def test_sigmoid_table_ends_repeat_so_saturating_its_input_changes_nothing():
-    """int_step.c's SSAT builds saturate u to [-2^20, 2^20) instead of testing both ends: the same
+    """kernels.h's SSAT builds saturate u to [-2^20, 2^20) instead of testing both ends: the same
     values only because the table's first two and last two entries are equal."""
     assert fx.SIG_TABLE[0] == fx.SIG_TABLE[1] == 0 and fx.SIG_TABLE[-2] == fx.SIG_TABLE[-1] == 32768
     u = np.arange(-(1 << 21), 1 << 21, 37, dtype=np.int64)
@@ -80,7 +80,7 @@ def test_32bit_rq_holds_for_every_input_up_to_its_run_time_limit(m):
 
 
 def test_gelu_table_interpolation_fits_int32_and_meets_both_ends():
-    """int_step.c's gelu_q16 multiplies a table difference by a 12-bit fraction in int32, and the
+    """kernels.h's gelu_q16 multiplies a table difference by a 12-bit fraction in int32, and the
     table's ends join the identity and zero used beyond +-8 (no step at the limits)."""
     diffs = np.abs(np.diff(fx.GELU_TABLE))
     assert diffs.max() * ((1 << fx.GELU_STEP_BITS) - 1) + (1 << 11) < 1 << 25
