@@ -166,7 +166,7 @@ def register_family(cli_name: str, precisions: tuple[str, ...], **fields) -> Non
 
 FLOAT32, INT8, INT16X8 = PRECISIONS["float32"], PRECISIONS["int8"], PRECISIONS["int16x8"]
 # How an int8 TFLite graph's sigmoids run (tflite.convert_functions; first = default): TFLite's int16
-# table (logistic16.py: fewer instructions) or its int8 LOGISTIC (a smaller TFLite Micro arena).
+# table (export/tflite/passes/logistic16.py: fewer instructions) or its int8 LOGISTIC (a smaller TFLite Micro arena).
 SIGMOID_KERNELS = ("int16", "int8")
 _TFLITE = {"states": ("external", "internal"), "engines": ("litert", "tflm"), "exporter": "tflite.export:export_tflite",
            "format": "tflite"}

@@ -145,10 +145,9 @@ def _export_step(step, target: str, state: str, calibration) -> tuple[bytes, dic
         result = export_tflite(step, ExportOptions(target=target, state=state, calibration=calibration), Path(tmp))
         data = (Path(tmp) / result.model_file).read_bytes()
     if state == "internal":  # measured as a tflm bundle carries it: without the zero_state subgraph
-        from ..export.tflite.device_model import drop_signature_subgraph
-        from ..export.tflite.export import RESET_KEY
+        from ..export.tflite.passes import device_model
 
-        data, _ = drop_signature_subgraph(data, RESET_KEY)
+        data, _ = device_model.run(data)
     return data, result.details
 
 

@@ -115,7 +115,7 @@ class LiteRTRunner(Runner):
 
     def reset(self) -> None:
         if self.io.internal and self.reset_key is None:
-            # a tflm bundle's model has no zero_state (export/device_model.py): a fresh interpreter
+            # a tflm bundle's model has no zero_state (export/tflite/passes/device_model.py): a fresh interpreter
             # starts from the initial values; the tensor indices stay the same
             self._open()
         elif self.reset_key is not None:

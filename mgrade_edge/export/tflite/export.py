@@ -22,12 +22,12 @@ from ...errors import ExportError
 from ...streaming import StreamingMGRADE
 from .. import SIGMOID_KERNELS, Precision, get_precision, get_target, resolve_state, targets_with
 from ..artifact import ExportOptions, ExportResult, TensorInfo
+from .passes import PassContext, run_passes
+from .signatures import EXTERNAL_KEY, RESET_KEY, STEP_KEY
 
 MODEL_FILE = "model.tflite"
 # Signature keys: external-state models get the converter's default key; internal-state models have
 # "step" and "zero_state" (subgraph order follows the sorted keys; the step must be subgraph 0).
-EXTERNAL_KEY = "serving_default"
-STEP_KEY, RESET_KEY = "step", "zero_state"
 
 STATE_HANDLING = {
     "external": "The runner keeps each state output raw and feeds it back as the next state input "
@@ -37,7 +37,7 @@ STATE_HANDLING = {
     "internal": "State lives in resource variables inside the model, read and assigned with the same "
                 "(scale, zero point) by every step, so no requantisation happens outside the graph; "
                 "a reset runs the zero_state signature (LiteRT) or the interpreter's reset() (TFLite Micro); "
-                "a tflm bundle's model has no zero_state (device_model.py), so LiteRT reopens it.",
+                "a tflm bundle's model has no zero_state (passes/device_model.py), so LiteRT reopens it.",
 }
 
 
@@ -48,17 +48,15 @@ _CUT_NOTE = ("softplus cut at {cutoff}: the gate terms it changes (by a factor o
 def export_tflite(step: StreamingMGRADE, opts: ExportOptions, out_dir: Path) -> ExportResult:
     """Convert `step` to `out_dir/model.tflite`; returns the tensors, state handling and details."""
     precision = _check_options(opts)
-    data, sigmoid = convert_step(step, precision, opts.state, opts.calibration,
-                                 getattr(opts.options, "sigmoid", SIGMOID_KERNELS[0]))
-    if opts.state == "internal" and getattr(opts.options, "device_model", False):
-        from .device_model import drop_signature_subgraph
-
-        data, _ = drop_signature_subgraph(data, RESET_KEY)  # TFLite Micro resets without it
+    data, sigmoid, changed = convert_step(step, precision, opts.state, opts.calibration,
+                                 getattr(opts.options, "sigmoid", SIGMOID_KERNELS[0]),
+                                 device_model=getattr(opts.options, "device_model", False))
     out_dir = Path(out_dir)
     (out_dir / MODEL_FILE).write_bytes(data)
     tensors, details = describe_model(data, step, opts.state)
     if sigmoid is not None:
         details["sigmoid"] = sigmoid
+    details["passes"] = changed  # graph rewrites run, and what each changed
     notes = []
     if precision.quantized:
         steps = sum(len(s) for s in opts.calibration.streams)
@@ -87,29 +85,30 @@ def _check_options(opts: ExportOptions) -> Precision:
 # ---- conversion --------------------------------------------------------------------------------
 
 def convert_step(step: StreamingMGRADE, precision: Precision | str, state: str, calibration=None,
-                 sigmoid: str = "int16") -> tuple[bytes, dict | None]:
-    """The .tflite flatbuffer of `step` (deterministic: same step and calibration -> same bytes), and for
-    int8 how its sigmoids run (see convert_functions)."""
+                 sigmoid: str = "int16", device_model: bool = False) -> tuple[bytes, dict | None, dict[str, int]]:
+    """The .tflite flatbuffer of `step` (deterministic: same step and calibration -> same bytes), for int8
+    how its sigmoids run, and what each graph pass changed (see convert_functions); `device_model`: the
+    model of a TensorFlow Lite Micro bundle (passes.device_model)."""
     from .tf_step import build_external_step, build_internal_step
 
     precision = get_precision(precision) if isinstance(precision, str) else precision
     build = build_external_step if state == "external" else build_internal_step
     module, functions = build(step, quantized=precision.quantized, variance_fc=precision.name != "int16x8")
-    from .op_order import reorder_step
-
     representative = _representative_dataset(step, calibration, state) if precision.quantized else None
-    data, sigmoid = convert_functions(module, functions, precision, representative, variables=state == "internal",
-                                      sigmoid=sigmoid, report=True)
-    return (reorder_step(data) if state == "internal" else data), sigmoid
+    return convert_functions(module, functions, precision, representative, variables=state == "internal",
+                             sigmoid=sigmoid, report=True, state=state, device_model=device_model)
 
 
 def convert_functions(module, functions: list, precision: Precision | str, representative=None,
-                      variables: bool = False, sigmoid: str = "int16", report: bool = False):
+                      variables: bool = False, sigmoid: str = "int16", report: bool = False, state: str | None = None,
+                      device_model: bool = False):
     """Concrete functions -> .tflite: float32, or full integer (int8, or int16 activations with int8
     weights) with integer I/O; `variables` keeps resource variables (stored quantised when quantising).
-    int8 with sigmoid="int16": every int8 LOGISTIC runs through TFLite's int16 table (logistic16:
-    ~20% fewer Cortex-M4 instructions a step, ~5-8% more TFLite Micro arena); "int8" keeps it.
-    Returns the bytes, or with `report` (bytes, {"kernel", "rewritten"} or None for other precisions).
+    Then the graph passes that apply (passes/__init__.py), e.g. for int8 with sigmoid="int16" every int8
+    LOGISTIC runs through TFLite's int16 table (logistic16: ~20% fewer Cortex-M4 instructions a step,
+    ~5-8% more TFLite Micro arena); "int8" keeps it. `state`: the step's placement (None: other functions).
+    Returns the bytes, or with `report` (bytes, {"kernel", "rewritten"} or None for other precisions,
+    {pass: changed}).
     The one place converter settings live: the step export, the profiler's window model and the
     arena tests all convert through here."""
     from ...native_io import import_tensorflow, quiet_native_output
@@ -139,21 +138,11 @@ def convert_functions(module, functions: list, precision: Precision | str, repre
     except Exception as exc:  # the converter's own errors are internal failures, keep them chained
         raise RuntimeError(f"TFLite conversion ({precision.name}) failed: {exc}\n"
                            f"converter output:\n{native_text()}") from exc
-    how = None
-    if precision.quantized:  # CMSIS-NN's ADD/MUL need equal shapes (full_width_constants)
-        from .full_width_constants import widen_scalar_constants
-
-        data, _ = widen_scalar_constants(data)
-    if precision.name == "int8":
-        if sigmoid not in SIGMOID_KERNELS:
-            raise ExportError(f"unknown sigmoid kernel {sigmoid!r}; choose one of {', '.join(SIGMOID_KERNELS)}")
-        rewritten = 0
-        if sigmoid == "int16":  # TFLite Micro's int8 sigmoid costs ~330 instructions an element
-            from .logistic16 import widen_int8_logistic
-
-            data, rewritten = widen_int8_logistic(data)
-        how = {"kernel": sigmoid, "rewritten": rewritten}
-    return (data, how) if report else data
+    if precision.name == "int8" and sigmoid not in SIGMOID_KERNELS:
+        raise ExportError(f"unknown sigmoid kernel {sigmoid!r}; choose one of {', '.join(SIGMOID_KERNELS)}")
+    data, changed = run_passes(data, PassContext(precision, sigmoid, state, device_model))
+    how = {"kernel": sigmoid, "rewritten": changed.get("logistic16", 0)} if precision.name == "int8" else None
+    return (data, how, changed) if report else data
 
 
 def _representative_dataset(step: StreamingMGRADE, calibration, state: str):

@@ -326,7 +326,7 @@ def _sigmoid_note(model_bytes: bytes, activations: str) -> str:
         return "The model has no sigmoid."
     if activations == "int16":
         return f"Sigmoids ({len(types)}): TFLite's int16 LOGISTIC."
-    if all(t == 7 for t in types):  # int16 inputs in an int8 model: export/tflite/logistic16.py
+    if all(t == 7 for t in types):  # int16 inputs in an int8 model: export/tflite/passes/logistic16.py
         return (f"Sigmoids ({len(types)}): TFLite's int16 LOGISTIC table between two QUANTIZE ops (the int8 "
                 "default; export `--sigmoid int8` keeps the int8 LOGISTIC: ~280 bytes less arena per sigmoid, "
                 "~250 more Cortex-M4 instructions per element).")

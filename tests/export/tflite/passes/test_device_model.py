@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from mgrade_edge.export import flatbuffer
-from mgrade_edge.export.tflite.device_model import drop_signature_subgraph
-from mgrade_edge.export.tflite.export import RESET_KEY, STEP_KEY
+from mgrade_edge.export.tflite.passes.device_model import drop_signature_subgraph
+from mgrade_edge.export.tflite.signatures import RESET_KEY, STEP_KEY
 
 
 def _model(directory, manifest):

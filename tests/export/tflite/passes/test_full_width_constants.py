@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from mgrade_edge.export import flatbuffer
-from mgrade_edge.export.tflite.full_width_constants import ELEMENTWISE, widen_scalar_constants
+from mgrade_edge.export.tflite.passes.full_width_constants import ELEMENTWISE, widen_scalar_constants
 
 D = 16
 BETA = np.linspace(-0.5, 0.5, D).astype(np.float32)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from mgrade_edge.export import flatbuffer
-from mgrade_edge.export.tflite.logistic16 import widen_int8_logistic
+from mgrade_edge.export.tflite.passes.logistic16 import widen_int8_logistic
 
 INPUT_RANGE = 9.0  # the sigmoid's input spans [-9, 9]: both flat ends and the steep middle
 

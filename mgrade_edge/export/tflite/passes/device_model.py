@@ -11,8 +11,9 @@ leaves it out; LiteRT runs such a model too, resetting by opening the model agai
 
 from __future__ import annotations
 
-from ...errors import ExportError
-from .. import flatbuffer
+from ....errors import ExportError
+from ... import flatbuffer
+from ..signatures import RESET_KEY
 
 # ops whose options name other subgraphs: CALL_ONCE is renumbered, the others are not expected here
 _SUBGRAPH_OPS = {"CALL_ONCE", "IF", "WHILE", "CALL", "STABLEHLO_COMPOSITE"}
@@ -44,6 +45,11 @@ def drop_signature_subgraph(model_bytes: bytes, signature_key: str) -> tuple[byt
         s.subgraphIndex = int(s.subgraphIndex) - (int(s.subgraphIndex) > dropped)
     model.signatureDefs = kept
     flatbuffer.clear_unused_buffers(model)  # the dropped subgraph's constants (its zeros of every state)
-    from ..flatbuffer import write_model
 
-    return write_model(model), True
+    return flatbuffer.write_model(model), True
+
+
+def run(model_bytes: bytes) -> tuple[bytes, int]:
+    """The pass (passes/__init__.py): the model without its zero_state subgraph; changed = 1 if it had one."""
+    data, dropped = drop_signature_subgraph(model_bytes, RESET_KEY)
+    return data, int(dropped)

@@ -1,7 +1,7 @@
 """The step's operator order: state reads move to their first use, assignments to right after their
 inputs; every operator still follows its producers and a variable is read before it is written."""
 
-from mgrade_edge.export.tflite.op_order import schedule
+from mgrade_edge.export.tflite.passes.op_order import schedule
 
 # Two "layers" as the converter orders them: every read first, the delay updates last.
 # x is tensor 0; VAR_HANDLE outputs 10 and 11 are the two delay lines.

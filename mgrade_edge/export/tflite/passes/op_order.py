@@ -17,7 +17,7 @@ operators on one resource variable (READ before ASSIGN) keep their relative orde
 
 from __future__ import annotations
 
-from .. import flatbuffer
+from ... import flatbuffer
 
 READ, ASSIGN = "READ_VARIABLE", "ASSIGN_VARIABLE"
 
@@ -82,8 +82,9 @@ def schedule(names: list[str], inputs: list[list[int]], outputs: list[list[int]]
     return order
 
 
-def reorder_step(model_bytes: bytes) -> bytes:
-    """The model with subgraph 0's operators in the order of `schedule` (same bytes if unchanged)."""
+def run(model_bytes: bytes) -> tuple[bytes, int]:
+    """The pass (passes/__init__.py): subgraph 0's operators in the order of `schedule` (the same bytes if
+    unchanged); changed = operators that moved."""
     model = flatbuffer.read_model(model_bytes)
     graph = model.subgraphs[0]
     ops = list(graph.operators or [])
@@ -91,8 +92,9 @@ def reorder_step(model_bytes: bytes) -> bytes:
     ins = [[int(t) for t in (op.inputs if op.inputs is not None else []) if t >= 0] for op in ops]
     outs = [[int(t) for t in (op.outputs if op.outputs is not None else []) if t >= 0] for op in ops]
     order = schedule(names, ins, outs, [int(t) for t in graph.outputs])
-    if order == list(range(len(ops))):
-        return model_bytes
+    moved = sum(i != o for i, o in enumerate(order))
+    if not moved:
+        return model_bytes, 0
     graph.operators = [ops[i] for i in order]
-    return flatbuffer.write_model(model)
+    return flatbuffer.write_model(model), moved
 
