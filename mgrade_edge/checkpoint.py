@@ -21,6 +21,7 @@ from . import __version__
 from .config import MGRADEConfig
 from .errors import CheckpointError, ConfigError
 from .model import MGRADE
+from .safety.bounds import check_model_size
 
 FORMAT = "mgrade-edge-checkpoint"
 FORMAT_VERSION = 1
@@ -150,7 +151,6 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
         cfg = MGRADEConfig.from_dict(payload["config"])
     except (ConfigError, TypeError) as exc:
         raise CheckpointError(f"checkpoint {path} has an invalid config: {exc}") from None
-    from .safety.bounds import check_model_size
 
     # Size and weights are checked against a shapes-only model before any real memory is allocated.
     _check_state_dict(path, cfg, payload["state_dict"], check_model_size(path, cfg))

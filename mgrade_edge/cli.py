@@ -15,8 +15,12 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .board.toolchain import CPUS
-from .cli_train import config_options
+from .board.c_golden import board_test_c, format_c_board_report
+from .board.tflm_golden import board_test as run_board_test
+from .board.tflm_golden import format_board_report
+from .board.toolchain import CPUS, get_cpu
+from .cli_train import build_config, config_options, pop_config_options
+from .data import load_task
 from .errors import UserError
 from .export import (
     cli_target_names,
@@ -27,6 +31,13 @@ from .export import (
     targets_with,
 )
 from .export.options import cli_flags, spell_targets
+from .importers import import_flax_checkpoint
+from .jsonutil import dumps, json_safe, printable
+from .manifest import changed_files, read_manifest
+from .pipeline import export_checkpoint
+from .presets import preset_config, write_untrained_checkpoint
+from .profile.cli import run_profile
+from .profile.plot import write_plot
 from .runtime import ENGINES
 from .safety.bounds import (
     MAX_CALIB_SEQUENCES,
@@ -41,7 +52,9 @@ from .safety.bounds import (
     off_or_above_one,
     positive_finite_float,
 )
-from .targets import DEPRECATED_SPELLINGS, resolve_h_bits
+from .safety.outdir import check_output_file
+from .safety.signals import Terminated, cleanup_on_termination
+from .targets import DEPRECATED_SPELLINGS, TARGETS, resolve_h_bits
 
 PROFILE_TARGETS = targets_with(format="tflite", by_quant=False)  # precisions the profiler accounts and measures
 # measured from the compiled C step; `c` alone is the family's default precision, as for export
@@ -101,8 +114,6 @@ def train(task, out, epochs, seed, lr, batch_size, chrono_tau_max, encoder_gain,
     Example: mgrade-edge train --task digits --out model.pt;
     mgrade-edge train --task keywords --sample-rate 8000 --out kw.pt
     """
-    from .cli_train import build_config, pop_config_options
-    from .safety.outdir import check_output_file
 
     preset, overrides, task_options = pop_config_options(options)
     if task_options and task != "keywords":
@@ -110,7 +121,6 @@ def train(task, out, epochs, seed, lr, batch_size, chrono_tau_max, encoder_gain,
     check_output_file(out, force)  # before training, not after
     build_config(preset, overrides, 1, 2)  # option ranges, before the data is loaded or generated
     from .checkpoint import save_checkpoint
-    from .data import load_task
     from .train import TrainOptions, train_model
 
     data = load_task(task, seed, task_options)
@@ -150,7 +160,6 @@ def info(path, as_json):
 
     ckpt = load_checkpoint(path)
     params = count_parameters(ckpt.model)
-    from .jsonutil import json_safe, printable
 
     metadata = json_safe({k: v for k, v in ckpt.metadata.items() if k != "val_history"})
     report = {"path": str(path), "config": ckpt.config.to_dict(), "params": params, "metadata": metadata,
@@ -236,7 +245,6 @@ def export(path, target, out, state, quant, calib, calib_sequences, calib_steps,
 
     Example: mgrade-edge export examples/digits.pt --target tflite-int8 --out digits_int8
     """
-    from .pipeline import export_checkpoint
 
     if target in DEPRECATED_SPELLINGS:
         click.echo(f"note: --target {target} is deprecated and goes in the next release; use "
@@ -298,7 +306,6 @@ def validate(path, directory, steps, engine, inputs, as_json):
     Exit code 1 when the artifact is outside the target's tolerance, 2 for bad input.
     Example: mgrade-edge validate examples/digits.pt digits_int8 --steps 20000
     """
-    from .jsonutil import dumps
     from .validate import validate_artifact
 
     report = validate_artifact(path, directory, steps=steps, engine=engine, inputs=inputs)
@@ -365,21 +372,13 @@ def profile(path, preset, target, state, steps, windows, no_measure, as_json, pl
     if target not in (*PROFILE_TARGETS, *PROFILE_C_TARGETS):
         raise UserError(f"--target {target!r} is not one of {', '.join((*PROFILE_TARGETS, *PROFILE_C_TARGETS))}")
     if plot is not None:
-        from .safety.outdir import check_output_file
-
         check_output_file(plot, force=True, what="--plot")
-    from .board.toolchain import get_cpu
-    from .profile.cli import run_profile
 
     get_cpu(cpu)  # an unknown CPU is refused before any work
     report = run_profile(path, preset, target, state, steps, windows, not no_measure, cpu)
     if plot is not None:
-        from .profile.plot import write_plot
-
         write_plot(report, plot)
     if as_json:
-        from .jsonutil import dumps
-
         click.echo(dumps(report))
     else:
         from .profile.report import format_report
@@ -400,14 +399,11 @@ def init(preset, out, seed, force):
 
     Example: mgrade-edge init --preset speech-commands --out sc.pt
     """
-    from .presets import preset_config
 
     preset_config(preset)  # a bad name fails before anything else
-    from .safety.outdir import check_output_file
 
     check_output_file(out, force)
     from .model import count_parameters
-    from .presets import write_untrained_checkpoint
 
     write_untrained_checkpoint(preset, out, seed)
     from .checkpoint import load_checkpoint
@@ -429,7 +425,6 @@ def import_flax(path, config_path, out, force):
 
     Example: mgrade-edge import run/checkpoint_0 --config run/config.json --out model.pt
     """
-    from .importers import import_flax_checkpoint
 
     meta = import_flax_checkpoint(path, config_path, out, force)
     click.echo(f"wrote {out}: {meta['params']:,} parameters from {meta['source']['path']} "
@@ -466,8 +461,6 @@ def board_test(directory, cpu, tflm_dir, kernels, dsp, stack_steps, allow_modifi
 
     Example: mgrade-edge board-test digits_tflm --cpu cortex-m4
     """
-    from .manifest import changed_files, read_manifest
-    from .targets import TARGETS
 
     directory = directory.absolute()  # the build runs in a temporary directory: relative paths would break
     manifest = read_manifest(directory)
@@ -484,14 +477,10 @@ def board_test(directory, cpu, tflm_dir, kernels, dsp, stack_steps, allow_modifi
         if kernels is not None or tflm_dir is not None:
             raise UserError(f"{directory} is a c bundle: --kernels and --tflm-dir are for tflm bundles (use --dsp "
                             f"for the Arm DSP variant)")
-        from .board.c_golden import board_test_c, format_c_board_report
 
         report = board_test_c(directory, cpu=cpu, dsp=dsp, stack_steps=stack_steps)
         text = format_c_board_report
     else:
-        from .board.tflm_golden import board_test as run_board_test
-        from .board.tflm_golden import format_board_report
-
         if (dsp and target.format != "tflm-fused") or stack_steps is not None:
             raise UserError(f"--dsp and --stack-steps are for c bundles (export --target c; --dsp also tflm-fused); "
                             f"{directory} is a {target.name} bundle")
@@ -504,8 +493,6 @@ def board_test(directory, cpu, tflm_dir, kernels, dsp, stack_steps, allow_modifi
                           "this TensorFlow Lite Micro tree's by a step; re-export with --tflm-dir (or TFLM_DIR) set "
                           "to the tree you build with to record it with those sources")
     if as_json:
-        from .jsonutil import dumps
-
         click.echo(dumps(report))
     else:
         click.echo(text(report))
@@ -520,7 +507,6 @@ def main() -> None:
     """Entry point: click's own usage errors are also reduced to one line (exit code 2)."""
     # TensorFlow's C++ logging would bury our output; users can still raise it by setting the variable.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    from .safety.signals import Terminated, cleanup_on_termination
 
     if len(sys.argv) == 1:  # no command: the help a user is looking for, not an error
         click.echo(cli.get_help(click.Context(cli, info_name="mgrade-edge", **cli.context_settings)))

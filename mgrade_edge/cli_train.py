@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import click
 
-from .config import COMPRESS_ACTIVATIONS, MLP_ACTIVATIONS, READOUTS, REC_ACTIVATIONS
+from .config import COMPRESS_ACTIVATIONS, MLP_ACTIVATIONS, READOUTS, REC_ACTIVATIONS, MGRADEConfig
 from .errors import UserError
+from .presets import preset_config
 
 # (click option, MGRADEConfig field, click kwargs)
 BLOCK_OPTIONS = (
@@ -75,8 +76,6 @@ def pop_config_options(kwargs: dict) -> tuple[str | None, dict, dict]:
 
 def build_config(preset: str | None, overrides: dict, d_in: int, n_classes: int):
     """The model config: preset (or defaults) <- explicit options; inputs and classes from the task."""
-    from .config import MGRADEConfig
-    from .presets import preset_config
 
     base = preset_config(preset) if preset is not None else MGRADEConfig()
     if base.d_in != d_in and preset is not None and base.d_in != 1:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import tasks
 from .errors import NoTaskError, UserError
 from .tasks.base import TaskData  # every task returns one (re-exported here)
 
@@ -23,7 +24,6 @@ IGNORE = -1
 
 def load_task(name: str, seed: int = 0, options: dict | None = None) -> TaskData:
     """options: task options of the workloads in mgrade_edge.tasks (e.g. keywords' sample_rate)."""
-    from . import tasks
 
     if name in tasks.REGISTRY:
         return tasks.load(name, seed, options)

@@ -14,18 +14,19 @@ from pathlib import Path
 
 import numpy as np
 
+from .data import checkpoint_task_data, require_task_data
 from .errors import DataError
 from .export import get_target, resolve_exporter, resolve_state
 from .export.artifact import ExportOptions, atomic_output_dir, build_manifest, check_output_dir
 from .export.options import build_target_options
 from .manifest import write_manifest
+from .runtime import open_runner
 
 VALIDATION_SEQUENCES = 64  # quick check written into the manifest; `mgrade-edge validate` does the long one
 VALIDATION_STEPS = 2_000
 
 
 def calibration_sequences(ckpt, calib_file: Path | None) -> tuple[np.ndarray, str]:
-    from .data import require_task_data
     from .quantize import load_calibration_file
 
     if calib_file is not None:
@@ -83,8 +84,6 @@ def export_checkpoint(checkpoint: str | Path, target_name: str, out: str | Path,
 
 def quick_validation(ckpt, directory: Path, manifest: dict) -> dict:
     """A short side-by-side stream written into the manifest (the long check is `mgrade-edge validate`)."""
-    from .data import checkpoint_task_data
-    from .runtime import open_runner
     from .runtime.torch_runner import TorchRunner
     from .streaming import to_streaming
     from .validate import cosine_floor, step_tolerance, validate_runner

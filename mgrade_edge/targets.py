@@ -28,6 +28,7 @@ How to use qio: `mgrade_edge.qio` holds QParams (quantise/dequantise), requantis
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
 
 from .errors import ExportError
@@ -283,7 +284,5 @@ def get_target(name: str) -> Target:
 
 
 def resolve_exporter(target: Target):
-    import importlib
-
     module, func = target.exporter.split(":")
     return getattr(importlib.import_module(f"mgrade_edge.export.{module}"), func)

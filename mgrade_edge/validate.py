@@ -23,6 +23,8 @@ from .metrics import predictions, scored_outputs, task_metrics
 from .runtime import open_runner
 from .runtime.base import Runner, run_sequences, run_stream
 from .runtime.torch_runner import TorchRunner
+from .safety.bounds import MAX_STEPS
+from .safety.sandbox import preflight
 from .streaming import to_streaming
 
 DEFAULT_LONG_STEPS = 10_000
@@ -220,7 +222,6 @@ def validate_artifact(checkpoint: str | Path, directory: str | Path, steps: int 
                       inputs: str | Path | None = None) -> dict:
     """`inputs` (.npy [N, T, d_in]) replaces the task's test set: needed for a checkpoint without a task
     (an imported one); the report then has no accuracy, only the step-by-step comparison."""
-    from .safety.bounds import MAX_STEPS
 
     if not 0 < steps <= MAX_STEPS:
         raise DataError(f"--steps must be > 0 and at most {MAX_STEPS:,}, got {steps:,}")
@@ -255,7 +256,6 @@ def validate_artifact(checkpoint: str | Path, directory: str | Path, steps: int 
 def open_checked_runner(directory, manifest: dict, model: Path, engine: str | None) -> Runner:
     """The runner of a verified artifact (`model`: verify_files' result); a TFLite model is test-run in
     a child process before this one loads it."""
-    from .safety.sandbox import preflight
 
     engine = engine or get_target(manifest["target"]).engine
     if engine in ("litert", "tflm") and model.suffix == ".tflite":

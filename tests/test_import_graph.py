@@ -80,7 +80,7 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 def test_the_graph_sees_lazy_and_relative_imports():
     graph = import_graph()
     assert "mgrade_edge.errors" in graph["mgrade_edge.cli"]  # module-level relative import
-    assert "mgrade_edge.pipeline" in graph["mgrade_edge.cli"]  # inside a function
+    assert "mgrade_edge.checkpoint" in graph["mgrade_edge.cli"]  # inside a function (it imports torch)
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
@@ -122,3 +122,70 @@ def test_the_registry_and_the_manifest_reader_sit_below_export_board_and_runtime
     for low in ("targets", "manifest"):
         assert not packages[low] & {"export", "board", "runtime", "pipeline", "cli", "validate"}, low
     assert "export" not in packages["runtime"] and "export" not in packages["board"]
+
+
+# Imported inside functions so that `--help`, listing targets and reading a manifest never load them.
+HEAVY = ("torch", "tensorflow", "onnx", "onnxruntime", "ai_edge_litert", "tflite_micro", "matplotlib", "scipy",
+         "sklearn")
+# Optional third-party packages, imported where used so that their absence is one clear error there.
+OPTIONAL = ("espeakng_loader",)
+
+
+def top_level_imports() -> dict[str, set[str]]:
+    """module -> what it imports when it is imported (module level, including inside if/try)."""
+    modules = {module_name(p): p for p in PACKAGE.rglob("*.py")}
+    found = {}
+    for name, path in modules.items():
+        tree = ast.parse(path.read_text(), str(path))
+        found[name] = {target for node in tree.body if not isinstance(node, (ast.FunctionDef, ast.ClassDef))
+                       for sub in ast.walk(node) if isinstance(sub, (ast.Import, ast.ImportFrom))
+                       for target in resolved_targets(name, path, sub, modules)}
+    return found
+
+
+def resolved_targets(name: str, path: Path, node, modules) -> list[str]:
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    base = node.module or ""
+    if node.level:
+        anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+        base = ".".join(anchor + ([base] if base else []))
+    targets = []
+    for alias in node.names:
+        target = f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base
+        while target.startswith("mgrade_edge.") and target not in modules:
+            target = target.rpartition(".")[0]
+        targets.append(target)
+    return targets
+
+
+def loads_heavy(target: str, top: dict[str, set[str]], seen: frozenset = frozenset()) -> bool:
+    """Whether importing `target` loads a heavy framework (through the package's module-level imports)."""
+    if not target.startswith("mgrade_edge"):
+        return target.split(".")[0] in HEAVY
+    return any(loads_heavy(t, top, seen | {target}) for t in top.get(target, ()) if t not in seen | {target})
+
+
+def test_imports_inside_functions_are_only_for_heavy_frameworks():
+    """An import inside a function must lead to torch, TensorFlow, ONNX, LiteRT, TFLite Micro (or matplotlib,
+    scipy, scikit-learn), directly or through a package module that imports one at its top; everything else is imported
+    at the top of the module, where a reader sees a module's dependencies."""
+    modules = {module_name(p): p for p in PACKAGE.rglob("*.py")}
+    top = top_level_imports()
+    misplaced = []
+    for name, path in modules.items():
+        tree = ast.parse(path.read_text(), str(path))
+        for function in (n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))):
+            for node in ast.walk(function):
+                if not isinstance(node, (ast.Import, ast.ImportFrom)):
+                    continue
+                for target in resolved_targets(name, path, node, modules):
+                    if not loads_heavy(target, top) and target.split(".")[0] not in OPTIONAL:
+                        misplaced.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno} imports {target}")
+    assert not misplaced, "light imports inside functions (move them to the top):\n" + "\n".join(sorted(set(misplaced)))
+
+
+def test_the_lazy_import_rule_can_fail():
+    top = {"mgrade_edge.a": {"numpy"}, "mgrade_edge.b": {"mgrade_edge.c"}, "mgrade_edge.c": {"torch"}}
+    assert not loads_heavy("mgrade_edge.a", top) and loads_heavy("mgrade_edge.b", top) and loads_heavy("torch", top)

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..config import MGRADEConfig
 from ..errors import ArtifactError
 from ..jsonutil import thousands as num
 from ..manifest import read_manifest
@@ -258,7 +259,6 @@ def analytic_min_ram(facts: dict) -> int | None:
     if not facts.get("config") or not facts.get("target"):
         return None
     from ..analytic import analytic_profile
-    from ..config import MGRADEConfig
 
     return int(analytic_profile(MGRADEConfig(**facts["config"]), facts["target"])["analytic_min_ram_bytes"])
 
@@ -340,7 +340,6 @@ NOTES = {
 
 
 def format_c_board_report(r: dict) -> str:
-
     p, plan = r["ram_parts"], r["planned_ram_parts"]
     exact = {True: "bit-exact vs the Python integer mirror", False: "NOT equal to the recorded outputs",
              None: "float32: within the golden tolerance"}[r["bit_exact_vs_mirror"]]

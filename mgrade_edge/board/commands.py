@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .build import SourceSet, compile_command, link_command
+from .c_golden import DSP_DEFINE
 from .run import run_command
 from .tflm_golden import DEFINES
 from .tflm_tree import include_dirs_of
@@ -63,7 +64,6 @@ def build_snippet(cpu_name: str, kernels: str) -> str:
 
 def c_build_snippet(cpu_name: str, dsp: bool = False) -> str:
     """Shell commands equivalent to what board-test runs for a c bundle on `cpu_name`."""
-    from .c_golden import DSP_DEFINE
 
     tc = _placeholder_toolchain(cpu_name)
     cpu = tc.cpu

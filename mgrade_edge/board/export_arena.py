@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .tflm_golden import board_test
 from .toolchain import BoardError
 
 # Added to the arena measured on the CPU itself (same TFLite Micro sources, kernels and compiler,
@@ -31,7 +32,6 @@ class CpuArena:
 
 def measure_cpu_arena(bundle_dir, cpu: str, kernels: str | None = None, tflm_dir=None):
     """(CpuArena, board report) for `cpu`, or (None, reason) when it cannot be measured here."""
-    from .tflm_golden import board_test
 
     try:
         report = board_test(bundle_dir, cpu=cpu, kernels=kernels, tflm_dir=tflm_dir)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..config import MGRADEConfig
 from ..jsonutil import thousands as num
 from ..manifest import MANIFEST, read_manifest
 from ..targets import TARGETS
@@ -143,7 +144,6 @@ def _analytic_min_ram(m: dict | None) -> int | None:
     if m is None:
         return None
     from ..analytic import analytic_profile
-    from ..config import MGRADEConfig
 
     target = {"int8": "tflite-int8", "int16x8": "tflite-int16x8"}.get(m.get("precision"))
     if target is None or not isinstance(m.get("config"), dict):
@@ -289,7 +289,6 @@ NOTES = {
 
 
 def format_board_report(r: dict) -> str:
-
     lines = [f"board-test {r['cpu']} ({r['kernels']} kernels, {r['tflm_tree']})",
              f"  golden: {'PASSED' if r['passed'] else 'FAILED'} at the emitted arena "
              f"({r['emitted_arena_bytes']:,} bytes): {r['result_line']}",

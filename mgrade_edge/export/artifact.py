@@ -12,8 +12,11 @@ import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from .. import __version__
 from ..errors import ExportError
 from ..hashing import sha256_file  # noqa: F401  (re-exported: manifests record these digests)
+from ..safety.outdir import check_output_dir as check
+from ..safety.outdir import new_artifact_dir, publish
 from ..targets import get_target
 from .options import options_class
 
@@ -63,7 +66,6 @@ class ExportResult:
 
 def check_output_dir(out: Path, force: bool, inputs: tuple = ()) -> object:
     """Refuse a dangerous, foreign or unwritable --out before any work is done (see safety.outdir)."""
-    from ..safety.outdir import check_output_dir as check
 
     return check(Path(out), force, list(inputs))
 
@@ -72,7 +74,6 @@ def check_output_dir(out: Path, force: bool, inputs: tuple = ()) -> object:
 def atomic_output_dir(out: Path, force: bool, inputs: tuple = ()):
     """Yield a temporary sibling directory; on success it takes the place of `out` without ever
     replacing something that appeared meanwhile; on failure (signals included) it vanishes."""
-    from ..safety.outdir import new_artifact_dir, publish
 
     out = Path(out)
     before = check_output_dir(out, force, inputs)
@@ -93,7 +94,6 @@ def build_manifest(step, opts: ExportOptions, result: ExportResult, directory: P
     pipeline; tests and benchmarks that export a step directly leave them out. The calibration summary
     comes from `opts.calibration`. `validation` and `files` are added by the pipeline and write_manifest.
     """
-    from .. import __version__
 
     model_path = Path(directory) / result.model_file
     calibration = opts.calibration

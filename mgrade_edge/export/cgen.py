@@ -12,6 +12,8 @@ import math
 import re
 from pathlib import Path
 
+import numpy as np
+
 from ..errors import ExportError
 
 # C and C++ keywords (a generated identifier must never collide with one).
@@ -86,7 +88,6 @@ def c_float(value: float) -> str:
     >>> c_float(-3.0517578125e-05)
     '-3.05175781e-05f'
     """
-    import numpy as np
 
     value = float(np.float32(value))
     if not math.isfinite(value):

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+import flatbuffers
+
 # TensorType -> bytes per element (schema.fbs); RESOURCE (13) handles hold no data in the arena.
 TYPE_BYTES = {0: 4, 1: 2, 2: 4, 3: 1, 4: 8, 6: 1, 7: 2, 9: 1, 10: 8, 13: 0}
 
@@ -27,7 +29,6 @@ def read_model(data: bytes):
 
 def write_model(model) -> bytes:
     """A schema.ModelT packed back into .tflite bytes (file identifier TFL3): what every graph rewrite returns."""
-    import flatbuffers
 
     builder = flatbuffers.Builder(1 << 16)
     builder.Finish(model.Pack(builder), file_identifier=b"TFL3")

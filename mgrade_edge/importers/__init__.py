@@ -11,6 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import CheckpointError, UserError
+from ..export.artifact import sha256_file
+from .flax import read_param_tree, resolve_checkpoint_file
+from .flax_map import map_authors_model, read_authors_config
 
 CONFIG_NAME = "config.json"
 CONFIG_SEARCH_LEVELS = 3  # checkpoint file -> checkpoint_N -> orbax -> run directory
@@ -31,10 +34,7 @@ def import_flax_checkpoint(path: str | Path, config: str | Path | None, out: str
     import torch
 
     from ..checkpoint import load_checkpoint, save_checkpoint
-    from ..export.artifact import sha256_file
     from ..model import MGRADE, count_parameters
-    from .flax import read_param_tree, resolve_checkpoint_file
-    from .flax_map import map_authors_model, read_authors_config
 
     path, out = Path(path), Path(out)
     if out.exists() and not force:

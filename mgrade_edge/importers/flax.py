@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import msgpack
 import numpy as np
 
 from ..errors import CheckpointError
@@ -112,8 +113,6 @@ def foreign_format(raw: bytes) -> str | None:
 
 
 def _unpack(file: Path, raw: bytes):
-    import msgpack
-
     try:
         # Extension values stay opaque here; container and string sizes are bounded by the buffer,
         # so a declared length larger than the file fails instead of allocating.
@@ -148,8 +147,6 @@ def _walk(file: Path, node, where: str, depth: int, leaves: dict) -> None:
 
 
 def _decode(file: Path, ext: _Ext, where: str) -> np.ndarray:
-    import msgpack
-
     if ext.code not in (ARRAY_EXT, SCALAR_EXT):
         raise CheckpointError(f"checkpoint {file}: {where} uses msgpack extension type {ext.code}; only arrays "
                               f"(type {ARRAY_EXT}) and numpy scalars (type {SCALAR_EXT}) are read")

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..compute import compute_summary, step_rate_hz
+from ..data import checkpoint_task_data
+from ..presets import untrained_model
+
 
 def run_profile(path: Path | None, preset: str | None, target: str, state: str, steps, windows,
                 measure: bool, cpu: str = "host") -> dict:
     from ..checkpoint import load_checkpoint
-    from ..data import checkpoint_task_data
     from ..quantize import calibration_set
     from ..streaming import to_streaming
     from .measure import profile_report
 
     if preset is not None:
-        from ..presets import untrained_model
-
         model, metadata, source = untrained_model(preset), {}, f"preset {preset} (untrained, seed 0)"
     else:
         ckpt = load_checkpoint(path)
@@ -29,7 +30,6 @@ def run_profile(path: Path | None, preset: str | None, target: str, state: str, 
                             calibration=calibration, state=state, windows=tuple(windows) if windows else None,
                             cpu=cpu)
     report["source"] = source
-    from ..compute import compute_summary, step_rate_hz
 
     report["compute"] = compute_summary(report["macs_per_step"], step_rate_hz(metadata))
     report["calibration"] = "task data" if calibration is not None else (

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import multiprocessing
 import pickle
+import resource
 import sys
 import tempfile
 import time
@@ -26,8 +27,14 @@ import numpy as np
 from ..analytic import DEFAULT_STEPS, DEFAULT_WINDOWS, analytic_profile
 from ..config import MGRADEConfig
 from ..errors import DataError, ExportError
-from ..export import get_target, resolve_state
+from ..export import PRECISIONS, flatbuffer, get_target, resolve_state
+from ..export.artifact import ExportOptions
+from ..export.flatbuffer import TYPE_BYTES, n_inputs
+from ..export.tflite.passes import device_model
+from ..export.tflm.arena import DEFAULT_MARGIN, arena_after_steps, measure_min_arena
+from ..native_io import import_tensorflow
 from .inputs import random_sequences, untrained_model
+from .measure_c import measure_profile_c
 
 ALIGN = 16  # TFLite Micro aligns every arena allocation to 16 bytes
 TIMING_CALLS = 200
@@ -48,8 +55,6 @@ def _align(n: int) -> int:
 def graph_summary(model_bytes: bytes) -> dict:
     """Ops, constant and quantisation-parameter bytes, resource-variable bytes and the ideal peak of
     live non-constant tensors of subgraph 0 (every buffer 16-byte aligned, perfect packing)."""
-    from ..export import flatbuffer
-    from ..export.flatbuffer import TYPE_BYTES
 
     model = flatbuffer.root(model_bytes)
     op_names = flatbuffer.op_names()
@@ -126,7 +131,6 @@ def account_arena(measured_min: int, allocations: dict, graph: dict, analytic: d
 def progress(message: str) -> None:
     """One line on stderr while measuring (stdout stays the report): elapsed wall time, and CPU time
     of this process and its finished probe children (on a shared machine the wall time says little)."""
-    import resource
 
     cpu = sum(getattr(resource.getrusage(who), f) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
               for f in ("ru_utime", "ru_stime"))
@@ -138,14 +142,12 @@ _START = [time.perf_counter()]
 
 
 def _export_step(step, target: str, state: str, calibration) -> tuple[bytes, dict]:
-    from ..export.artifact import ExportOptions
     from ..export.tflite.export import export_tflite
 
     with tempfile.TemporaryDirectory(prefix="mgrade-profile-") as tmp:
         result = export_tflite(step, ExportOptions(target=target, state=state, calibration=calibration), Path(tmp))
         data = (Path(tmp) / result.model_file).read_bytes()
     if state == "internal":  # measured as a tflm bundle carries it: without the zero_state subgraph
-        from ..export.tflite.passes import device_model
 
         data, _ = device_model.run(data)
     return data, result.details
@@ -154,8 +156,6 @@ def _export_step(step, target: str, state: str, calibration) -> tuple[bytes, dic
 def time_invoke(model_bytes: bytes, arena: int, calls: int = TIMING_CALLS) -> float:
     """Mean microseconds per TFLite Micro invoke (zero inputs) with a known-good arena, host CPU."""
     from tflite_micro import runtime
-
-    from ..export.flatbuffer import n_inputs
 
     interpreter = runtime.Interpreter.from_bytes(model_bytes, arena_size=arena)
     for i in range(n_inputs(model_bytes)):
@@ -172,7 +172,6 @@ def time_invoke(model_bytes: bytes, arena: int, calls: int = TIMING_CALLS) -> fl
 def measure_profile(report: dict, cfg, model, target: str, steps: tuple[int, ...], calibration, state: str,
                     windows) -> None:
     """Fill the measured keys of `report` in place (see profile.profile_report)."""
-    from ..export.tflm.arena import DEFAULT_MARGIN, arena_after_steps, measure_min_arena
     from ..quantize import calibration_set
     from ..streaming import to_streaming
 
@@ -237,7 +236,6 @@ def _probe_line(arena: int, ok: bool) -> None:
 
 def build_window_model(step, window: int):
     """(tf.Module, concrete function u [W, d_in] -> y [1, C]): the newest output from the whole window."""
-    from ..native_io import import_tensorflow
 
     tf = import_tensorflow()
 
@@ -273,7 +271,6 @@ def _window_reports(job: bytes, windows: tuple[int, ...], precision: str, start:
 
 def measure_window(step, window: int, precision: str, calibration) -> tuple[dict, bytes]:
     """Arena and file size of the parallel model over `window` inputs, and the model itself."""
-    from ..export.tflm.arena import measure_min_arena
 
     def representative():
         for stream in calibration.streams[:WINDOW_CALIBRATION_STREAMS]:
@@ -288,7 +285,6 @@ def measure_window(step, window: int, precision: str, calibration) -> tuple[dict
     progress(f"window model W={window}: probing the smallest arena ({graph['ops']} ops)")
     arena = measure_min_arena(model_bytes, on_probe=_probe_line)
     from ..analytic import peak_live, step_dataflow
-    from ..export import PRECISIONS
 
     cfg, act = step.cfg, PRECISIONS[precision].act
     analytic = (peak_live(step_dataflow(cfg, window))[0] + window * cfg.d_in + cfg.n_classes) * act
@@ -302,7 +298,6 @@ def measure_window(step, window: int, precision: str, calibration) -> tuple[dict
 def time_window(report: dict, model_bytes: bytes, window: int) -> None:
     """Host time per call of a window model (report: measure_window's), timed in the main process
     once nothing else runs, like the step it is compared with; fewer calls for the long windows."""
-    from ..export.tflm.arena import DEFAULT_MARGIN
 
     calls = max(3, 320 // window)
     report["call_us_host"] = time_invoke(model_bytes, report["arena_min_bytes"] + DEFAULT_MARGIN, calls=calls)
@@ -339,8 +334,6 @@ def profile_report(config: MGRADEConfig, model=None, target: str = "tflite-int8"
     report = analytic_profile(config, target, model)
     report.update(arena_bytes={}, arena_delta_bytes=None, arena_over_minimum=None, measured=None)
     if measure and get_target(target).format == "c":
-        from .measure_c import measure_profile_c
-
         measure_profile_c(report, config, model, target, tuple(steps), calibration, cpu)
     elif measure:
         measure_profile(report, config, model, target, tuple(steps), calibration, state, windows)

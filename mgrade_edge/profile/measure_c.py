@@ -16,7 +16,20 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from ..board.build import cache_root
+from ..board.c_golden import (
+    build_c_golden,
+    measure_ram,
+    object_flash,
+    planned_ram,
+    run_c_golden,
+    static_stack_bound,
+    step_object,
+)
+from ..export.artifact import ExportOptions
+from ..export.c.export import export_c
 from ..jsonutil import thousands as num
+from .inputs import random_sequences, untrained_model
 
 HEAP_FUNCTIONS = ("malloc", "calloc", "realloc", "free", "aligned_alloc", "posix_memalign")
 
@@ -28,8 +41,6 @@ def undefined_symbols(nm: str, obj: Path) -> list[str]:
 
 def _export_bundle(step, target: str, calibration, out_dir: Path) -> dict:
     """Writes the bundle's sources; returns its c details (as a manifest would hold them)."""
-    from ..export.artifact import ExportOptions
-    from ..export.c.export import export_c
 
     result = export_c(step, ExportOptions(target=target, state="internal", calibration=calibration,
                                           model_name="profile"), out_dir)
@@ -38,16 +49,6 @@ def _export_bundle(step, target: str, calibration, out_dir: Path) -> dict:
 
 def measure_c_step(step, target: str, steps: tuple[int, ...], calibration, cpu: str = "host") -> dict:
     """Measured RAM parts, stack per step count and flash of the exported C step on `cpu`."""
-    from ..board.build import cache_root
-    from ..board.c_golden import (
-        build_c_golden,
-        measure_ram,
-        object_flash,
-        planned_ram,
-        run_c_golden,
-        static_stack_bound,
-        step_object,
-    )
 
     (cache_root() / "programs").mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="mgrade-profile-c-", dir=cache_root() / "programs") as tmp:
@@ -79,7 +80,6 @@ def measure_profile_c(report: dict, cfg, model, target: str, steps: tuple[int, .
     """Fill the measured keys of `report` in place for a c target (see profile.measure.profile_report)."""
     from ..quantize import calibration_set
     from ..streaming import to_streaming
-    from .inputs import random_sequences, untrained_model
 
     model_source = "given model" if model is not None else "untrained model (seed 0)"
     model = model if model is not None else untrained_model(cfg)
@@ -105,7 +105,6 @@ def format_measured_c(report: dict) -> list[str]:
     """The report lines of a measured c profile (profile.report calls this for engine c)."""
     m = report["measured"]
     plan, fl = m["planned"], m["flash_bytes"]
-
 
     ratio = report["ram_over_minimum"]
     delta = report["ram_delta_bytes"]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from ..analytic import ARENA_GOAL_RATIO
+from ..compute import format_compute
+from .measure_c import format_measured_c
 
 
 def _row(cells, widths) -> str:
@@ -24,7 +26,6 @@ def format_report(report: dict) -> str:
              f"+ scratch {report['scratch_bytes']:,} + I/O {sum(report['io_bytes'].values()):,} "
              f"= {report['analytic_min_ram_bytes']:,}", ""]
     if "compute" in report:  # added by cli.py for checkpoints and presets
-        from ..compute import format_compute
 
         lines.insert(-1, format_compute(report["compute"]))
     widths = (9, 9, 9, 10, 8, 9)
@@ -48,8 +49,6 @@ def _measured_lines(report: dict) -> list[str]:
     if not m:
         return ["", "measured TFLite Micro arena: not measured"]
     if m.get("engine") == "c":
-        from .measure_c import format_measured_c
-
         return format_measured_c(report)
     ratio, delta = report["arena_over_minimum"], report["arena_delta_bytes"]
     fl, g = report["flash_bytes"], m["graph"]

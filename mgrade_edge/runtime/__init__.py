@@ -11,6 +11,8 @@ import importlib
 from pathlib import Path
 
 from ..errors import UserError
+from ..manifest import read_manifest
+from ..targets import get_target
 
 ENGINES = {
     "onnxruntime": "ort_runner:OrtRunner",
@@ -23,8 +25,6 @@ ENGINES = {
 def open_runner(directory: str | Path, engine: str | None = None, manifest: dict | None = None, **kwargs):
     """A Runner for the artifact in `directory` (engine defaults to the target's own engine). The
     export pipeline passes the manifest it is about to write; everyone else reads it from disk."""
-    from ..manifest import read_manifest
-    from ..targets import get_target
 
     manifest = manifest if manifest is not None else read_manifest(directory)
     target = get_target(manifest["target"])

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ExportError, UserError
+from ..qio import QParams
 from .base import Runner
 
 CFLAGS = ("-std=c99", "-O2", "-shared", "-fPIC")
@@ -69,8 +70,6 @@ class CRunner(Runner):
         tensors = {t["name"]: t for t in manifest["tensors"]}
         self.d_in, self.n_out = int(np.prod(tensors["x"]["shape"])), int(np.prod(tensors["y"]["shape"]))
         if self.quantized_io:
-            from ..qio import QParams
-
             x, y = tensors["x"], tensors["y"]
             self._xq = QParams((self.d_in,), x["dtype"], float(np.float32(x["scale"])), int(x["zero_point"]))
             self._yq = QParams((self.n_out,), y["dtype"], float(np.float32(y["scale"])), int(y["zero_point"]))

@@ -17,7 +17,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from ..errors import ArtifactError
+from ..runtime.tflm_runner import default_arena_size
 
 PREFLIGHT_INVOKES = 3
 PREFLIGHT_TIMEOUT_S = 120
@@ -100,13 +103,9 @@ def preflight(model_path: Path, engine: str) -> None:
 
 
 def _child(engine: str, model_path: str) -> None:
-    import numpy as np
-
     data = Path(model_path).read_bytes()
     if engine == "tflm":
         from tflite_micro.python.tflite_micro import runtime
-
-        from ..runtime.tflm_runner import default_arena_size
 
         it = runtime.Interpreter.from_bytes(data, arena_size=default_arena_size(len(data)))
         from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as fb

@@ -5,14 +5,15 @@ metadata ("task_options") and returns a data.TaskData, so a checkpoint's data ca
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..errors import DataError
+from .base import TaskData
+from .keywords import WORDS, KeywordsSpec, load_keywords
+from .spoken_digits import load_spoken_digits
 
 
 def _keywords(seed: int, options: dict):
-    import numpy as np
-
-    from .base import TaskData
-    from .keywords import WORDS, KeywordsSpec, load_keywords
 
     known = {"sample_rate", "train_clips", "val_clips", "test_clips", "split"}
     unknown = sorted(set(options) - known)
@@ -26,8 +27,6 @@ def _keywords(seed: int, options: dict):
 
 
 def _spoken_digits(seed: int, options: dict):
-    from .spoken_digits import load_spoken_digits
-
     if options:
         raise DataError(f"the spoken-digits task takes no options, got {', '.join(sorted(options))}")
     return load_spoken_digits(seed)

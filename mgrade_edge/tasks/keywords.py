@@ -21,11 +21,13 @@ import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass
+from math import gcd
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import DataError
+from .espeak import Espeak
 
 WORDS = ("yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go",
          "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
@@ -114,7 +116,6 @@ def noise(kind: str, n: int, sample_rate: int, rng: np.random.Generator) -> np.n
 
 def render_clip(speech: np.ndarray, source_rate: int, sample_rate: int, rng: np.random.Generator) -> np.ndarray:
     """One 1 s float32 clip: resampled speech, trimmed, shifted, scaled, mixed with noise, in [-1, 1]."""
-    from math import gcd
 
     from scipy.signal import resample_poly
 
@@ -176,8 +177,6 @@ class Progress:
 
 
 def generate(spec: KeywordsSpec, progress: bool = True) -> dict[str, np.ndarray]:
-    from .espeak import Espeak
-
     espeak = Espeak()
     splits = voice_splits(usable_variants(espeak.variants()), spec.split, spec.seed)
     sizes = {"train": spec.train_clips, "val": spec.val_clips, "test": spec.test_clips}

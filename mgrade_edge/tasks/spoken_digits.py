@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
+from .base import TaskData
 
 N_MFCC = 10 + 3
 TEST_FRACTION, VAL_FRACTION = 0.2, 0.1
@@ -50,8 +51,6 @@ def left_pad(sequences: list[np.ndarray], length: int) -> np.ndarray:
 def load_spoken_digits(seed: int = 0):
     """Seeded stratified split 70/10/20 train/val/test; returns data.TaskData."""
     from sklearn.model_selection import train_test_split
-
-    from .base import TaskData
 
     recordings, y = load_recordings()
     index = np.arange(len(y))

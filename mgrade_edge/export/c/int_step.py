@@ -12,6 +12,7 @@ from .. import cgen
 from ..artifact import TensorInfo
 from . import fixed as fx
 from .generator import TEMPLATES, header_text, layer_struct, option_macros
+from .quant import IntReference, QuantModel
 
 INT_FIELDS = (("rows", "unsigned"), ("ring_offset", "unsigned"), ("k0", "const int8_t *"),
               ("kring", "const int8_t *"), ("m_v", "const mult *"), ("conv_ln", "const ln_params *"),
@@ -213,7 +214,6 @@ def int_sources(step, calibration, precision: str, p: str, desc: str, inputs: np
     weights: how the dense layers' int8 weights are stored (options.WEIGHT_STORAGE); the values, and so every
     output, are the same either way."""
     from .calib import calibrated_ranges
-    from .quant import IntReference, QuantModel
 
     if calibration is None:
         raise ExportError(f"target c-{precision} needs calibration data; pass --calib FILE.npy")

@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ...qio import QParams
 from . import fixed as fx
 from .fixed import Q16, WIDE_MAX, multiplier, rq, sat
+from .generator import trimmed_rows
 
 # precision -> (QMAX of act values, HMAX of the unsigned hidden state, act C type, h C type).
 # int8 keeps h in uint16 by default: on digits an 8-bit h raises the RMS error against the float step
@@ -68,8 +70,6 @@ class QuantModel:
     """Integer constants of the step for one precision, with the scales the C uses for float I/O."""
 
     def __init__(self, step, maxabs: dict[str, float], precision: str):
-        from .generator import trimmed_rows
-
         self.cfg, self.precision = step.cfg, precision
         self.qmax, self.hmax, self.act_ctype, self.h_ctype = PRECISIONS[precision]
         self.h_shift = h_shift(self.hmax)
@@ -209,7 +209,6 @@ class IntReference:
     def quantize_x(self, x) -> np.ndarray:
         """The project's one input quantisation (qio: float32 x / scale, rounded half away, clamped to
         the dtype's range); the C's float step computes the same with lroundf."""
-        from ...qio import QParams
 
         dtype = "int8" if self.qm.qmax == 127 else "int16"
         return QParams((self.qm.cfg.d_in,), dtype, float(np.float32(self.qm.s_u))).quantize(

@@ -19,8 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import ExportError
+from ...native_io import import_tensorflow, quiet_native_output
 from ...streaming import StreamingMGRADE
-from .. import SIGMOID_KERNELS, Precision, get_precision, get_target, resolve_state, targets_with
+from .. import SIGMOID_KERNELS, Precision, flatbuffer, get_precision, get_target, resolve_state, targets_with
 from ..artifact import ExportOptions, ExportResult, TensorInfo
 from .passes import PassContext, run_passes
 from .signatures import EXTERNAL_KEY, RESET_KEY, STEP_KEY
@@ -111,7 +112,6 @@ def convert_functions(module, functions: list, precision: Precision | str, repre
     {pass: changed}).
     The one place converter settings live: the step export, the profiler's window model and the
     arena tests all convert through here."""
-    from ...native_io import import_tensorflow, quiet_native_output
 
     precision = get_precision(precision) if isinstance(precision, str) else precision
     tf = import_tensorflow()
@@ -228,7 +228,6 @@ def _tensor_info(name: str, role: str, detail: dict) -> TensorInfo:
 def _flatbuffer_structure(data: bytes) -> dict:
     """Op list (builtin names, all subgraphs), op counts of subgraph 0, and each resource variable's
     storage dtype/shape/qparams (read from the READ_VARIABLE output that carries them)."""
-    from .. import flatbuffer
 
     model = flatbuffer.read_model(data)
     type_names = flatbuffer.type_names()

@@ -26,6 +26,7 @@ import math
 
 import numpy as np
 
+from ...native_io import import_tensorflow
 from ...streaming import StreamingMGRADE
 
 # 2 * sqrt(2 / pi): sigmoid(GELU_SCALE * (x + GELU_CUBIC * x^3)) = 0.5 * (1 + tanh(sqrt(2/pi) * (...)))
@@ -292,7 +293,6 @@ def window_network(tf, weights, u, window: int):
 
 def build_external_step(step: StreamingMGRADE, quantized: bool = False, variance_fc: bool = True):
     """(tf.Module, concrete function) with inputs x + every state_in, outputs y + every state_out."""
-    from ...native_io import import_tensorflow
 
     tf = import_tensorflow()
 
@@ -320,7 +320,6 @@ def build_internal_step(step: StreamingMGRADE, quantized: bool = False, variance
     after "step", so the step stays subgraph 0, the only one TFLite Micro runs ("reset" would sort
     first).
     """
-    from ...native_io import import_tensorflow
 
     tf = import_tensorflow()
 

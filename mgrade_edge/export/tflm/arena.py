@@ -25,7 +25,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from ...errors import ExportError
+from ..flatbuffer import n_inputs, root
 
 SEARCH_RESOLUTION = 16
 PROBE_WORKERS = 2  # probes run at once while bisecting (child processes; a 2-core machine halves the wait)
@@ -127,9 +130,6 @@ def capture_fd2():
 
 def _zero_inputs(interpreter, model_bytes: bytes) -> list:
     """One zero array per input of subgraph 0 (memory use does not depend on the values)."""
-    import numpy as np
-
-    from ..flatbuffer import n_inputs
 
     return [np.zeros(d["shape"], d["dtype"]) for d in map(interpreter.get_input_details, range(n_inputs(model_bytes)))]
 
@@ -284,8 +284,6 @@ def _probe_all(probe, arenas: list[int]) -> list[ProbeResult]:
 
 
 def _tensor_count(model_bytes: bytes) -> int:
-    from ..flatbuffer import root
-
     model = root(model_bytes)
     return sum(model.Subgraphs(i).TensorsLength() for i in range(model.SubgraphsLength()))
 

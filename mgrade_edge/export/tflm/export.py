@@ -16,14 +16,21 @@ from __future__ import annotations
 
 import string
 from dataclasses import asdict, dataclass
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import numpy as np
 
+from ...board.commands import build_snippet
+from ...board.export_arena import measure_cpu_arena
+from ...board.tflm_golden import record_golden_outputs
+from ...board.tflm_tree import find_tree, kernel_sources
 from ...errors import ExportError
 from ...qio import QParams, StatePair, requantize_is_identity
-from .. import cgen, get_target, resolve_cli_target, resolve_state
+from .. import cgen, flatbuffer, get_target, resolve_cli_target, resolve_state
+from ..artifact import ExportOptions, ExportResult
 from ..options import options_class
+from .arena import measure_min_arena
 
 TEMPLATES = Path(__file__).parent / "templates"
 GOLDEN_STEPS = 32
@@ -131,8 +138,6 @@ class ModelLayout:
 def read_layout(model_bytes: bytes, signature, graph_names: dict[str, str] | None = None) -> ModelLayout:
     """Tensor slots of x, y and the state pairs of `signature` (a StepSignature), ops and variables."""
     from tflite_micro.python.tflite_micro.runtime import count_resource_variables
-
-    from .. import flatbuffer
 
     model = flatbuffer.read_model(model_bytes)
     used = flatbuffer.used_ops(model)
@@ -316,7 +321,6 @@ def cmake_project(desc: str, prefix: str, sources: list[str], kernel_files: list
 
 def _sigmoid_note(model_bytes: bytes, activations: str) -> str:
     """How the model's sigmoids run, for the README (export --sigmoid; `activations`: int8 | int16)."""
-    from .. import flatbuffer
 
     model = flatbuffer.read_model(bytes(model_bytes))
     graph = model.subgraphs[0]
@@ -335,14 +339,11 @@ def _sigmoid_note(model_bytes: bytes, activations: str) -> str:
 
 def _build_snippets() -> str:
     """The commands board-test runs, rendered from the functions it runs them with."""
-    from ...board.commands import build_snippet
 
     return build_snippet("host", "reference") + "\n" + build_snippet("cortex-m4", "cmsis-nn")
 
 
 def _wheel_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
     try:
         return version("tflite-micro")
     except PackageNotFoundError:
@@ -378,7 +379,6 @@ def export_tflm_bundle(step, quant: str, state: str, calibration, out_dir: Path,
 def export_tflm(step, opts, out_dir: Path):
     """Registry-style entry point (step, ExportOptions, out_dir) -> ExportResult for targets named
     "tflm-int8" / "tflm-int16x8": the .tflite's tensors plus the bundle summary in details["tflm"]."""
-    from ..artifact import ExportResult
 
     quant = get_target(opts.target).precision.name
     result, summary = _export(step, quant, opts.state, opts.calibration, out_dir, opts.model_name, opts.model_name,
@@ -392,9 +392,7 @@ def export_tflm(step, opts, out_dir: Path):
 
 
 def _export(step, quant, state, calibration, out_dir, model_name, source_desc, golden_steps, options=None):
-    from ..artifact import ExportOptions
     from ..tflite.export import export_tflite
-    from .arena import measure_min_arena
 
     target = resolve_cli_target("tflm", quant)
     state = resolve_state(target, state)
@@ -412,7 +410,6 @@ def _export(step, quant, state, calibration, out_dir, model_name, source_desc, g
     runs = stream_through_tflm(model_bytes, layout, golden, arena.recommended, repeats=2)
     kernel_files = None
     if tflm_dir is not None:  # the CMake project then lists only this model's kernels
-        from ...board.tflm_tree import find_tree, kernel_sources
 
         kernel_files = [p.name for p in kernel_sources(find_tree("reference", tflm_dir),
                                                         [resolver_method(op) for op in layout.ops])]
@@ -420,7 +417,6 @@ def _export(step, quant, state, calibration, out_dir, model_name, source_desc, g
                          kernel_files=kernel_files)
     golden_y, recorded_by = runs[0], {"engine": f"tflite-micro Python wheel {_wheel_version()}", "tree": None}
     if tflm_dir is not None:  # record with the sources the bundle will be built with (see record_golden_outputs)
-        from ...board.tflm_golden import record_golden_outputs
 
         golden_y, tree = record_golden_outputs(Path(out_dir), tflm_dir)
         wheel_y = np.asarray(runs[0]).reshape(golden_y.shape)
@@ -432,8 +428,6 @@ def _export(step, quant, state, calibration, out_dir, model_name, source_desc, g
                   "source": HOST_ARENA_SOURCE}
     emitted, cpu_note, board = arena, None, None
     if cpu is not None:
-        from ...board.export_arena import measure_cpu_arena
-
         cpu_arena, board = measure_cpu_arena(out_dir, cpu)
         if cpu_arena is None:
             cpu_note, board = f"arena for {cpu} not measured ({board}); the host figure is emitted", None

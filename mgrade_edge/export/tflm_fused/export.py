@@ -23,6 +23,7 @@ import hashlib
 import string
 from pathlib import Path
 
+import flatbuffers
 import numpy as np
 
 from ...errors import ExportError
@@ -30,6 +31,7 @@ from .. import cgen, get_target
 from ..artifact import ExportResult
 from ..c.generator import bundle_prefix, check_supported, golden_inputs
 from ..c.int_step import int_sources
+from ..flatbuffer import schema
 from ..tflm.export import TensorSlot, cmake_project, slot_fields
 
 TEMPLATES = Path(__file__).parent / "templates"  # this target's own: the op, its resolver, golden data, README
@@ -54,9 +56,6 @@ def _round16(n: int) -> int:
 def fused_model(d_in: int, n_classes: int, io_dtype: str, x_scale: float, y_scale: float, step_id: str) -> bytes:
     """The one-op .tflite: tensors x [1, d_in] and y [1, n_classes] (symmetric, zero point 0) and a
     CUSTOM op MGRADE_STEP whose custom options are `step_id` (the kernel checks it)."""
-    import flatbuffers
-
-    from ..flatbuffer import schema
 
     fb = schema()
     type_code = {"int8": fb.TensorType.INT8, "int16": fb.TensorType.INT16}[io_dtype]
