@@ -108,7 +108,8 @@ def board_commands_page() -> str:
         "placeholders for paths.", "", "## A tflm bundle", "", "```sh",
         build_snippet("host", "reference") + "\n" + build_snippet("cortex-m4", "cmsis-nn").rstrip("\n"), "```", "",
         "## The C step", "", "```sh",
-        c_build_snippet("host") + "\n" + c_build_snippet("cortex-m4", dsp=True).rstrip("\n"), "```", ""])
+        "\n".join(c_build_snippet(cpu, dsp) for cpu, dsp in (("host", False), ("cortex-m4", True), ("riscv32", False)))
+        .rstrip("\n"), "```", ""])
 
 
 def update(docs: Path, results: Path, board_json: Path | None = None) -> None:

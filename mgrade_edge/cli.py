@@ -488,7 +488,8 @@ def board_test(directory, cpu, tflm_dir, kernels, dsp, stack_steps, allow_modifi
         text = format_board_report
     report["modified_files"] = modified
     recorded_by = ((manifest["details"].get("tflm") or {}).get("golden") or {}).get("recorded_by") or {}
-    if not report["passed"] and target.format != "tflm-fused" and not recorded_by.get("tree"):
+    wheel_golden = target.board == "tflm" and target.format != "tflm-fused" and not recorded_by.get("tree")
+    if not report["passed"] and wheel_golden:
         report["hint"] = ("the golden was recorded by the tflite-micro Python wheel, whose kernels can differ from "
                           "this TensorFlow Lite Micro tree's by a step; re-export with --tflm-dir (or TFLM_DIR) set "
                           "to the tree you build with to record it with those sources")

@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .toolchain import DATA, BoardError, Toolchain
+from .toolchain import BoardError, Toolchain
 
 HEADER_SUFFIXES = (".h", ".hpp", ".hh", ".inc")
 CXX_FLAGS = ("-std=c++17", "-O2", "-fno-rtti", "-fno-exceptions", "-fno-threadsafe-statics",
@@ -146,11 +146,10 @@ class BuildProgress:
 
 
 def link_command(tc: Toolchain, objects: list[Path], libraries: list[Path], output: Path) -> list[str]:
-    cmd = [tc.cxx, *tc.cpu.arch_flags, *map(str, objects)]
+    # C++ programs (TensorFlow Lite Micro) link with g++; the riscv32 toolchain has no C++ library: C only
+    cmd = [tc.cc if tc.cpu.family == "riscv" else tc.cxx, *tc.cpu.arch_flags, *map(str, objects)]
     if tc.cpu.bare_metal:
-        # Our own vector table and reset handler replace crt0; rdimon gives stdio and exit over semihosting.
-        cmd[1:1] = ["-nostartfiles", "--specs=rdimon.specs", "-L", str(DATA),
-                      "-T", str(DATA / tc.cpu.linker_script)]
+        cmd[1:1] = tc.cpu.link_flags()
     cmd += ["-Wl,--gc-sections", "-Wl,--start-group", *map(str, libraries), "-Wl,--end-group", "-lm", "-o", str(output)]
     return cmd
 
@@ -177,10 +176,11 @@ def _run(cmd: list[str], what: str, linker_script: str | None = None) -> None:
         overflow = _OVERFLOW.search(proc.stderr)
         if overflow:  # ld's own lines name sections, not the fix
             region, excess = overflow.group(1), int(overflow.group(2))
+            code = region.lower() in ("code", "flash", "rom")
             raise BoardError(f"{what} failed: the program is {excess:,} bytes too large for the {region} region "
                              f"of {linker_script or 'the linker script'}; use a CPU whose machine has more "
-                             f"{'code' if region in ('CODE', 'FLASH', 'ROM') else 'data'} memory (e.g. --cpu "
-                             f"cortex-m4: 4 MB of each), a smaller model, or --weights int8")
+                             f"{'code' if code else 'data'} memory (e.g. --cpu cortex-m4: 4 MB of each) or a smaller "
+                             f"model{', or --weights int8' if code else ''}")
         raise BoardError(f"{what} failed: {first_error(proc.stderr)}")
 
 

@@ -124,11 +124,17 @@ def is_c_bundle(bundle: Path) -> bool:
         return False
 
 
+def golden_defines(cpu, dsp: bool = False) -> tuple[str, ...]:
+    """main.c's defines on `cpu`: its counter and stack painting depth on bare metal, the DSP dot product."""
+    board = ("MGRADE_SYSTICK", f"MGRADE_STACK_PAINT_BYTES={cpu.stack_paint_bytes}") if cpu.bare_metal else ()
+    return board + ((DSP_DEFINE,) if dsp else ())
+
+
 def c_program_spec(bundle: Path, facts: dict, cpu, dsp: bool = False, defines: tuple[str, ...] = (),
                    flags: tuple[str, ...] = ()) -> ProgramSpec:
     """main.c and the step source, compiled together (the step object is the program's second);
     `flags` are added after the board build's own (e.g. -O3 to override its -O2)."""
-    defines = (("MGRADE_SYSTICK",) if cpu.bare_metal else ()) + ((DSP_DEFINE,) if dsp else ()) + tuple(defines)
+    defines = golden_defines(cpu, dsp) + tuple(defines)
     sources = (bundle / "main.c", *(bundle / s for s in facts["sources"]))
     return ProgramSpec((SourceSet(sources, (bundle,), defines, tuple(flags)),),
                        name=f"golden_{cpu.name}{'_dsp' if dsp else ''}{''.join(flags)}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .build import SourceSet, compile_command, link_command
-from .c_golden import DSP_DEFINE
+from .c_golden import golden_defines
 from .run import run_command
 from .tflm_golden import DEFINES
 from .tflm_tree import include_dirs_of
@@ -23,7 +23,7 @@ def _placeholder_toolchain(cpu_name: str) -> Toolchain:
     cpu = get_cpu(cpu_name)
     p = cpu.prefix
     return Toolchain(cpu, p + "gcc", p + "g++", p + "ar", p + "size", p + "nm",
-                     "qemu-system-arm" if cpu.bare_metal else None)
+                     cpu.qemu_binary if cpu.bare_metal else None)
 
 
 def build_snippet(cpu_name: str, kernels: str) -> str:
@@ -52,7 +52,7 @@ def build_snippet(cpu_name: str, kernels: str) -> str:
     lines.append("# the timer port" + (" and the start code:" if cpu.bare_metal else ":"))
     lines.append(cmd(compile_command(tc, DATA / timer[0], SourceSet((), inc, timer[1]), Path("micro_time.o"))))
     if cpu.bare_metal:
-        lines.append(cmd(compile_command(tc, DATA / "startup.c", SourceSet(()), Path("startup.o"))))
+        lines.append(cmd(compile_command(tc, cpu.startup_source, SourceSet(()), Path("startup.o"))))
     lines.append(cmd([tc.ar, "rcs", "libtflm.a", "<TFLite Micro and CMSIS-NN objects>"]))
     own_objects = [Path("main.o"), Path("mgrade_stream.o"), Path("model_data.o"), Path("micro_time.o")]
     if cpu.bare_metal:
@@ -67,7 +67,7 @@ def c_build_snippet(cpu_name: str, dsp: bool = False) -> str:
 
     tc = _placeholder_toolchain(cpu_name)
     cpu = tc.cpu
-    defines = (("MGRADE_SYSTICK",) if cpu.bare_metal else ()) + ((DSP_DEFINE,) if dsp else ())
+    defines = golden_defines(cpu, dsp)
     group = SourceSet((), (BUNDLE,), defines)
 
     def cmd(words) -> str:
@@ -79,7 +79,7 @@ def c_build_snippet(cpu_name: str, dsp: bool = False) -> str:
     lines.append(cmd(compile_command(tc, BUNDLE / "MODEL.c", group, Path("MODEL.o"))))
     objects = [Path("main.o"), Path("MODEL.o")]
     if cpu.bare_metal:
-        lines.append(cmd(compile_command(tc, DATA / "startup.c", SourceSet(()), Path("startup.o"))))
+        lines.append(cmd(compile_command(tc, cpu.startup_source, SourceSet(()), Path("startup.o"))))
         objects.append(Path("startup.o"))
     lines.append(cmd(link_command(tc, objects, [], Path("golden.elf"))))
     lines.append(cmd(run_command(tc, Path("golden.elf"), ("[STACK_STEPS]",))))

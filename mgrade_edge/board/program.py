@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .build import BuildStats, SourceSet, archive, compile_sources, link
-from .toolchain import DATA, CpuSpec, Toolchain, find_toolchain, get_cpu
+from .toolchain import CpuSpec, Toolchain, find_toolchain, get_cpu
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class Program:
 
 
 def startup_sources(cpu: CpuSpec) -> tuple[SourceSet, ...]:
-    return (SourceSet((DATA / "startup.c",)),) if cpu.bare_metal else ()
+    return (SourceSet((cpu.startup_source,)),) if cpu.bare_metal else ()
 
 
 def build_program(cpu: CpuSpec | str, spec: ProgramSpec, out_dir: Path, jobs: int | None = None) -> Program:

@@ -30,7 +30,7 @@ from .c_golden import DSP_DEFINE, check_dsp, object_ram_symbols
 from .program import ProgramSpec, build_program
 from .run import RUN_TIMEOUT_S, golden_result, run_program, ticks_to_instructions
 from .tflm_tree import TflmTree, core_sources, find_tree, kernel_sources, resolver_methods_of
-from .toolchain import DATA, BoardError, get_cpu
+from .toolchain import CPUS, DATA, BoardError, get_cpu
 
 BUNDLE_SOURCES = ("main.cc", "mgrade_stream.cc", "model_data.cc")
 BUNDLE_FILES = BUNDLE_SOURCES + ("mgrade_model.h", "op_resolver.h", "golden_io.h", "model_data.h", "mgrade_stream.h")
@@ -198,6 +198,10 @@ def board_test(bundle: str | Path, cpu: str = "host", kernels: str | None = None
     (JSON-ready): passed, cpu, kernels, arena and memory figures, instructions per step, build stats.
     `dsp` only for tflm-fused bundles (their C step's -DMGRADE_USE_DSP)."""
     spec_cpu = get_cpu(cpu)
+    if not spec_cpu.cxx:
+        cxx_cpus = ", ".join(name for name, spec in CPUS.items() if spec.cxx)
+        raise BoardError(f"TensorFlow Lite Micro is C++ and the {cpu} toolchain here has no C++ library; board-test "
+                         f"tflm bundles on {cxx_cpus} (c bundles run on {cpu})")
     bundle = check_bundle(Path(bundle))
     manifest = bundle_manifest(bundle)
     fused_sources = fused_program_sources(bundle, manifest)

@@ -71,16 +71,17 @@ void API(step_q)(API(state) *s, const act_t *xq, act_t *yq) {{
     assert host_report["stack_bytes"] + pad <= deeper["stack_bytes"] <= host_report["stack_bytes"] + pad + 256
 
 
-# One QEMU run per Cortex-M kind: the DSP variant where the core has it (M4, M7, M33), the portable C on
-# M3 (no DSP extension) and M55.
-@pytest.mark.parametrize("cpu, dsp", [("cortex-m3", False), ("cortex-m4", True), ("cortex-m7", True),
-                                      ("cortex-m33", True), ("cortex-m55", False)])
+# One QEMU run per core: the DSP variant where the core has it (M4, M7, M33), the portable C on M0+ (ARMv6-M:
+# no 32x32->64 multiply), M3 (no DSP extension), M55 and RV32IMAC (picolibc, its own start code).
+@pytest.mark.parametrize("cpu, dsp", [("cortex-m0plus", False), ("cortex-m3", False), ("cortex-m4", True),
+                                      ("cortex-m7", True), ("cortex-m33", True), ("cortex-m55", False),
+                                      ("riscv32", False)])
 def test_cortex_m_outputs_are_bit_identical_to_the_host_and_the_mirror(tiny_c_bundle, host_report, cpu, dsp):
     require_toolchain(cpu)
     r = board_test_c(tiny_c_bundle, cpu=cpu, dsp=dsp)
     assert r["passed"], r["result_line"]
     assert r["output_hash"] == host_report["output_hash"] == expected_output_hash(tiny_c_bundle)
-    assert r["kernels"] == ("arm-dsp" if dsp else "portable-c")
+    assert r["kernels"] == ("arm-dsp" if dsp else "portable-c") and r["cpu"] == cpu
     assert (r["ram_parts"]["state"], r["ram_parts"]["scratch"], r["ram_parts"]["io"]) == tuple(
         r["planned_ram_parts"].values())
     assert r["ram_parts"]["stack"] > 0 and r["instructions_per_step"] > 1000
