@@ -15,7 +15,9 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .board.boards import BOARDS, get_board, realtime_verdict
 from .board.c_golden import board_test_c, format_c_board_report
+from .board.cycles.estimate import NO_WAIT_STATES
 from .board.tflm_golden import board_test as run_board_test
 from .board.tflm_golden import format_board_report
 from .board.toolchain import CPUS, get_cpu
@@ -437,8 +439,8 @@ def import_flax(path, config_path, out, force):
 
 @cli.command("board-test")
 @click.argument("directory", type=click.Path(path_type=Path))
-@click.option("--cpu", type=click.Choice(list(CPUS)), default="host", show_default=True,
-              help="host: native build; a Cortex-M: bare metal under qemu-system-arm ("
+@click.option("--cpu", type=click.Choice(list(CPUS)), default=None,
+              help="host (default): native build; otherwise bare metal under QEMU ("
                    + ", ".join(f"{c.name} on {c.machine}" for c in CPUS.values() if c.machine) + ").")
 @click.option("--tflm-dir", type=click.Path(path_type=Path), default=None,
               help="TensorFlow Lite Micro tree (or a folder holding tflite-micro/ and tflite-micro-cmsis-nn/); "
@@ -453,9 +455,20 @@ def import_flax(path, config_path, out, force):
 @click.option("--allow-modified", is_flag=True,
               help="Build a bundle whose files were edited after export (their sha256 no longer match the "
                    "manifest); the report says so.")
+@click.option("--cycles", is_flag=True,
+              help="c bundles: estimate cycles per step from the executed instruction stream (one more run, "
+                   "under QEMU's execution trace) and the core's timing table; an estimate, not a measurement.")
+@click.option("--board", "board_name", type=click.Choice(list(BOARDS)), default=None,
+              help="A real part: its core (the --cpu default), clock and flash wait states; implies --cycles.")
+@click.option("--clock-mhz", type=float, default=None, callback=positive_finite_float(10_000),
+              help="The clock for the real-time verdict (default: the --board's).")
+@click.option("--rate", type=float, default=None, callback=positive_finite_float(1e9),
+              help="Steps per second the application needs (e.g. 16000 for one step per 16 kHz sample, 31.25 "
+                   "for a 32 ms hop): says whether the step keeps up, and its duty cycle. Implies --cycles.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @user_errors
-def board_test(directory, cpu, tflm_dir, kernels, dsp, stack_steps, allow_modified, as_json):
+def board_test(directory, cpu, tflm_dir, kernels, dsp, stack_steps, allow_modified, cycles, board_name, clock_mhz,
+               rate, as_json):
     """Build a bundle's golden program (tflm: against real TensorFlow Lite Micro; c: the generated
     step) and run it.
 
@@ -473,12 +486,32 @@ def board_test(directory, cpu, tflm_dir, kernels, dsp, stack_steps, allow_modifi
         what = "differs from the sha256 its manifest recorded" if (directory / modified[0]).is_file() else "is missing"
         raise UserError(f"{directory}: {modified[0]} {what} (edited after export; {len(modified)} file(s) changed); "
                         f"re-export, or pass --allow-modified to build the edited bundle")
+    board = get_board(board_name) if board_name else None
+    if board and cpu and cpu != board.cpu:
+        raise UserError(f"--board {board.name} runs on --cpu {board.cpu}, not {cpu}; drop --cpu")
+    cpu = cpu or (board.cpu if board else "host")
+    clock_hz = (clock_mhz or (board.clock_mhz if board else 0)) * 1e6
+    if rate is not None and not clock_hz:
+        raise UserError("--rate needs a clock: pass --board NAME or --clock-mhz MHZ")
+    cycles = cycles or board is not None or rate is not None
+    if cycles and target.board != "c":
+        raise UserError(f"--cycles, --board and --rate are for c bundles for now; {directory} is a {target.name} "
+                        f"bundle")
+    if cycles and not get_cpu(cpu).bare_metal:
+        raise UserError("estimated cycles need an emulated core: pass --cpu (a Cortex-M or riscv32) or --board")
     if target.board == "c":
         if kernels is not None or tflm_dir is not None:
             raise UserError(f"{directory} is a c bundle: --kernels and --tflm-dir are for tflm bundles (use --dsp "
                             f"for the Arm DSP variant)")
 
-        report = board_test_c(directory, cpu=cpu, dsp=dsp, stack_steps=stack_steps)
+        report = board_test_c(directory, cpu=cpu, dsp=dsp, stack_steps=stack_steps, cycles=cycles,
+                              memory=board.memory if board else NO_WAIT_STATES)
+        if rate is not None:
+            model = report["estimated_cycles_model"] or {}
+            report["realtime"] = {**realtime_verdict(report["estimated_cycles"], report["instructions_per_step"],
+                                                     clock_hz, rate, model.get("min_cycles_per_instruction")),
+                                  "board": board.name if board else None}
+        report["board"] = board.name if board else None
         text = format_c_board_report
     else:
         if (dsp and target.format != "tflm-fused") or stack_steps is not None:

@@ -13,7 +13,8 @@ TIERS = {
     # builds a program with a C/C++ toolchain (the c runner compiles a shared library too)
     "board": ("tests/board/test_build.py", "tests/board/test_c_golden.py", "tests/board/test_qemu.py",
               "tests/board/test_tflm_fused_golden.py", "tests/board/test_tflm_golden.py",
-              "tests/board/test_tflm_tree.py", "tests/export/c/test_generator.py", "tests/export/c/test_int_step.py",
+              "tests/board/test_tflm_tree.py", "tests/board/cycles/test_trace.py", "tests/export/c/test_generator.py",
+              "tests/export/c/test_int_step.py",
               "tests/export/tflm_fused/", "tests/export/c/test_kernels.py", "tests/runtime/test_c_runner.py",
               "tests/profile/test_measure_c.py",
               "/test_cmake.py",

@@ -35,6 +35,8 @@ from ..jsonutil import thousands as num
 from ..manifest import read_manifest
 from ..targets import TARGETS
 from .build import SourceSet, cache_root, compile_command, first_error, measure_elf
+from .cycles.estimate import NO_WAIT_STATES, estimate_for_program
+from .cycles.timing import MemoryModel
 from .program import Program, ProgramSpec, build_program
 from .run import RUN_TIMEOUT_S, golden_result, run_program, ticks_to_instructions
 from .toolchain import CPUS, BoardError, Toolchain, get_cpu
@@ -270,7 +272,8 @@ def analytic_min_ram(facts: dict) -> int | None:
 
 
 def board_test_c(bundle: str | Path, cpu: str = "host", dsp: bool = False, stack_steps: int | None = None,
-                 defines: tuple[str, ...] = (), flags: tuple[str, ...] = ()) -> dict:
+                 defines: tuple[str, ...] = (), flags: tuple[str, ...] = (), cycles: bool = False,
+                 memory: MemoryModel = NO_WAIT_STATES) -> dict:
     """Build and run a c bundle's golden program on `cpu`; see the module docstring. Returns a dict
     (JSON-ready) with the fields of the TFLite Micro board test (arena fields None) and the C parts."""
     bundle = Path(bundle)
@@ -284,6 +287,9 @@ def board_test_c(bundle: str | Path, cpu: str = "host", dsp: bool = False, stack
         flash = object_flash(program.toolchain, step_object(program))
         bound = static_stack_bound(program.toolchain, bundle, facts, c_program_spec(
             bundle, facts, get_cpu(cpu), dsp, defines).groups[0].defines)
+        # one more run under the execution trace (one stack step: the golden passes are what is traced)
+        timing = estimate_for_program(program.toolchain, program.elf, step_function(facts), memory, flash["const"],
+                                      ("1",)) if cycles else None
     sizes = ram.pop("elf")
     tc = program.toolchain
     instructions = (ticks_to_instructions(tc, run.ticks) / run.timed_steps
@@ -315,8 +321,15 @@ def board_test_c(bundle: str | Path, cpu: str = "host", dsp: bool = False, stack
         "elf": {"text": sizes.text, "data": sizes.data, "bss": sizes.bss, "static_arena": None},
         "probes": [],
         "build": {"compiled": program.stats.compiled, "cached": program.stats.cached, "runs": 1},
+        "estimated_cycles": timing and timing["estimated_cycles"],
+        "estimated_cycles_model": timing and {k: v for k, v in timing.items() if k != "estimated_cycles"},
         "notes": NOTES,
     }
+
+
+def step_function(facts: dict) -> str:
+    """The step function main.c times: <prefix>_step, or <prefix>_step_q for the integer I/O variant."""
+    return f"{facts['prefix']}_step{facts.get('step_variant', '')}"
 
 
 def _golden_steps(bundle: Path) -> int | None:
@@ -366,5 +379,32 @@ def format_c_board_report(r: dict) -> str:
              f"  instructions_per_step  {num(r['instructions_per_step'])}"
              + ("  (QEMU -icount instruction count, not cycles)" if r["instructions_per_step"] else ""),
              f"  analytic_min_ram_bytes {num(r['analytic_min_ram_bytes'])}",
+             *timing_lines(r),
              f"  build: {r['build']['compiled']} objects compiled, {r['build']['cached']} from the cache"]
     return "\n".join(lines)
+
+
+def timing_lines(r: dict) -> list[str]:
+    """The estimated cycles and the real-time verdict of a board-test report, when they were asked for."""
+    model = r.get("estimated_cycles_model")
+    lines = []
+    if r.get("estimated_cycles"):
+        c, m = r["estimated_cycles"], model["model"]
+        lines += [f"  estimated_cycles       {c['low']:,} / {c['nominal']:,} / {c['high']:,} per step (low / nominal / "
+                  f"high; an estimate: {m['instructions_traced']:,} traced instructions x {m['core_table']}, "
+                  f"{m['memory']})"]
+    elif model:
+        lines += [f"  estimated_cycles       not estimated on {r['cpu']}: {model['not_modelled']}"]
+    verdict = r.get("realtime")
+    if verdict:
+        duty = ", ".join(f"{k} {v:.1%}" for k, v in verdict["duty_cycle"].items()) or "unknown"
+        answer = {True: "KEEPS UP", False: "DOES NOT KEEP UP", None: "undecided (the range straddles 100%)"}[
+            verdict["keeps_up"]]
+        lines += [f"  real time              {verdict['rate_hz']:g} steps/s at {verdict['clock_hz'] / 1e6:g} MHz"
+                  f"{' (' + verdict['board'] + ')' if verdict.get('board') else ''}: {answer}; duty cycle {duty} "
+                  f"(from {verdict['basis']})"]
+        if verdict.get("max_rate_hz"):
+            top = verdict["max_rate_hz"]
+            lines += [f"    highest rate         {top['high']:,.0f} / {top['nominal']:,.0f} / {top['low']:,.0f} "
+                      f"steps/s (at the high / nominal / low estimate)"]
+    return lines

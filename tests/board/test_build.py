@@ -61,6 +61,6 @@ def test_missing_arm_toolchain_names_the_packages(monkeypatch, tmp_path):
     with pytest.raises(UserError) as err:
         find_toolchain("cortex-m4")
     assert str(err.value).startswith("arm-none-eabi-gcc not found on PATH") and APT_PACKAGES in str(err.value)
-    with pytest.raises(BoardError, match="--cpu .cortex-a53. is not one of host, cortex-m3, cortex-m4, cortex-m7, "
-                                         "cortex-m33, cortex-m55"):
+    with pytest.raises(BoardError, match="--cpu .cortex-a53. is not one of host, cortex-m0plus, cortex-m3, cortex-m4, "
+                                         "cortex-m7, cortex-m33, cortex-m55, riscv32"):
         find_toolchain("cortex-a53")

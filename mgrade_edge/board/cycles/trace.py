@@ -1,0 +1,117 @@
+"""The instructions QEMU executes inside the calls of one function, from its execution trace.
+
+QEMU runs the program with `-singlestep` (one guest instruction per translation block) and
+`-d exec,nochain` (every executed block logged, none chained past the log): one trace line per executed
+instruction, in order. The trace is read from a pipe as QEMU writes it (a digits run is tens of millions
+of lines) and only the calls of `function` are kept: from its entry until the return address of the call
+that entered it, so everything it calls (libgcc helpers included) counts and the caller does not.
+`check_against` compares the instructions per call with the -icount figure of the golden run.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..run import RUN_TIMEOUT_S, run_command
+from ..toolchain import BoardError, Toolchain
+from .disasm import Insn, disassemble, symbol_address
+
+TRACE_TIMEOUT_S = 20 * RUN_TIMEOUT_S  # tracing slows QEMU down about tenfold
+
+
+@dataclass
+class CallProfile:
+    """What the calls of one function executed."""
+
+    function: str
+    calls: int = 0
+    executed: Counter = field(default_factory=Counter)  # address -> executions inside the calls
+    taken: Counter = field(default_factory=Counter)  # address -> executions that branched (next != address + size)
+    paired: Counter = field(default_factory=Counter)  # address -> executions right after a `pairs` instruction
+    insns: dict[int, Insn] = field(default_factory=dict)
+    exit_code: int = 0  # the traced program's (its own verdict is the golden run's business)
+
+    @property
+    def instructions(self) -> int:
+        return sum(self.executed.values())
+
+    @property
+    def instructions_per_call(self) -> float:
+        return self.instructions / self.calls if self.calls else 0.0
+
+
+def _trace_pc(line: str) -> int | None:
+    """The guest PC of a `-d exec` line: 'Trace 0: 0x7f.. [00800408/000000dc/00000110/ff020201] fn'."""
+    start = line.find("[")
+    if not line.startswith("Trace") or start < 0:
+        return None
+    return int(line[start + 1:].split("/", 2)[1], 16)
+
+
+def trace_calls(tc: Toolchain, elf: Path, function: str, args: tuple[str, ...] = (),
+                pairs=lambda insn: False) -> CallProfile:
+    """Run `elf` under QEMU with the execution trace and profile every call of `function`. `pairs(insn)`:
+    instructions whose back-to-back executions are counted (`paired`: single loads/stores, which overlap)."""
+    if not tc.cpu.bare_metal:
+        raise BoardError("estimated cycles need an emulated core: choose a --cpu other than host")
+    insns = disassemble(tc, elf)
+    entry = symbol_address(tc, elf, function)
+    profile = CallProfile(function, insns=insns)
+    with tempfile.TemporaryDirectory(prefix="mgrade-trace-") as tmp:
+        fifo = Path(tmp) / "trace"
+        os.mkfifo(fifo)
+        cmd = run_command(tc, elf, args)
+        cmd = cmd[:1] + ["-singlestep", "-d", "exec,nochain", "-D", str(fifo)] + cmd[1:]
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        timer = threading.Timer(TRACE_TIMEOUT_S, proc.kill)
+        timer.start()
+        try:
+            with open(fifo) as log:
+                _read(log, entry, insns, profile, {a for a, insn in insns.items() if pairs(insn)})
+        finally:
+            timer.cancel()
+            proc.wait()
+    if proc.returncode < 0:
+        raise BoardError(f"the traced run of {elf.name} on {tc.cpu.name} was stopped after {TRACE_TIMEOUT_S} s")
+    profile.exit_code = proc.returncode
+    if not profile.calls:
+        raise BoardError(f"the traced run of {elf.name} never called {function}")
+    return profile
+
+
+def _read(log, entry: int, insns: dict[int, Insn], profile: CallProfile, pairing: set[int]) -> None:
+    executed, taken, paired = profile.executed, profile.taken, profile.paired
+    previous, return_to = None, None  # return_to: the address the current call returns to (None: outside)
+    for line in log:
+        pc = _trace_pc(line)
+        if pc is None:
+            continue
+        if return_to is None:
+            if pc == entry and previous is not None:
+                return_to = previous + _size(insns, previous)  # the successor of the call instruction
+                profile.calls += 1
+                executed[pc] += 1
+            previous = pc
+            continue
+        if pc != previous + _size(insns, previous):
+            taken[previous] += 1  # a branch, call or return that went elsewhere than the next instruction
+        if pc == return_to:
+            return_to = None
+        else:
+            executed[pc] += 1
+            if pc in pairing and previous in pairing:
+                paired[pc] += 1
+        previous = pc
+
+
+def _size(insns: dict[int, Insn], address: int) -> int:
+    insn = insns.get(address)
+    if insn is None:
+        raise BoardError(f"the trace executed 0x{address:x}, which the ELF's disassembly does not hold")
+    return insn.size
