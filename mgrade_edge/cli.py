@@ -33,6 +33,7 @@ from .export import (
     targets_with,
 )
 from .export.options import cli_flags, spell_targets
+from .export.tflm.any_model import board_test_tflite, format_tflite_report
 from .importers import import_flax_checkpoint
 from .jsonutil import dumps, json_safe, printable
 from .manifest import changed_files, read_manifest
@@ -476,6 +477,24 @@ def board_test(directory, cpu, tflm_dir, kernels, dsp, stack_steps, allow_modifi
     """
 
     directory = directory.absolute()  # the build runs in a temporary directory: relative paths would break
+    board = get_board(board_name) if board_name else None
+    if board and cpu and cpu != board.cpu:
+        raise UserError(f"--board {board.name} runs on --cpu {board.cpu}, not {cpu}; drop --cpu")
+    cpu = cpu or (board.cpu if board else "host")
+    clock_hz = (clock_mhz or (board.clock_mhz if board else 0)) * 1e6
+    if rate is not None and not clock_hz:
+        raise UserError("--rate needs a clock: pass --board NAME or --clock-mhz MHZ")
+    cycles = cycles or board is not None or rate is not None
+    if cycles and not get_cpu(cpu).bare_metal:
+        raise UserError("estimated cycles need an emulated core: pass --cpu (a Cortex-M or riscv32) or --board")
+    memory = board.memory if board else NO_WAIT_STATES
+    if directory.suffix == ".tflite" and directory.is_file():
+        if dsp or stack_steps is not None or allow_modified:
+            raise UserError("--dsp, --stack-steps and --allow-modified are for bundles; drop them for a .tflite")
+        report = board_test_tflite(directory, cpu, kernels, tflm_dir, cycles=cycles, memory=memory)
+        add_verdict(report, report["instructions_per_invoke"], clock_hz, rate, board)
+        click.echo(dumps(report) if as_json else format_tflite_report(report))
+        return
     manifest = read_manifest(directory)
     target = TARGETS[manifest["target"]]
     if target.board is None:
@@ -486,32 +505,16 @@ def board_test(directory, cpu, tflm_dir, kernels, dsp, stack_steps, allow_modifi
         what = "differs from the sha256 its manifest recorded" if (directory / modified[0]).is_file() else "is missing"
         raise UserError(f"{directory}: {modified[0]} {what} (edited after export; {len(modified)} file(s) changed); "
                         f"re-export, or pass --allow-modified to build the edited bundle")
-    board = get_board(board_name) if board_name else None
-    if board and cpu and cpu != board.cpu:
-        raise UserError(f"--board {board.name} runs on --cpu {board.cpu}, not {cpu}; drop --cpu")
-    cpu = cpu or (board.cpu if board else "host")
-    clock_hz = (clock_mhz or (board.clock_mhz if board else 0)) * 1e6
-    if rate is not None and not clock_hz:
-        raise UserError("--rate needs a clock: pass --board NAME or --clock-mhz MHZ")
-    cycles = cycles or board is not None or rate is not None
     if cycles and target.board != "c":
-        raise UserError(f"--cycles, --board and --rate are for c bundles for now; {directory} is a {target.name} "
-                        f"bundle")
-    if cycles and not get_cpu(cpu).bare_metal:
-        raise UserError("estimated cycles need an emulated core: pass --cpu (a Cortex-M or riscv32) or --board")
+        raise UserError(f"--cycles, --board and --rate are for c bundles and .tflite models for now; {directory} is "
+                        f"a {target.name} bundle")
     if target.board == "c":
         if kernels is not None or tflm_dir is not None:
             raise UserError(f"{directory} is a c bundle: --kernels and --tflm-dir are for tflm bundles (use --dsp "
                             f"for the Arm DSP variant)")
 
-        report = board_test_c(directory, cpu=cpu, dsp=dsp, stack_steps=stack_steps, cycles=cycles,
-                              memory=board.memory if board else NO_WAIT_STATES)
-        if rate is not None:
-            model = report["estimated_cycles_model"] or {}
-            report["realtime"] = {**realtime_verdict(report["estimated_cycles"], report["instructions_per_step"],
-                                                     clock_hz, rate, model.get("min_cycles_per_instruction")),
-                                  "board": board.name if board else None}
-        report["board"] = board.name if board else None
+        report = board_test_c(directory, cpu=cpu, dsp=dsp, stack_steps=stack_steps, cycles=cycles, memory=memory)
+        add_verdict(report, report["instructions_per_step"], clock_hz, rate, board)
         text = format_c_board_report
     else:
         if (dsp and target.format != "tflm-fused") or stack_steps is not None:
@@ -535,6 +538,15 @@ def board_test(directory, cpu, tflm_dir, kernels, dsp, stack_steps, allow_modifi
         if report.get("hint"):
             click.echo(f"  hint: {report['hint']}")
     sys.exit(0 if report["passed"] else 1)
+
+
+def add_verdict(report: dict, instructions, clock_hz: float, rate: float | None, board) -> None:
+    """report["board"], and with --rate report["realtime"]: does one step (or invoke) per 1/rate seconds fit."""
+    report["board"] = board.name if board else None
+    if rate is not None:
+        model = report["estimated_cycles_model"] or {}
+        report["realtime"] = {**realtime_verdict(report["estimated_cycles"], instructions, clock_hz, rate,
+                                                 model.get("min_cycles_per_instruction")), "board": report["board"]}
 
 
 def main() -> None:

@@ -384,14 +384,14 @@ def format_c_board_report(r: dict) -> str:
     return "\n".join(lines)
 
 
-def timing_lines(r: dict) -> list[str]:
+def timing_lines(r: dict, per: str = "step") -> list[str]:
     """The estimated cycles and the real-time verdict of a board-test report, when they were asked for."""
     model = r.get("estimated_cycles_model")
     lines = []
     if r.get("estimated_cycles"):
         c, m = r["estimated_cycles"], model["model"]
-        lines += [f"  estimated_cycles       {c['low']:,} / {c['nominal']:,} / {c['high']:,} per step (low / nominal / "
-                  f"high; an estimate: {m['instructions_traced']:,} traced instructions x {m['core_table']}, "
+        lines += [f"  estimated_cycles       {c['low']:,} / {c['nominal']:,} / {c['high']:,} per {per} (low / "
+                  f"nominal / high; an estimate: {m['instructions_traced']:,} traced instructions x {m['core_table']}, "
                   f"{m['memory']})"]
     elif model:
         lines += [f"  estimated_cycles       not estimated on {r['cpu']}: {model['not_modelled']}"]
@@ -400,11 +400,11 @@ def timing_lines(r: dict) -> list[str]:
         duty = ", ".join(f"{k} {v:.1%}" for k, v in verdict["duty_cycle"].items()) or "unknown"
         answer = {True: "KEEPS UP", False: "DOES NOT KEEP UP", None: "undecided (the range straddles 100%)"}[
             verdict["keeps_up"]]
-        lines += [f"  real time              {verdict['rate_hz']:g} steps/s at {verdict['clock_hz'] / 1e6:g} MHz"
+        lines += [f"  real time              {verdict['rate_hz']:g} {per}s/s at {verdict['clock_hz'] / 1e6:g} MHz"
                   f"{' (' + verdict['board'] + ')' if verdict.get('board') else ''}: {answer}; duty cycle {duty} "
                   f"(from {verdict['basis']})"]
         if verdict.get("max_rate_hz"):
             top = verdict["max_rate_hz"]
             lines += [f"    highest rate         {top['high']:,.0f} / {top['nominal']:,.0f} / {top['low']:,.0f} "
-                      f"steps/s (at the high / nominal / low estimate)"]
+                      f"{per}s/s (at the high / nominal / low estimate)"]
     return lines
