@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .board.boards import BOARDS, get_board, realtime_verdict
+from .board.boards import BOARDS, fit_lines, get_board, memory_fit, realtime_verdict, verdict_line
 from .board.c_golden import board_test_c, format_c_board_report
 from .board.cycles.estimate import NO_WAIT_STATES
 from .board.tflm_golden import board_test as run_board_test
@@ -466,10 +466,12 @@ def import_flax(path, config_path, out, force):
 @click.option("--rate", type=float, default=None, callback=positive_finite_float(1e9),
               help="Steps per second the application needs (e.g. 16000 for one step per 16 kHz sample, 31.25 "
                    "for a 32 ms hop): says whether the step keeps up, and its duty cycle. Implies --cycles.")
+@click.option("--require-real-time", is_flag=True,
+              help="Exit 1 when the verdict is NO (for CI); the verdict alone never changes the exit code.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @user_errors
 def board_test(directory, cpu, tflm_dir, kernels, dsp, stack_steps, allow_modified, cycles, board_name, clock_mhz,
-               rate, as_json):
+               rate, require_real_time, as_json):
     """Build a bundle's golden program (tflm: against real TensorFlow Lite Micro; c: the generated
     step) and run it.
 
@@ -492,9 +494,11 @@ def board_test(directory, cpu, tflm_dir, kernels, dsp, stack_steps, allow_modifi
         if dsp or stack_steps is not None or allow_modified:
             raise UserError("--dsp, --stack-steps and --allow-modified are for bundles; drop them for a .tflite")
         report = board_test_tflite(directory, cpu, kernels, tflm_dir, cycles=cycles, memory=memory)
-        add_verdict(report, report["instructions_per_invoke"], clock_hz, rate, board)
-        click.echo(dumps(report) if as_json else format_tflite_report(report))
-        return
+        report["instructions_per_step"] = report["instructions_per_invoke"]  # one invoke is one step
+        add_verdict(report, report["instructions_per_invoke"], clock_hz, rate, board, report["arena_bytes_min"],
+                    report["flash_bytes"])
+        click.echo(dumps(report) if as_json else format_tflite_report(report) + fit_lines(report))
+        sys.exit(1 if require_real_time and report["real_time"] is False else 0)
     manifest = read_manifest(directory)
     target = TARGETS[manifest["target"]]
     if target.board is None:
@@ -514,7 +518,8 @@ def board_test(directory, cpu, tflm_dir, kernels, dsp, stack_steps, allow_modifi
                             f"for the Arm DSP variant)")
 
         report = board_test_c(directory, cpu=cpu, dsp=dsp, stack_steps=stack_steps, cycles=cycles, memory=memory)
-        add_verdict(report, report["instructions_per_step"], clock_hz, rate, board)
+        add_verdict(report, report["instructions_per_step"], clock_hz, rate, board, report["ram_bytes"],
+                    report["step_flash_bytes"])
         text = format_c_board_report
     else:
         if (dsp and target.format != "tflm-fused") or stack_steps is not None:
@@ -532,21 +537,27 @@ def board_test(directory, cpu, tflm_dir, kernels, dsp, stack_steps, allow_modifi
     if as_json:
         click.echo(dumps(report))
     else:
-        click.echo(text(report))
+        click.echo(text(report) + fit_lines(report))
         if modified:
             click.echo(f"  modified after export  {', '.join(modified)} (--allow-modified: built as edited)")
         if report.get("hint"):
             click.echo(f"  hint: {report['hint']}")
-    sys.exit(0 if report["passed"] else 1)
+    sys.exit(0 if report["passed"] and not (require_real_time and report.get("real_time") is False) else 1)
 
 
-def add_verdict(report: dict, instructions, clock_hz: float, rate: float | None, board) -> None:
-    """report["board"], and with --rate report["realtime"]: does one step (or invoke) per 1/rate seconds fit."""
-    report["board"] = board.name if board else None
+def add_verdict(report: dict, instructions, clock_hz: float, rate: float | None, board, ram_bytes, flash_bytes) -> None:
+    """The board's keys (docs/timing.md): board, clock_hz, rate_hz, real_time, duty_cycle, fits_ram, fits_flash,
+    ram_left_bytes, flash_left_bytes; with --rate the verdict's details in report["realtime"]."""
+    report.update({"board": board.name if board else None, "clock_hz": clock_hz or None, "rate_hz": rate,
+                   "real_time": None, "duty_cycle": None})
+    report.update(memory_fit(board, ram_bytes, flash_bytes) if board else
+                  {"fits_ram": None, "fits_flash": None, "ram_left_bytes": None, "flash_left_bytes": None})
     if rate is not None:
         model = report["estimated_cycles_model"] or {}
-        report["realtime"] = {**realtime_verdict(report["estimated_cycles"], instructions, clock_hz, rate,
-                                                 model.get("min_cycles_per_instruction")), "board": report["board"]}
+        verdict = realtime_verdict(report["estimated_cycles"], instructions, clock_hz, rate,
+                                   model.get("min_cycles_per_instruction"))
+        report["realtime"] = {**verdict, "board": report["board"], "line": verdict_line(verdict, report["board"])}
+        report.update(real_time=verdict["keeps_up"], duty_cycle=verdict["duty_cycle"])
 
 
 def main() -> None:

@@ -19,31 +19,37 @@ class Board:
     part: str
     cpu: str  # the CPU table entry that runs its instruction stream under QEMU
     clock_mhz: float
+    sram_kb: int  # on-chip SRAM (all banks)
+    flash_kb: int  # code flash (on chip, or the usual external part where the chip has none)
     memory: MemoryModel
     note: str
 
 
 BOARDS = {b.name: b for b in (
-    Board("stm32l4r5", "STM32L4R5ZI (NUCLEO-L4R5ZI, MLPerf Tiny's Cortex-M4 board)", "cortex-m4", 120,
+    Board("stm32l4r5", "STM32L4R5ZI (NUCLEO-L4R5ZI, MLPerf Tiny's Cortex-M4 board)", "cortex-m4", 120, 640, 2048,
           MemoryModel(5, code_cache=True, data_cache=True, flash_line_bytes=8,
                       name="flash 5 wait states at 120 MHz, ART accelerator (instruction and data cache, prefetch)"),
           "5 wait states at 120 MHz (reference manual RM0432, flash read latency); 64-bit flash lines"),
-    Board("nrf52840", "nRF52840 (Cortex-M4F)", "cortex-m4", 64,
+    Board("nrf52840", "nRF52840 (Cortex-M4F)", "cortex-m4", 64, 256, 1024,
           MemoryModel(0, name="code and constants assumed without wait states (instruction cache enabled)"),
           "64 MHz; flash wait states are not modelled (assumed hidden by the instruction cache)"),
-    Board("stm32u585", "STM32U585 (Cortex-M33)", "cortex-m33", 160,
+    Board("stm32u585", "STM32U585 (Cortex-M33)", "cortex-m33", 160, 786, 2048,
           MemoryModel(4, code_cache=True, data_cache=True,
                       name="flash 4 wait states at 160 MHz, instruction and data caches"),
           "160 MHz; 4 flash wait states assumed at that clock; ICACHE and DCACHE enabled"),
-    Board("rp2040", "RP2040 (Raspberry Pi Pico, Cortex-M0+)", "cortex-m0plus", 133,
+    Board("rp2040", "RP2040 (Raspberry Pi Pico, Cortex-M0+)", "cortex-m0plus", 133, 264, 2048,
           MemoryModel(0, name="code and constants assumed in SRAM (copied from the XIP flash)"),
-          "133 MHz; XIP flash behind a 16 KB cache is not modelled: the step is assumed to run from SRAM"),
-    Board("stm32h7a3", "STM32H7A3 (Cortex-M7)", "cortex-m7", 280,
+          "133 MHz; flash: the Pico's 2 MB external QSPI part; XIP flash behind a 16 KB cache is not modelled: the "
+          "step is assumed to run from SRAM"),
+    Board("stm32h7a3", "STM32H7A3 (Cortex-M7)", "cortex-m7", 280, 1376, 2048,
           MemoryModel(0, name="code and constants assumed in the L1 caches / TCM"), "280 MHz"),
-    Board("corstone-300", "Arm Corstone-300 MPS3 image AN547 (Cortex-M55, the machine QEMU emulates)", "cortex-m55",
-          32, MemoryModel(0, name="code and data in SRAM"), "32 MHz FPGA image"),
-    Board("esp32-c3", "ESP32-C3 (RISC-V RV32IMC)", "riscv32", 160,
-          MemoryModel(0, name="code assumed in the flash cache / IRAM"), "160 MHz; the virt machine's RV32IMAC code"),
+    Board("alif-e3-he", "Alif Ensemble E3, high-efficiency core (Cortex-M55 with Helium)", "cortex-m55", 160, 512,
+          2048, MemoryModel(0, name="code and data assumed in the core's tightly coupled memories"),
+          "160 MHz; SRAM: the HE core's 256 KB ITCM + 256 KB DTCM; flash: a 2 MB share of the chip's MRAM "
+          "(assumed)"),
+    Board("esp32-c3", "ESP32-C3 (RISC-V RV32IMC)", "riscv32", 160, 400, 4096,
+          MemoryModel(0, name="code assumed in the flash cache / IRAM"),
+          "160 MHz; 4 MB in-package flash; the virt machine's RV32IMAC code stands for its RV32IMC"),
 )}
 
 
@@ -67,7 +73,49 @@ def realtime_verdict(cycles: dict | None, instructions: float | None, clock_hz: 
         duty = {"at_least": instructions * min_cpi * rate_hz / clock_hz} if bounded else {}
         keeps_up = False if bounded and duty["at_least"] > 1 else None
         basis = f"instructions at no fewer than {min_cpi} cycles each (no timing model)" if bounded else "none"
+    needed = None if cycles is None else cycles["nominal"] * rate_hz
     return {"rate_hz": rate_hz, "clock_hz": clock_hz, "basis": basis,
             "duty_cycle": {k: round(v, 4) for k, v in duty.items()}, "keeps_up": keeps_up,
+            "real_time_factor": None if cycles is None else round(clock_hz / needed, 4),
+            "needs_clock_hz": needed,
             "max_rate_hz": None if cycles is None else {k: round(clock_hz / cycles[k], 1)
                                                          for k in ("low", "nominal", "high")}}
+
+
+def memory_fit(board: Board, ram_bytes: int | None, flash_bytes: int | None) -> dict:
+    """Whether the measured RAM and flash fit the board, and what is left."""
+    ram, flash = board.sram_kb * 1024, board.flash_kb * 1024
+    return {"fits_ram": None if ram_bytes is None else ram_bytes <= ram,
+            "ram_left_bytes": None if ram_bytes is None else ram - ram_bytes,
+            "fits_flash": None if flash_bytes is None else flash_bytes <= flash,
+            "flash_left_bytes": None if flash_bytes is None else flash - flash_bytes}
+
+
+def verdict_line(verdict: dict, board_name: str | None, per: str = "step") -> str:
+    """One line: e.g. 'real time: NO - needs 1.41 GHz at 16,000 steps/s (nrf52840 runs 64 MHz)'."""
+    answer = {True: "YES", False: "NO", None: "UNDECIDED"}[verdict["keeps_up"]]
+    where = f"{board_name} runs" if board_name else "the clock is"
+    if verdict["needs_clock_hz"] is not None:
+        need = verdict["needs_clock_hz"]
+        text = f"needs {need / 1e9:.3g} GHz" if need >= 1e9 else f"needs {need / 1e6:.3g} MHz"
+        text += f" (nominal estimate; duty cycle {verdict['duty_cycle']['nominal']:.1%})"
+    else:
+        duty = verdict["duty_cycle"]
+        text = f"duty cycle at least {duty['at_least']:.1%}" if duty else "no estimate"
+    return (f"real time: {answer} - {text} at {verdict['rate_hz']:,g} {per}s/s ({where} "
+            f"{verdict['clock_hz'] / 1e6:g} MHz)")
+
+
+def fit_lines(report: dict) -> str:
+    """The memory-fit lines of a board-test report with a --board ('' without one)."""
+    if not report.get("board"):
+        return ""
+    board = get_board(report["board"])
+    parts = []
+    for what, key, size in (("RAM", "ram", board.sram_kb), ("flash", "flash", board.flash_kb)):
+        fits = report[f"fits_{key}"]
+        answer = "unknown" if fits is None else ("yes" if fits else "NO")
+        left = report[f"{key}_left_bytes"]
+        parts.append(f"\n  fits {what:<17} {answer}" + ("" if left is None else
+                                                          f" ({left:,} of {size * 1024:,} bytes left on {board.name})"))
+    return "".join(parts)

@@ -398,11 +398,7 @@ def timing_lines(r: dict, per: str = "step") -> list[str]:
     verdict = r.get("realtime")
     if verdict:
         duty = ", ".join(f"{k} {v:.1%}" for k, v in verdict["duty_cycle"].items()) or "unknown"
-        answer = {True: "KEEPS UP", False: "DOES NOT KEEP UP", None: "undecided (the range straddles 100%)"}[
-            verdict["keeps_up"]]
-        lines += [f"  real time              {verdict['rate_hz']:g} {per}s/s at {verdict['clock_hz'] / 1e6:g} MHz"
-                  f"{' (' + verdict['board'] + ')' if verdict.get('board') else ''}: {answer}; duty cycle {duty} "
-                  f"(from {verdict['basis']})"]
+        lines += [f"  {verdict['line']}", f"    duty cycle           {duty} (from {verdict['basis']})"]
         if verdict.get("max_rate_hz"):
             top = verdict["max_rate_hz"]
             lines += [f"    highest rate         {top['high']:,.0f} / {top['nominal']:,.0f} / {top['low']:,.0f} "

@@ -49,6 +49,20 @@ def test_board_test_with_a_board_and_a_rate(tiny_c_bundle, capsys, monkeypatch):
     v = r["realtime"]
     assert v["clock_hz"] == 120e6 and v["rate_hz"] == 100 and v["keeps_up"] is True
     assert v["duty_cycle"]["nominal"] == round(c["nominal"] * 100 / 120e6, 4)
+    # the stable top-level keys (docs/timing.md)
+    assert (r["clock_hz"], r["rate_hz"], r["real_time"], r["duty_cycle"]) == (120e6, 100, True, v["duty_cycle"])
+    assert r["fits_ram"] and r["ram_left_bytes"] == 640 * 1024 - r["ram_bytes"]
+    assert r["fits_flash"] and r["flash_left_bytes"] == 2048 * 1024 - r["step_flash_bytes"]
+    assert v["line"].startswith("real time: YES - needs ") and "(stm32l4r5 runs 120 MHz)" in v["line"]
+
+
+def test_require_real_time_makes_a_no_exit_1(tiny_c_bundle, capsys, monkeypatch):
+    require_toolchain("cortex-m4")
+    code, out, _ = run_main(["board-test", tiny_c_bundle, "--board", "nrf52840", "--rate", "1e7",
+                             "--require-real-time"], capsys, monkeypatch)
+    assert code == 1 and "real time: NO - needs " in out and "(nrf52840 runs 64 MHz)" in out
+    code, _, _ = run_main(["board-test", tiny_c_bundle, "--board", "nrf52840", "--rate", "1e7"], capsys, monkeypatch)
+    assert code == 0  # the verdict alone never changes the exit code
 
 
 @pytest.mark.parametrize("args, needle", [
