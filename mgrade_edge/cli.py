@@ -436,6 +436,51 @@ def import_flax(path, config_path, out, force):
         click.echo(f"  note: {note}")
 
 
+# ---- plan -------------------------------------------------------------------------------------
+
+@cli.command("plan")
+@click.argument("path", required=False, type=click.Path(path_type=Path))
+@click.option("--d-in", type=int, default=None, callback=bounded_int(1, 100_000), help="Input channels (default 1).")
+@click.option("--d-out", type=int, default=None, callback=bounded_int(1, 100_000),
+              help="Outputs (classes); default: the preset's, else 10.")
+@click.option("--board", "board_name", type=click.Choice(list(BOARDS)), default=None,
+              help="The part: its core's cost model, clock, SRAM and flash.")
+@click.option("--rate", type=float, default=None, callback=positive_finite_float(1e9),
+              help="Steps per second the application needs (with --board): the real-time verdict.")
+@click.option("--portable", is_flag=True, help="Plan the portable C step (default: the DSP variant where the core "
+                                                "has the DSP extension).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@config_options
+@user_errors
+def plan_command(path, d_in, d_out, board_name, rate, portable, as_json, **options):
+    """Parameters, MACs, RAM and flash per target, and with --board the estimated cycles and real-time verdict
+    of a configuration (or a checkpoint), before training it.
+
+    Example: mgrade-edge plan --d-model 48 --layers 2 --kernel-size 16 --taps 4 --board nrf52840 --rate 100
+    """
+    from .cli_train import build_config, pop_config_options
+    from .plan import format_plan, plan
+
+    preset, overrides, task_options = pop_config_options(options)
+    if task_options:
+        raise UserError(f"--{next(iter(task_options)).replace('_', '-')} is a training option; plan takes the "
+                        f"model's options")
+    if path is not None:
+        if overrides or preset or d_in or d_out:
+            raise UserError("plan CHECKPOINT takes the checkpoint's config; drop the config options")
+        from .checkpoint import load_checkpoint
+
+        cfg = load_checkpoint(path).config
+    else:
+        base = preset_config(preset) if preset else None
+        cfg = build_config(preset, overrides, d_in or (base.d_in if base else 1),
+                           d_out or (base.n_classes if base else 10))
+    if rate is not None and board_name is None:
+        raise UserError("--rate needs --board (its clock and core)")
+    report = plan(cfg, get_board(board_name) if board_name else None, rate, dsp=not portable)
+    click.echo(dumps(report) if as_json else format_plan(report))
+
+
 # ---- board-test -------------------------------------------------------------------------------
 
 @cli.command("board-test")
@@ -509,9 +554,6 @@ def board_test(directory, cpu, tflm_dir, kernels, dsp, stack_steps, allow_modifi
         what = "differs from the sha256 its manifest recorded" if (directory / modified[0]).is_file() else "is missing"
         raise UserError(f"{directory}: {modified[0]} {what} (edited after export; {len(modified)} file(s) changed); "
                         f"re-export, or pass --allow-modified to build the edited bundle")
-    if cycles and target.board != "c":
-        raise UserError(f"--cycles, --board and --rate are for c bundles and .tflite models for now; {directory} is "
-                        f"a {target.name} bundle")
     if target.board == "c":
         if kernels is not None or tflm_dir is not None:
             raise UserError(f"{directory} is a c bundle: --kernels and --tflm-dir are for tflm bundles (use --dsp "
@@ -525,7 +567,10 @@ def board_test(directory, cpu, tflm_dir, kernels, dsp, stack_steps, allow_modifi
         if (dsp and target.format != "tflm-fused") or stack_steps is not None:
             raise UserError(f"--dsp and --stack-steps are for c bundles (export --target c; --dsp also tflm-fused); "
                             f"{directory} is a {target.name} bundle")
-        report = run_board_test(directory, cpu=cpu, kernels=kernels, tflm_dir=tflm_dir, dsp=dsp)
+        report = run_board_test(directory, cpu=cpu, kernels=kernels, tflm_dir=tflm_dir, dsp=dsp, cycles=cycles,
+                                memory=memory)
+        add_verdict(report, report["instructions_per_step"], clock_hz, rate, board, report["model_ram_bytes"],
+                    report["model_flash_bytes"])
         text = format_board_report
     report["modified_files"] = modified
     recorded_by = ((manifest["details"].get("tflm") or {}).get("golden") or {}).get("recorded_by") or {}

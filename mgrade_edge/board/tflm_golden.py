@@ -26,7 +26,9 @@ from ..jsonutil import thousands as num
 from ..manifest import MANIFEST, read_manifest
 from ..targets import TARGETS
 from .build import SourceSet, cache_root, measure_elf
-from .c_golden import DSP_DEFINE, check_dsp, object_ram_symbols
+from .c_golden import DSP_DEFINE, check_dsp, object_ram_symbols, timing_lines
+from .cycles.estimate import NO_WAIT_STATES, estimate_for_program
+from .cycles.timing import MemoryModel
 from .program import ProgramSpec, build_program
 from .run import RUN_TIMEOUT_S, golden_result, run_program, ticks_to_instructions
 from .tflm_tree import TflmTree, core_sources, find_tree, kernel_sources, resolver_methods_of
@@ -37,6 +39,7 @@ BUNDLE_FILES = BUNDLE_SOURCES + ("mgrade_model.h", "op_resolver.h", "golden_io.h
 ARENA_STEP = 16  # TFLite Micro aligns allocations to 16 bytes
 CAPACITY_FACTOR = 2  # static arena = this x the emitted kTensorArenaSize, room to probe above it
 DEFINES = ("TF_LITE_STATIC_MEMORY",)
+STEP_FUNCTION = r"re:::step\(float const\*, float\*\)$"  # mgrade_stream.h's step(), in the bundle's namespace
 _USED = re.compile(r"arena used (\d+) of (\d+) bytes")
 _TIME = re.compile(r"TIME: (\d+) steps took (\d+) ticks at (\d+) ticks per second")
 _CONST = re.compile(r"inline constexpr \w+ (kTensorArenaMinimum|kTensorArenaMargin|kGoldenSteps) = (\d+);")
@@ -193,7 +196,8 @@ def record_golden_outputs(bundle: Path, tflm_dir: str | Path | None) -> tuple[np
 
 
 def board_test(bundle: str | Path, cpu: str = "host", kernels: str | None = None, tflm_dir: str | Path | None = None,
-               probe: bool = True, dsp: bool = False) -> dict:
+               probe: bool = True, dsp: bool = False, cycles: bool = False,
+               memory: MemoryModel = NO_WAIT_STATES) -> dict:
     """Build and run the bundle's golden program on `cpu`; see the module docstring. Returns a dict
     (JSON-ready): passed, cpu, kernels, arena and memory figures, instructions per step, build stats.
     `dsp` only for tflm-fused bundles (their C step's -DMGRADE_USE_DSP)."""
@@ -235,6 +239,10 @@ def board_test(bundle: str | Path, cpu: str = "host", kernels: str | None = None
         # a fused bundle's C step (the last program source) keeps its scratch in its own statics
         step_scratch = (sum(object_ram_symbols(tc, program.stats.objects[len(fused_sources) - 1]).values())
                         if fused_sources else 0)
+        # the calls of the bundle's step() (mgrade_stream.cc: quantise, invoke, dequantise, state feedback)
+        model_bytes = next((v for k, v in sizes.symbols.items() if re.search(r"g_\w+_model_data$", k)), 0)
+        timing = (estimate_for_program(tc, elf, STEP_FUNCTION, memory, model_bytes, (str(emitted),))
+                  if cycles else None)
     arena_symbol = sizes.symbol_size("g_arena")
     model_symbol = next((k for k in sizes.symbols if re.search(r"g_\w+_model_data$", k)), None)
     timed = at_emitted if at_emitted.ticks is not None else at_capacity
@@ -268,6 +276,8 @@ def board_test(bundle: str | Path, cpu: str = "host", kernels: str | None = None
         "probes": probes,
         "build": {"compiled": program.stats.compiled, "cached": program.stats.cached,
                   "runs": len(runs), "run_seconds": round(sum(runs), 2)},
+        "estimated_cycles": timing and timing["estimated_cycles"],
+        "estimated_cycles_model": timing and {k: v for k, v in timing.items() if k != "estimated_cycles"},
         "notes": NOTES,
     }
 
@@ -306,6 +316,7 @@ def format_board_report(r: dict) -> str:
              f"  instructions_per_step  {num(r['instructions_per_step'])}"
              + ("  (QEMU -icount instruction count, not cycles)" if r["instructions_per_step"] else ""),
              f"  analytic_min_ram_bytes {num(r['analytic_min_ram_bytes'])}",
+             *timing_lines(r),
              f"  build: {r['build']['compiled']} objects compiled, {r['build']['cached']} from the cache; "
              f"{r['build']['runs']} runs in {r['build']['run_seconds']} s"]
     return "\n".join(lines)

@@ -6,7 +6,7 @@ import pytest
 
 from mgrade_edge.board.boards import BOARDS, get_board, realtime_verdict
 from mgrade_edge.board.toolchain import CPUS, BoardError
-from tests.board.conftest import require_toolchain
+from tests.board.conftest import require_board, require_toolchain
 from tests.helpers import run_main
 
 
@@ -73,3 +73,16 @@ def test_require_real_time_makes_a_no_exit_1(tiny_c_bundle, capsys, monkeypatch)
 def test_timing_option_errors_are_one_line(tiny_c_bundle, capsys, monkeypatch, args, needle):
     code, out, err = run_main(["board-test", tiny_c_bundle, *args], capsys, monkeypatch)
     assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and needle in err, (code, out, err)
+
+
+def test_a_tflm_bundle_on_a_board_traces_its_step(tiny_bundles):
+    """The calls of the bundle's step() (quantise, invoke, dequantise, feedback) are what is traced."""
+    from mgrade_edge.board.tflm_golden import board_test
+
+    require_board("cortex-m4", "cmsis-nn")
+    r = board_test(tiny_bundles("int8", "internal"), cpu="cortex-m4", probe=False, cycles=True,
+                   memory=get_board("stm32l4r5").memory)
+    assert r["passed"], r["result_line"]
+    model = r["estimated_cycles_model"]["model"]
+    assert abs(model["instructions_traced"] - r["instructions_per_step"]) <= 0.001 * r["instructions_per_step"] + 30
+    assert model["instructions_traced"] <= r["estimated_cycles"]["low"] <= r["estimated_cycles"]["high"]

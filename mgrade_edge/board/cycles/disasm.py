@@ -46,10 +46,16 @@ def disassemble(tc: Toolchain, elf: Path) -> dict[int, Insn]:
 
 
 def symbol_address(tc: Toolchain, elf: Path, name: str) -> int:
-    """The address of function `name` (Thumb: without the interworking bit)."""
-    out = subprocess.run([tc.nm, str(elf)], capture_output=True, text=True, check=True).stdout
+    """The address of function `name` (Thumb: without the interworking bit): its symbol, or with a "re:"
+    prefix the one function whose demangled name matches the regular expression (C++ functions)."""
+    pattern = re.compile(name[3:]) if name.startswith("re:") else None
+    out = subprocess.run([tc.nm, *(("-C",) if pattern else ()), str(elf)], capture_output=True, text=True,
+                         check=True).stdout
+    found = set()
     for line in out.splitlines():
-        parts = line.split()
-        if len(parts) == 3 and parts[2] == name and parts[1] in "tT":
-            return int(parts[0], 16) & ~1
-    raise BoardError(f"{elf.name} has no function {name}")
+        address, kind, symbol = (line.split(maxsplit=2) + ["", "", ""])[:3]
+        if kind in ("t", "T") and (pattern.search(symbol) if pattern else symbol == name):
+            found.add(int(address, 16) & ~1)
+    if len(found) != 1:
+        raise BoardError(f"{elf.name} has {'no' if not found else 'more than one'} function {name}")
+    return found.pop()
