@@ -68,8 +68,10 @@ keywords-example: $(STAMP)
 bench: $(STAMP) board-tools
 	$(BIN)/python benchmarks/run_all.py
 	@if [ -n "$$TFLM_DIR" ]; then PYTHONPATH=. $(BIN)/python benchmarks/board_table.py \
-	  --json benchmarks/board_table.json > benchmarks/board_table.md && cat benchmarks/board_table.md; \
-	else echo "board table skipped: set TFLM_DIR to a TensorFlow Lite Micro tree"; fi
+	  --json benchmarks/board_table.json > benchmarks/board_table.md && cat benchmarks/board_table.md \
+	  && PYTHONPATH=. $(BIN)/python benchmarks/timing_table.py --json benchmarks/timing_table.json \
+	  && PYTHONPATH=. $(BIN)/python benchmarks/cycle_model_check.py --json benchmarks/cycle_model_check.json; \
+	else echo "board and timing tables skipped: set TFLM_DIR to a TensorFlow Lite Micro tree"; fi
 	PYTHONPATH=. $(BIN)/python benchmarks/update_docs.py
 
 clean:

@@ -79,6 +79,46 @@ def c_board_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def timing_section(timing_json: Path, check_json: Path) -> list[str]:
+    """The time-on-the-chip tables (benchmarks/timing_table.py, benchmarks/cycle_model_check.py), when run."""
+    parts = []
+    if timing_json.is_file():
+        parts += ["## Time on the chip: the bundled examples", "",
+                  "`benchmarks/timing_table.py`: c-int8, estimated cycles (nominal) from the traced instruction stream",
+                  "and the core's timing table with each board preset's memory model (docs/timing.md); M7, M55 and",
+                  "RISC-V have no table (instructions only; the verdict then rests on the bound of their fastest",
+                  "instruction). Natural rates: keywords 8 kHz raw audio, spoken digits 100 MFCC frames/s (assumed),",
+                  "digits 16 kHz (its pixels read as an audio stream).", "",
+                  "| example | core | variant | instructions/step | estimated cycles/step (nominal) | board | steps/s "
+                  "(nominal) | natural rate | real time |", "|---|---|---|---|---|---|---|---|---|"]
+        for r in json.loads(timing_json.read_text()):
+            if "error" in r:
+                parts.append(f"| {r['example']} | {r['cpu']} | {'dsp' if r['dsp'] else 'portable'} | {r['error']} "
+                             f"| | | | | |")
+                continue
+            c, rate = r["estimated_cycles"], (r.get("steps_per_s") or {}).get("nominal")
+            verdict = {True: "yes", False: "NO", None: "undecided"}.get(r.get("real_time"), "") if r["board"] else ""
+            parts.append(f"| {r['example']} | {r['cpu']} | {'dsp' if r['dsp'] else 'portable'} | "
+                         f"{r['instructions_per_step']:,} | {'-' if c is None else format(c['nominal'], ',')} | "
+                         f"{r['board'] or '-'} | {'-' if rate is None else format(rate, ',.0f')} | {r['rate_hz']:,} | "
+                         f"{verdict} |")
+        parts.append("")
+    if check_json.is_file():
+        check = json.loads(check_json.read_text())
+        parts += ["## The cycle model against MLPerf Tiny's published results", "",
+                  f"`benchmarks/cycle_model_check.py`, board preset {check['board']}; published figures from",
+                  "../shared/mlperf-tiny/README.md (same board, other software).", "",
+                  "| model | instructions / inference | estimated cycles (low / nominal / high) | estimated inf/s "
+                  "(from high / nominal / low) | published inf/s |", "|---|---|---|---|---|"]
+        for r in check["rows"]:
+            c, rate = r["estimated_cycles"], r["estimated_inferences_per_s"]
+            published = "; ".join(f"{k}: {v}" for k, v in r["published_inferences_per_s"].items()) or "-"
+            parts.append(f"| {r['model']} | {r['instructions']:,} | {c['low']:,} / {c['nominal']:,} / {c['high']:,} "
+                         f"| {rate['high']} / {rate['nominal']} / {rate['low']} | {published} |")
+        parts.append("")
+    return parts
+
+
 def results_page(results: Path, board_json: Path | None) -> str:
     rows = json.loads(board_json.read_text()) if board_json is not None and board_json.is_file() else []
     parts = [GENERATED, "", "# Results", "",
@@ -96,6 +136,7 @@ def results_page(results: Path, board_json: Path | None) -> str:
                   "`benchmarks/board_table.py --targets tflm,fused`: int8, the same two models; the ratio column is",
                   "the builtin-op bundle's instructions on the same CPU over these.", "",
                   fused_board_table(rows), ""]
+    parts += timing_section(ROOT / "benchmarks" / "timing_table.json", ROOT / "benchmarks" / "cycle_model_check.json")
     return "\n".join(parts)
 
 
