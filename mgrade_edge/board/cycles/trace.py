@@ -23,6 +23,7 @@ from ..toolchain import BoardError, Toolchain
 from .disasm import Insn, disassemble, symbol_address
 
 TRACE_TIMEOUT_S = 20 * RUN_TIMEOUT_S  # tracing slows QEMU down about tenfold
+MAX_CALLS = 16  # calls traced before QEMU is stopped: the step's cost hardly varies from call to call
 
 
 @dataclass
@@ -35,7 +36,7 @@ class CallProfile:
     taken: Counter = field(default_factory=Counter)  # address -> executions that branched (next != address + size)
     paired: Counter = field(default_factory=Counter)  # address -> executions right after a `pairs` instruction
     insns: dict[int, Insn] = field(default_factory=dict)
-    exit_code: int = 0  # the traced program's (its own verdict is the golden run's business)
+    exit_code: int | None = 0  # the traced program's (None: stopped after max_calls; its verdict is the golden run's)
 
     @property
     def instructions(self) -> int:
@@ -55,9 +56,10 @@ def _trace_pc(line: str) -> int | None:
 
 
 def trace_calls(tc: Toolchain, elf: Path, function: str, args: tuple[str, ...] = (),
-                pairs=lambda insn: False) -> CallProfile:
-    """Run `elf` under QEMU with the execution trace and profile every call of `function`. `pairs(insn)`:
-    instructions whose back-to-back executions are counted (`paired`: single loads/stores, which overlap)."""
+                pairs=lambda insn: False, max_calls: int | None = MAX_CALLS) -> CallProfile:
+    """Run `elf` under QEMU with the execution trace and profile the first `max_calls` calls of `function`
+    (None: every call; QEMU is stopped once they are traced). `pairs(insn)`: instructions whose
+    back-to-back executions are counted (`paired`: single loads/stores, which overlap)."""
     if not tc.cpu.bare_metal:
         raise BoardError("estimated cycles need an emulated core: choose a --cpu other than host")
     insns = disassemble(tc, elf)
@@ -69,23 +71,30 @@ def trace_calls(tc: Toolchain, elf: Path, function: str, args: tuple[str, ...] =
         cmd = run_command(tc, elf, args)
         cmd = cmd[:1] + ["-singlestep", "-d", "exec,nochain", "-D", str(fifo)] + cmd[1:]
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        complete = False
         timer = threading.Timer(TRACE_TIMEOUT_S, proc.kill)
         timer.start()
         try:
             with open(fifo) as log:
-                _read(log, entry, insns, profile, {a for a, insn in insns.items() if pairs(insn)})
+                complete = _read(log, entry, insns, profile, {a for a, insn in insns.items() if pairs(insn)},
+                                 max_calls)
+            if complete:
+                proc.kill()  # enough calls traced: the rest of the program is not needed
         finally:
+            timed_out = not timer.is_alive() and proc.poll() is None
             timer.cancel()
             proc.wait()
-    if proc.returncode < 0:
+    if (timed_out or proc.returncode < 0) and not complete:
         raise BoardError(f"the traced run of {elf.name} on {tc.cpu.name} was stopped after {TRACE_TIMEOUT_S} s")
-    profile.exit_code = proc.returncode
+    profile.exit_code = None if complete else proc.returncode
     if not profile.calls:
         raise BoardError(f"the traced run of {elf.name} never called {function}")
     return profile
 
 
-def _read(log, entry: int, insns: dict[int, Insn], profile: CallProfile, pairing: set[int]) -> None:
+def _read(log, entry: int, insns: dict[int, Insn], profile: CallProfile, pairing: set[int],
+          max_calls: int | None) -> bool:
+    """Fold the trace into `profile`; True once `max_calls` calls are complete (stop reading)."""
     executed, taken, paired = profile.executed, profile.taken, profile.paired
     previous, return_to = None, None  # return_to: the address the current call returns to (None: outside)
     for line in log:
@@ -103,11 +112,14 @@ def _read(log, entry: int, insns: dict[int, Insn], profile: CallProfile, pairing
             taken[previous] += 1  # a branch, call or return that went elsewhere than the next instruction
         if pc == return_to:
             return_to = None
+            if max_calls is not None and profile.calls >= max_calls:
+                return True
         else:
             executed[pc] += 1
             if pc in pairing and previous in pairing:
                 paired[pc] += 1
         previous = pc
+    return False
 
 
 def _size(insns: dict[int, Insn], address: int) -> int:
