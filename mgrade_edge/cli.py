@@ -458,7 +458,6 @@ def plan_command(path, d_in, d_out, board_name, rate, portable, as_json, **optio
 
     Example: mgrade-edge plan --d-model 48 --layers 2 --kernel-size 16 --taps 4 --board nrf52840 --rate 100
     """
-    from .cli_train import build_config, pop_config_options
     from .plan import format_plan, plan
 
     preset, overrides, task_options = pop_config_options(options)
