@@ -74,6 +74,8 @@ def trace_calls(tc: Toolchain, elf: Path, function: str, args: tuple[str, ...] =
         complete = False
         timer = threading.Timer(TRACE_TIMEOUT_S, proc.kill)
         timer.start()
+        # if QEMU ends before opening its log (a bad option, a crash), the reader's open() would wait forever
+        threading.Thread(target=_unblock_reader, args=(proc, fifo), daemon=True).start()
         try:
             with open(fifo) as log:
                 complete = _read(log, entry, insns, profile, {a for a, insn in insns.items() if pairs(insn)},
@@ -88,7 +90,8 @@ def trace_calls(tc: Toolchain, elf: Path, function: str, args: tuple[str, ...] =
         raise BoardError(f"the traced run of {elf.name} on {tc.cpu.name} was stopped after {TRACE_TIMEOUT_S} s")
     profile.exit_code = None if complete else proc.returncode
     if not profile.calls:
-        raise BoardError(f"the traced run of {elf.name} never called {function}")
+        why = f"QEMU exit status {proc.returncode}" if proc.returncode else f"it never called {function}"
+        raise BoardError(f"the traced run of {elf.name} on {tc.cpu.name} failed: {why}")
     return profile
 
 
@@ -120,6 +123,15 @@ def _read(log, entry: int, insns: dict[int, Insn], profile: CallProfile, pairing
                 paired[pc] += 1
         previous = pc
     return False
+
+
+def _unblock_reader(proc: subprocess.Popen, fifo: Path) -> None:
+    """Once QEMU has exited, open and close the pipe for writing: a reader still waiting in open() gets EOF."""
+    proc.wait()
+    try:
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+    except OSError:  # no reader left (ENXIO) or the folder is gone: nothing waits
+        pass
 
 
 def _size(insns: dict[int, Insn], address: int) -> int:

@@ -8,6 +8,7 @@ from mgrade_edge.board.cycles.estimate import estimate, pairs_in_pipeline, timin
 from mgrade_edge.board.cycles.trace import trace_calls
 from mgrade_edge.board.program import ProgramSpec, build_program
 from mgrade_edge.board.run import run_program, ticks_to_instructions
+from mgrade_edge.board.toolchain import BoardError
 from tests.board.conftest import require_toolchain
 
 SPIN = r"""
@@ -45,3 +46,15 @@ def test_a_loop_of_known_length(cpu, per_iteration, tmp_path):
     e = estimate(profile, timing_for(cpu))
     # subs 1, bne 1 + refill when taken, bx lr 1 + refill
     assert (e["low"], e["nominal"], e["high"]) == tuple(p * N + 1 for p in per_iteration)
+
+
+def test_an_emulator_that_fails_to_start_is_an_error_not_a_hang(tmp_path, monkeypatch):
+    import mgrade_edge.board.cycles.trace as trace
+
+    require_toolchain("cortex-m4")
+    (tmp_path / "spin.c").write_text(SPIN)
+    program = build_program("cortex-m4", ProgramSpec((SourceSet((tmp_path / "spin.c",)),), name="spin"), tmp_path)
+    real = trace.run_command
+    monkeypatch.setattr(trace, "run_command", lambda tc, elf, args: real(tc, elf, args) + ["-no-such-option"])
+    with pytest.raises(BoardError, match="the traced run of spin.elf on cortex-m4 failed: QEMU exit status 1"):
+        trace_calls(program.toolchain, program.elf, "spin", (str(N),))
