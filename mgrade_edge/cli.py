@@ -58,6 +58,7 @@ from .safety.bounds import (
 from .safety.outdir import check_output_file
 from .safety.signals import Terminated, cleanup_on_termination
 from .targets import DEPRECATED_SPELLINGS, TARGETS, resolve_h_bits
+from .tasks.npz import data_record, load_npz_task
 
 PROFILE_TARGETS = targets_with(format="tflite", by_quant=False)  # precisions the profiler accounts and measures
 # measured from the compiled C step; `c` alone is the family's default precision, as for export
@@ -94,13 +95,19 @@ def cli():
 
 TASK_DEFAULTS = {"digits": {"epochs": 40}, "flipflop": {"epochs": 20}, "lorenz": {"epochs": 20},
                  "keywords": {"epochs": 10}, "spoken-digits": {"epochs": 30}}
+USER_DATA_EPOCHS = 20  # train --data
 
 
 @cli.command()
 @click.option("--task", type=click.Choice(list(TASK_DEFAULTS)), default="digits", show_default=True)
+@click.option("--data", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Train on your own .npz instead of a bundled task: x [N, T, d_in] float, y [N] or [N, T] class "
+                   "ids or [N, T, d_out] targets, optional split (docs/workloads.md).")
+@click.option("--val-fraction", type=float, default=0.1, show_default=True,
+              help="--data without a split: the share of sequences that validate (and are the test set).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Checkpoint to write.")
 @click.option("--epochs", type=int, callback=bounded_int(1, 100_000),
-              help="Default: 40 digits, 30 spoken-digits, 10 keywords, 20 otherwise.")
+              help="Default: 40 digits, 30 spoken-digits, 10 keywords, 20 otherwise (and for --data).")
 @click.option("--seed", type=int, default=0, show_default=True, callback=bounded_int(0, MAX_SEED))
 @click.option("--lr", type=float, default=3e-3, show_default=True, callback=positive_finite_float(MAX_LR))
 @click.option("--batch-size", type=int, default=32, show_default=True, callback=bounded_int(1, 100_000))
@@ -111,7 +118,8 @@ TASK_DEFAULTS = {"digits": {"epochs": 40}, "flipflop": {"epochs": 20}, "lorenz":
 @click.option("--force", is_flag=True, help="Overwrite an existing checkpoint.")
 @config_options
 @user_errors
-def train(task, out, epochs, seed, lr, batch_size, chrono_tau_max, encoder_gain, force, **options):
+def train(task, data, val_fraction, out, epochs, seed, lr, batch_size, chrono_tau_max, encoder_gain, force,
+          **options):
     """Train an mGRADE model on a bundled or generated task and write a checkpoint.
 
     Example: mgrade-edge train --task digits --out model.pt;
@@ -126,21 +134,31 @@ def train(task, out, epochs, seed, lr, batch_size, chrono_tau_max, encoder_gain,
     from .checkpoint import save_checkpoint
     from .train import TrainOptions, train_model
 
-    data = load_task(task, seed, task_options)
+    user_data = data
+    if user_data is not None:
+        if click.get_current_context().get_parameter_source("task") != click.core.ParameterSource.DEFAULT:
+            raise UserError("--data replaces --task; pass one of them")
+        data = load_npz_task(user_data, val_fraction, seed)
+    else:
+        data = load_task(task, seed, task_options)
     cfg = build_config(preset, overrides, data.d_in, data.n_outputs)
-    opts = TrainOptions(epochs=epochs or TASK_DEFAULTS[task]["epochs"], lr=lr, batch_size=batch_size, seed=seed,
+    default_epochs = TASK_DEFAULTS[task]["epochs"] if user_data is None else USER_DATA_EPOCHS
+    opts = TrainOptions(epochs=epochs or default_epochs, lr=lr, batch_size=batch_size, seed=seed,
                         chrono_tau_max=chrono_tau_max, encoder_gain=encoder_gain)
     model, metadata = train_model(data, cfg, opts)
+    if user_data is not None:
+        metadata["data"] = data_record(user_data, data, val_fraction)
     import torch
 
     if not all(torch.isfinite(p).all() for p in model.parameters()):
         raise UserError(f"training diverged (NaN/Inf weights) with --lr {lr}; nothing written, retry with a lower --lr")
-    if task_options or task == "keywords":
+    if user_data is None and (task_options or task == "keywords"):
         metadata["task_options"] = task_options
     if preset is not None:
         metadata["preset"] = preset
     metadata["split"] = {"train": len(data.train_y), "val": len(data.val_y), "test": len(data.test_y),
-                         **({"held_out": task_options.get("split", "voice")} if task == "keywords" else {})}
+                         **({"held_out": task_options.get("split", "voice")}
+                            if task == "keywords" and user_data is None else {})}
     save_checkpoint(out, model, metadata)
     result = {k: v for k, v in metadata.items() if k.startswith("test_")}
     click.echo(f"wrote {out}: {metadata['params']} parameters, {metadata['train_seconds']:.1f} s, "

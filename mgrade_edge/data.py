@@ -6,11 +6,15 @@ checkpoint's test metric can be reproduced by `validate` and the streaming evalu
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from . import tasks
 from .errors import NoTaskError, UserError
+from .hashing import sha256_file
 from .tasks.base import TaskData  # every task returns one (re-exported here)
+from .tasks.npz import load_npz_task
 
 TASKS = ("digits", "flipflop", "lorenz", "keywords", "spoken-digits")  # the last two: mgrade_edge.tasks
 # What a task's targets mean (and so how loss and metric are computed):
@@ -42,6 +46,9 @@ def checkpoint_task_data(metadata: dict) -> TaskData | None:
     """The data of the task a checkpoint was trained on (same seed, so generated tasks match), or None
     when its metadata names no known task (an untrained preset, a foreign model)."""
     task = metadata.get("task")
+    record = metadata.get("data")
+    if isinstance(record, dict) and isinstance(task, str) and task.startswith("npz:"):
+        return user_data_again(record, metadata.get("seed", 0))
     if not isinstance(task, str) or task not in TASKS:
         return None
     seed = metadata.get("seed", 0)
@@ -49,6 +56,14 @@ def checkpoint_task_data(metadata: dict) -> TaskData | None:
         raise UserError(f"checkpoint metadata seed={str(seed)[:40]!r} is not an integer in [0, 2**32-1]; "
                         f"set it to the seed the model was trained with")
     return load_task(task, seed, metadata.get("task_options"))
+
+
+def user_data_again(record: dict, seed) -> TaskData | None:
+    """The user's .npz a checkpoint was trained on, when it is still where it was and unchanged (same sha256)."""
+    path = Path(str(record.get("path", "")))
+    if not path.is_file() or sha256_file(path) != record.get("sha256"):
+        return None
+    return load_npz_task(path, float(record.get("val_fraction", 0.1)), seed if isinstance(seed, int) else 0)
 
 
 def require_task_data(ckpt, purpose: str, fix: str) -> TaskData:
