@@ -116,10 +116,16 @@ USER_DATA_EPOCHS = 20  # train --data
 @click.option("--init-encoder-gain", "encoder_gain", type=float, default=1.0, show_default=True,
               callback=positive_finite_float(1e6), help="Multiply the encoder's initial weights.")
 @click.option("--force", is_flag=True, help="Overwrite an existing checkpoint.")
+@click.option("--checkpoint-every", type=int, default=0, callback=bounded_int(0, 100_000),
+              help="Write a resumable training state (OUT.state.pt) every N epochs; Ctrl-C, SIGTERM and SIGHUP "
+                   "always write one at the next step.")
+@click.option("--resume", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Continue the run that wrote this training state (same options): the same final weights as "
+                   "an uninterrupted run on the CPU.")
 @config_options
 @user_errors
 def train(task, data, val_fraction, out, epochs, seed, lr, batch_size, chrono_tau_max, encoder_gain, force,
-          **options):
+          checkpoint_every, resume, **options):
     """Train an mGRADE model on a bundled or generated task and write a checkpoint.
 
     Example: mgrade-edge train --task digits --out model.pt;
@@ -132,7 +138,7 @@ def train(task, data, val_fraction, out, epochs, seed, lr, batch_size, chrono_ta
     check_output_file(out, force)  # before training, not after
     build_config(preset, overrides, 1, 2)  # option ranges, before the data is loaded or generated
     from .checkpoint import save_checkpoint
-    from .train import TrainOptions, train_model
+    from .train import Interrupted, TrainOptions, load_train_state, save_train_state, train_model
 
     user_data = data
     if user_data is not None:
@@ -144,8 +150,15 @@ def train(task, data, val_fraction, out, epochs, seed, lr, batch_size, chrono_ta
     cfg = build_config(preset, overrides, data.d_in, data.n_outputs)
     default_epochs = TASK_DEFAULTS[task]["epochs"] if user_data is None else USER_DATA_EPOCHS
     opts = TrainOptions(epochs=epochs or default_epochs, lr=lr, batch_size=batch_size, seed=seed,
-                        chrono_tau_max=chrono_tau_max, encoder_gain=encoder_gain)
-    model, metadata = train_model(data, cfg, opts)
+                        chrono_tau_max=chrono_tau_max, encoder_gain=encoder_gain, checkpoint_every=checkpoint_every)
+    state_path = out.with_name(out.name + ".state.pt")
+    try:
+        model, metadata = train_model(data, cfg, opts, load_train_state(resume) if resume else None,
+                                      lambda state: save_train_state(state_path, state))
+    except Interrupted as stop:
+        click.echo(f"interrupted: training state saved to {state_path}; continue with the same command and "
+                   f"--resume {state_path}", err=True)
+        sys.exit(128 + stop.signum)
     if user_data is not None:
         metadata["data"] = data_record(user_data, data, val_fraction)
     import torch
@@ -160,6 +173,7 @@ def train(task, data, val_fraction, out, epochs, seed, lr, batch_size, chrono_ta
                          **({"held_out": task_options.get("split", "voice")}
                             if task == "keywords" and user_data is None else {})}
     save_checkpoint(out, model, metadata)
+    state_path.unlink(missing_ok=True)  # the run finished: its own intermediate state is done with
     result = {k: v for k, v in metadata.items() if k.startswith("test_")}
     click.echo(f"wrote {out}: {metadata['params']} parameters, {metadata['train_seconds']:.1f} s, "
                + ", ".join(f"{k} {v:.4f}" for k, v in result.items()))

@@ -3,10 +3,17 @@ decay, gradient clipping, positions clamped after every optimiser step, per-epoc
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
+import signal
 import sys
+import tempfile
+import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -14,6 +21,8 @@ import torch.nn.functional as F
 
 from .config import MGRADEConfig
 from .data import IGNORE, TaskData
+from .errors import UserError
+from .jsonutil import json_safe
 from .metrics import headline, task_metrics
 from .model import MGRADE, count_parameters
 
@@ -33,6 +42,39 @@ class TrainOptions:
     # Initialisation variants for long raw-audio sequences (0 = the model's own initialisation).
     chrono_tau_max: float = 0.0
     encoder_gain: float = 1.0
+    checkpoint_every: int = 0  # epochs between resumable training states (0: only when interrupted)
+
+    def identity(self) -> dict:
+        """What a resumed run must share with the run it continues (everything but progress and cadence)."""
+        return {k: v for k, v in asdict(self).items() if k not in ("progress", "checkpoint_every")}
+
+
+TRAIN_STATE_FORMAT = "mgrade-edge-train-state"
+
+
+class Interrupted(BaseException):
+    """Training stopped at a step boundary by SIGINT/SIGTERM/SIGHUP after its state was saved."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def deferred_interrupts():
+    """SIGINT, SIGTERM and SIGHUP only set a flag while training runs, so the loop stops between two optimiser
+    steps (where the state is consistent) instead of inside one. Yields a list holding the signal number."""
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+    signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    previous = {s: signal.signal(s, lambda signum, frame: received.append(signum)) for s in signals}
+    try:
+        yield received
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 def initialise(model: MGRADE, chrono_tau_max: float = 0.0, encoder_gain: float = 1.0) -> None:
@@ -86,8 +128,14 @@ def _lr_lambda(total_steps: int):
     return factor
 
 
-def train_model(task: TaskData, cfg: MGRADEConfig, opts: TrainOptions) -> tuple[MGRADE, dict]:
-    """Train on task.train, select nothing on test; returns the model and checkpoint metadata."""
+def train_model(task: TaskData, cfg: MGRADEConfig, opts: TrainOptions, resume: dict | None = None,
+                save_state: Callable[[dict], None] | None = None) -> tuple[MGRADE, dict]:
+    """Train on task.train, select nothing on test; returns the model and checkpoint metadata.
+
+    `save_state(state)` receives a resumable training state (model, optimiser, scheduler, position in the
+    epoch, RNG states, history) every `opts.checkpoint_every` epochs and when a signal stops the run between
+    two steps (then Interrupted is raised); `resume` is such a state: the run continues where it stopped and
+    ends with the same weights as an uninterrupted one (CPU)."""
     torch.manual_seed(opts.seed)
     rng = np.random.default_rng(opts.seed)
     model = MGRADE(cfg)
@@ -104,27 +152,53 @@ def train_model(task: TaskData, cfg: MGRADEConfig, opts: TrainOptions) -> tuple[
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(opts.epochs * steps_per_epoch))
     train_x, train_y = torch.from_numpy(task.train_x), torch.from_numpy(task.train_y)
     metric = headline(task.kind)
+    history, first_epoch, first_step, order, total, earlier = [], 1, 0, None, 0.0, 0.0
+    if resume is not None:
+        check_resume(resume, task, cfg, opts)
+        model.load_state_dict(resume["model"])
+        optimizer.load_state_dict(resume["optimizer"])
+        scheduler.load_state_dict(resume["scheduler"])
+        torch.set_rng_state(resume["torch_rng"])
+        rng.bit_generator.state = resume["numpy_rng"]
+        history, first_epoch, first_step = list(resume["history"]), resume["epoch"], resume["step"]
+        order, total, earlier = resume["order"], resume["loss_sum"], resume["seconds"]
     start = time.perf_counter()
-    history = []
-    for epoch in range(1, opts.epochs + 1):
-        model.train()
-        order = torch.from_numpy(rng.permutation(n))
-        total = 0.0
-        for i in range(steps_per_epoch):
-            idx = order[i * opts.batch_size:(i + 1) * opts.batch_size]
-            loss = task_loss(task.kind, model, model(train_x[idx]), train_y[idx])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), GRAD_CLIP)
-            optimizer.step()
-            scheduler.step()
-            model.clamp_positions()
-            total += loss.item() * len(idx)
-        val = evaluate(model, task.kind, task.val_x, task.val_y)
-        history.append({"epoch": epoch, "loss": total / n, **{f"val_{k}": v for k, v in val.items()}})
-        if opts.progress:
-            _progress(epoch, opts.epochs, total / n, metric, val[metric], time.perf_counter() - start)
-    train_seconds = time.perf_counter() - start
+
+    def state(epoch: int, step: int, epoch_order, loss_sum: float) -> dict:
+        return {"format": TRAIN_STATE_FORMAT, "task": task.name, "config": cfg.to_dict(),
+                "options": opts.identity(), "epoch": epoch, "step": step, "order": epoch_order,
+                "loss_sum": loss_sum, "history": json_safe(history), "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                "torch_rng": torch.get_rng_state(), "numpy_rng": rng.bit_generator.state,
+                "seconds": earlier + time.perf_counter() - start}
+
+    with deferred_interrupts() as received:
+        for epoch in range(first_epoch, opts.epochs + 1):
+            model.train()
+            if order is None:
+                order, total, first_step = torch.from_numpy(rng.permutation(n)), 0.0, 0
+            for i in range(first_step, steps_per_epoch):
+                if received:  # stop between two steps, the state saved
+                    if save_state is not None:
+                        save_state(state(epoch, i, order, total))
+                    raise Interrupted(received[0])
+                idx = order[i * opts.batch_size:(i + 1) * opts.batch_size]
+                loss = task_loss(task.kind, model, model(train_x[idx]), train_y[idx])
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), GRAD_CLIP)
+                optimizer.step()
+                scheduler.step()
+                model.clamp_positions()
+                total += loss.item() * len(idx)
+            val = evaluate(model, task.kind, task.val_x, task.val_y)
+            history.append({"epoch": epoch, "loss": total / n, **{f"val_{k}": v for k, v in val.items()}})
+            order = None
+            if opts.progress:
+                _progress(epoch, opts.epochs, total / n, metric, val[metric], earlier + time.perf_counter() - start)
+            if save_state is not None and opts.checkpoint_every and epoch % opts.checkpoint_every == 0:
+                save_state(state(epoch + 1, 0, None, 0.0))
+    train_seconds = earlier + time.perf_counter() - start
     test = evaluate(model, task.kind, task.test_x, task.test_y)
     metadata = {
         "task": task.name,
@@ -153,3 +227,45 @@ def _progress(epoch: int, epochs: int, loss: float, metric: str, value: float, e
     if epoch == epochs:
         sys.stderr.write("\n")
     sys.stderr.flush()
+
+
+def check_resume(resume: dict, task: TaskData, cfg: MGRADEConfig, opts: TrainOptions) -> None:
+    """A training state continues only the run that wrote it: same task, config and options."""
+    if resume.get("format") != TRAIN_STATE_FORMAT:
+        raise UserError("--resume takes a training state (the .state.pt a run writes), not a model checkpoint")
+    for what, theirs, ours in (("task", resume["task"], task.name), ("config", resume["config"], cfg.to_dict()),
+                               ("options", resume["options"], opts.identity())):
+        if theirs != ours:
+            keys = sorted(k for k in set(theirs) | set(ours) if theirs.get(k) != ours.get(k)) if isinstance(
+                ours, dict) else []
+            raise UserError(f"--resume: the state was written with another {what}"
+                            + (f" ({', '.join(keys[:4])} differ)" if keys else f" ({theirs!r})")
+                            + "; pass the same options as the interrupted run")
+
+
+def save_train_state(path: Path, state: dict) -> None:
+    """Write a training state atomically (a temporary file in the same folder, then rename)."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(state, f)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_train_state(path: Path) -> dict:
+    """A training state, loaded weights-only (tensors, numbers, strings: nothing that runs code)."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"--resume {path} does not exist; pass the .state.pt an interrupted run wrote")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch's unpickler errors vary: name the file and the fix in one line
+        raise UserError(f"--resume {path} is not a training state mgrade-edge wrote ({str(exc).splitlines()[0][:80]})"
+                        ) from None
+    if not isinstance(state, dict) or state.get("format") != TRAIN_STATE_FORMAT:
+        raise UserError(f"--resume {path} is not a training state (a model checkpoint? resume takes OUT.state.pt)")
+    return state
