@@ -59,6 +59,7 @@ from .safety.outdir import check_output_file
 from .safety.signals import Terminated, cleanup_on_termination
 from .targets import DEPRECATED_SPELLINGS, TARGETS, resolve_h_bits
 from .tasks.npz import data_record, load_npz_task
+from .train_log import MetricsLog, plot_curves
 
 PROFILE_TARGETS = targets_with(format="tflite", by_quant=False)  # precisions the profiler accounts and measures
 # measured from the compiled C step; `c` alone is the family's default precision, as for export
@@ -119,13 +120,17 @@ USER_DATA_EPOCHS = 20  # train --data
 @click.option("--checkpoint-every", type=int, default=0, callback=bounded_int(0, 100_000),
               help="Write a resumable training state (OUT.state.pt) every N epochs; Ctrl-C, SIGTERM and SIGHUP "
                    "always write one at the next step.")
+@click.option("--patience", type=int, default=0, callback=bounded_int(0, 100_000),
+              help="Stop after P epochs without a better validation score and keep the best epoch's weights (0: off).")
+@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the learning curves (loss, validation metrics per epoch) to this PNG.")
 @click.option("--resume", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Continue the run that wrote this training state (same options): the same final weights as "
                    "an uninterrupted run on the CPU.")
 @config_options
 @user_errors
 def train(task, data, val_fraction, out, epochs, seed, lr, batch_size, chrono_tau_max, encoder_gain, force,
-          checkpoint_every, resume, **options):
+          checkpoint_every, patience, plot, resume, **options):
     """Train an mGRADE model on a bundled or generated task and write a checkpoint.
 
     Example: mgrade-edge train --task digits --out model.pt;
@@ -150,11 +155,13 @@ def train(task, data, val_fraction, out, epochs, seed, lr, batch_size, chrono_ta
     cfg = build_config(preset, overrides, data.d_in, data.n_outputs)
     default_epochs = TASK_DEFAULTS[task]["epochs"] if user_data is None else USER_DATA_EPOCHS
     opts = TrainOptions(epochs=epochs or default_epochs, lr=lr, batch_size=batch_size, seed=seed,
-                        chrono_tau_max=chrono_tau_max, encoder_gain=encoder_gain, checkpoint_every=checkpoint_every)
+                        chrono_tau_max=chrono_tau_max, encoder_gain=encoder_gain, checkpoint_every=checkpoint_every,
+                        patience=patience)
     state_path = out.with_name(out.name + ".state.pt")
+    log = MetricsLog(out, resume is not None)
     try:
         model, metadata = train_model(data, cfg, opts, load_train_state(resume) if resume else None,
-                                      lambda state: save_train_state(state_path, state))
+                                      lambda state: save_train_state(state_path, state), log)
     except Interrupted as stop:
         click.echo(f"interrupted: training state saved to {state_path}; continue with the same command and "
                    f"--resume {state_path}", err=True)
@@ -164,6 +171,7 @@ def train(task, data, val_fraction, out, epochs, seed, lr, batch_size, chrono_ta
     import torch
 
     if not all(torch.isfinite(p).all() for p in model.parameters()):
+        log.remove()
         raise UserError(f"training diverged (NaN/Inf weights) with --lr {lr}; nothing written, retry with a lower --lr")
     if user_data is None and (task_options or task == "keywords"):
         metadata["task_options"] = task_options
@@ -174,6 +182,8 @@ def train(task, data, val_fraction, out, epochs, seed, lr, batch_size, chrono_ta
                             if task == "keywords" and user_data is None else {})}
     save_checkpoint(out, model, metadata)
     state_path.unlink(missing_ok=True)  # the run finished: its own intermediate state is done with
+    if plot is not None:
+        plot_curves(log.rows(), plot)
     result = {k: v for k, v in metadata.items() if k.startswith("test_")}
     click.echo(f"wrote {out}: {metadata['params']} parameters, {metadata['train_seconds']:.1f} s, "
                + ", ".join(f"{k} {v:.4f}" for k, v in result.items()))

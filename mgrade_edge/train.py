@@ -43,6 +43,7 @@ class TrainOptions:
     chrono_tau_max: float = 0.0
     encoder_gain: float = 1.0
     checkpoint_every: int = 0  # epochs between resumable training states (0: only when interrupted)
+    patience: int = 0  # stop after this many epochs without a better validation score, keep the best (0: off)
 
     def identity(self) -> dict:
         """What a resumed run must share with the run it continues (everything but progress and cadence)."""
@@ -129,13 +130,17 @@ def _lr_lambda(total_steps: int):
 
 
 def train_model(task: TaskData, cfg: MGRADEConfig, opts: TrainOptions, resume: dict | None = None,
-                save_state: Callable[[dict], None] | None = None) -> tuple[MGRADE, dict]:
+                save_state: Callable[[dict], None] | None = None,
+                on_epoch: Callable[[dict], None] | None = None) -> tuple[MGRADE, dict]:
     """Train on task.train, select nothing on test; returns the model and checkpoint metadata.
 
     `save_state(state)` receives a resumable training state (model, optimiser, scheduler, position in the
     epoch, RNG states, history) every `opts.checkpoint_every` epochs and when a signal stops the run between
     two steps (then Interrupted is raised); `resume` is such a state: the run continues where it stopped and
-    ends with the same weights as an uninterrupted one (CPU)."""
+    ends with the same weights as an uninterrupted one (CPU). `on_epoch(row)`: after every epoch, its loss,
+    validation metrics, learning rate, seconds and samples per second (the metrics log). With
+    `opts.patience`, training stops after that many epochs without a better validation score and the
+    model returned is the best epoch's."""
     torch.manual_seed(opts.seed)
     rng = np.random.default_rng(opts.seed)
     model = MGRADE(cfg)
@@ -153,6 +158,7 @@ def train_model(task: TaskData, cfg: MGRADEConfig, opts: TrainOptions, resume: d
     train_x, train_y = torch.from_numpy(task.train_x), torch.from_numpy(task.train_y)
     metric = headline(task.kind)
     history, first_epoch, first_step, order, total, earlier = [], 1, 0, None, 0.0, 0.0
+    best = {"score": -math.inf, "epoch": 0, "model": None, "since": 0}  # the best validation epoch so far
     if resume is not None:
         check_resume(resume, task, cfg, opts)
         model.load_state_dict(resume["model"])
@@ -162,6 +168,7 @@ def train_model(task: TaskData, cfg: MGRADEConfig, opts: TrainOptions, resume: d
         rng.bit_generator.state = resume["numpy_rng"]
         history, first_epoch, first_step = list(resume["history"]), resume["epoch"], resume["step"]
         order, total, earlier = resume["order"], resume["loss_sum"], resume["seconds"]
+        best = resume["best"]
     start = time.perf_counter()
 
     def state(epoch: int, step: int, epoch_order, loss_sum: float) -> dict:
@@ -170,11 +177,14 @@ def train_model(task: TaskData, cfg: MGRADEConfig, opts: TrainOptions, resume: d
                 "loss_sum": loss_sum, "history": json_safe(history), "model": model.state_dict(),
                 "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                 "torch_rng": torch.get_rng_state(), "numpy_rng": rng.bit_generator.state,
-                "seconds": earlier + time.perf_counter() - start}
+                "seconds": earlier + time.perf_counter() - start, "best": best}
 
     with deferred_interrupts() as received:
         for epoch in range(first_epoch, opts.epochs + 1):
+            if opts.patience and best["since"] >= opts.patience:
+                break  # a resumed run that had already stopped early
             model.train()
+            epoch_start = time.perf_counter()
             if order is None:
                 order, total, first_step = torch.from_numpy(rng.permutation(n)), 0.0, 0
             for i in range(first_step, steps_per_epoch):
@@ -194,10 +204,23 @@ def train_model(task: TaskData, cfg: MGRADEConfig, opts: TrainOptions, resume: d
             val = evaluate(model, task.kind, task.val_x, task.val_y)
             history.append({"epoch": epoch, "loss": total / n, **{f"val_{k}": v for k, v in val.items()}})
             order = None
+            if val[metric] > best["score"]:
+                best = {"score": float(val[metric]), "epoch": epoch, "since": 0,
+                        "model": {k: v.clone() for k, v in model.state_dict().items()} if opts.patience else None}
+            else:
+                best["since"] += 1
+            if on_epoch is not None:
+                seconds = time.perf_counter() - epoch_start
+                on_epoch({**json_safe(history[-1]), "lr": scheduler.get_last_lr()[0], "seconds": round(seconds, 3),
+                          "samples_per_s": round(n / seconds, 1) if seconds > 0 else None})
             if opts.progress:
                 _progress(epoch, opts.epochs, total / n, metric, val[metric], earlier + time.perf_counter() - start)
             if save_state is not None and opts.checkpoint_every and epoch % opts.checkpoint_every == 0:
                 save_state(state(epoch + 1, 0, None, 0.0))
+            if opts.patience and best["since"] >= opts.patience:
+                break
+    if opts.patience and best["model"] is not None:
+        model.load_state_dict(best["model"])  # early stopping keeps the best validation epoch
     train_seconds = earlier + time.perf_counter() - start
     test = evaluate(model, task.kind, task.test_x, task.test_y)
     metadata = {
@@ -210,6 +233,8 @@ def train_model(task: TaskData, cfg: MGRADEConfig, opts: TrainOptions, resume: d
         **({"init_chrono_tau_max": opts.chrono_tau_max} if opts.chrono_tau_max else {}),
         **({"init_encoder_gain": opts.encoder_gain} if opts.encoder_gain != 1.0 else {}),
         "train_seconds": round(train_seconds, 2),
+        **({"patience": opts.patience, "best_epoch": best["epoch"], "epochs_run": len(history)}
+           if opts.patience else {}),
         "params": count_parameters(model),
         **{f"test_{k}": v for k, v in test.items()},
         "val_history": history,

@@ -94,3 +94,34 @@ def test_resume_refuses_what_is_not_a_state(tmp_path, capsys, monkeypatch):
     code, _, err = run_main(["train", "--out", str(tmp_path / "x.pt"), "--resume", str(tmp_path / "none.pt")],
                             capsys, monkeypatch)
     assert code == 2 and "does not exist" in err
+
+
+def test_patience_stops_early_and_keeps_the_best_epoch():
+    from mgrade_edge.train import evaluate
+
+    rows = []
+    opts = TrainOptions(**{**OPTS.__dict__, "epochs": 12, "patience": 2, "lr": 3e-2})
+    model, meta = train_model(task(), CFG, opts, on_epoch=rows.append)
+    scores = [r["val_accuracy"] for r in rows]
+    assert meta["epochs_run"] == len(rows) and meta["best_epoch"] == 1 + scores.index(max(scores))
+    assert len(rows) < 12 and meta["best_epoch"] == len(rows) - 2  # stopped after 2 epochs without a better score
+    t = task()
+    assert evaluate(model, t.kind, t.val_x, t.val_y)["accuracy"] == max(scores)  # the best epoch's weights
+    assert {"lr", "seconds", "samples_per_s", "loss"} <= set(rows[0])
+
+
+def test_the_metrics_log_and_the_plot(tmp_path, capsys, monkeypatch):
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 40)
+    np.savez(tmp_path / "d.npz", x=(rng.standard_normal((40, 10, 2)) + y[:, None, None]).astype(np.float32), y=y)
+    out = tmp_path / "m.pt"
+    code, _, err = run_main(["train", "--data", str(tmp_path / "d.npz"), "--out", str(out), "--epochs", "3",
+                             "--d-model", "8", "--layers", "1", "--kernel-size", "4", "--taps", "2",
+                             "--plot", str(tmp_path / "curves.png")], capsys, monkeypatch)
+    assert code == 0, err
+    csv_lines = (tmp_path / "m.pt.metrics.csv").read_text().splitlines()
+    assert csv_lines[0].split(",")[:2] == ["epoch", "loss"] and len(csv_lines) == 4
+    assert "samples_per_s" in csv_lines[0] and "lr" in csv_lines[0]
+    assert len((tmp_path / "m.pt.metrics.jsonl").read_text().splitlines()) == 3
+    assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not (tmp_path / "m.pt.state.pt").exists()
