@@ -120,6 +120,9 @@ USER_DATA_EPOCHS = 20  # train --data
 @click.option("--checkpoint-every", type=int, default=0, callback=bounded_int(0, 100_000),
               help="Write a resumable training state (OUT.state.pt) every N epochs; Ctrl-C, SIGTERM and SIGHUP "
                    "always write one at the next step.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="auto", show_default=True,
+              help="Where training runs: auto picks CUDA when present, else Apple's MPS, else the CPU (the CPU is "
+                   "deterministic with --seed; resume is bit-exact there).")
 @click.option("--patience", type=int, default=0, callback=bounded_int(0, 100_000),
               help="Stop after P epochs without a better validation score and keep the best epoch's weights (0: off).")
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -130,7 +133,7 @@ USER_DATA_EPOCHS = 20  # train --data
 @config_options
 @user_errors
 def train(task, data, val_fraction, out, epochs, seed, lr, batch_size, chrono_tau_max, encoder_gain, force,
-          checkpoint_every, patience, plot, resume, **options):
+          checkpoint_every, device, patience, plot, resume, **options):
     """Train an mGRADE model on a bundled or generated task and write a checkpoint.
 
     Example: mgrade-edge train --task digits --out model.pt;
@@ -143,7 +146,7 @@ def train(task, data, val_fraction, out, epochs, seed, lr, batch_size, chrono_ta
     check_output_file(out, force)  # before training, not after
     build_config(preset, overrides, 1, 2)  # option ranges, before the data is loaded or generated
     from .checkpoint import save_checkpoint
-    from .train import Interrupted, TrainOptions, load_train_state, save_train_state, train_model
+    from .train import Interrupted, TrainOptions, load_train_state, resolve_device, save_train_state, train_model
 
     user_data = data
     if user_data is not None:
@@ -156,7 +159,7 @@ def train(task, data, val_fraction, out, epochs, seed, lr, batch_size, chrono_ta
     default_epochs = TASK_DEFAULTS[task]["epochs"] if user_data is None else USER_DATA_EPOCHS
     opts = TrainOptions(epochs=epochs or default_epochs, lr=lr, batch_size=batch_size, seed=seed,
                         chrono_tau_max=chrono_tau_max, encoder_gain=encoder_gain, checkpoint_every=checkpoint_every,
-                        patience=patience)
+                        patience=patience, device=resolve_device(device))
     state_path = out.with_name(out.name + ".state.pt")
     log = MetricsLog(out, resume is not None)
     try:

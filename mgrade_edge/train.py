@@ -44,10 +44,27 @@ class TrainOptions:
     encoder_gain: float = 1.0
     checkpoint_every: int = 0  # epochs between resumable training states (0: only when interrupted)
     patience: int = 0  # stop after this many epochs without a better validation score, keep the best (0: off)
+    device: str = "cpu"  # where training runs (resolve_device); the checkpoint is always written from the CPU
 
     def identity(self) -> dict:
-        """What a resumed run must share with the run it continues (everything but progress and cadence)."""
-        return {k: v for k, v in asdict(self).items() if k not in ("progress", "checkpoint_every")}
+        """What a resumed run must share with the run it continues (everything but progress, cadence and
+        where it runs)."""
+        return {k: v for k, v in asdict(self).items() if k not in ("progress", "checkpoint_every", "device")}
+
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+def resolve_device(name: str) -> str:
+    """auto: CUDA when present, else Apple's MPS, else the CPU; an explicit device must exist."""
+    cuda, mps = torch.cuda.is_available(), torch.backends.mps.is_available()
+    if name == "auto":
+        return "cuda" if cuda else "mps" if mps else "cpu"
+    if name not in DEVICES:
+        raise UserError(f"--device {name!r}: choose one of {', '.join(DEVICES)}")
+    if (name == "cuda" and not cuda) or (name == "mps" and not mps):
+        raise UserError(f"--device {name}: torch sees no {name.upper()} device here; use --device cpu or auto")
+    return name
 
 
 TRAIN_STATE_FORMAT = "mgrade-edge-train-state"
@@ -107,9 +124,11 @@ def task_loss(kind: str, model: MGRADE, per_step: torch.Tensor, y: torch.Tensor)
 
 @torch.no_grad()
 def predict(model: MGRADE, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """Per-step outputs [N, T, C] of the parallel model."""
+    """Per-step outputs [N, T, C] of the parallel model (on the model's device)."""
     model.eval()
-    outs = [model(torch.from_numpy(x[i:i + batch_size])).numpy() for i in range(0, len(x), batch_size)]
+    device = next(model.parameters()).device
+    outs = [model(torch.from_numpy(x[i:i + batch_size]).to(device)).cpu().numpy()
+            for i in range(0, len(x), batch_size)]
     return np.concatenate(outs)
 
 
@@ -145,6 +164,7 @@ def train_model(task: TaskData, cfg: MGRADEConfig, opts: TrainOptions, resume: d
     rng = np.random.default_rng(opts.seed)
     model = MGRADE(cfg)
     initialise(model, opts.chrono_tau_max, opts.encoder_gain)
+    model.to(opts.device)  # after the CPU initialisation: the same initial weights on every device
     positions = model.delay_parameters()
     position_ids = {id(p) for p in positions}
     others = [p for p in model.parameters() if id(p) not in position_ids]
@@ -155,7 +175,7 @@ def train_model(task: TaskData, cfg: MGRADEConfig, opts: TrainOptions, resume: d
     n = len(task.train_x)
     steps_per_epoch = math.ceil(n / opts.batch_size)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(opts.epochs * steps_per_epoch))
-    train_x, train_y = torch.from_numpy(task.train_x), torch.from_numpy(task.train_y)
+    train_x, train_y = torch.from_numpy(task.train_x).to(opts.device), torch.from_numpy(task.train_y).to(opts.device)
     metric = headline(task.kind)
     history, first_epoch, first_step, order, total, earlier = [], 1, 0, None, 0.0, 0.0
     best = {"score": -math.inf, "epoch": 0, "model": None, "since": 0}  # the best validation epoch so far
@@ -168,6 +188,7 @@ def train_model(task: TaskData, cfg: MGRADEConfig, opts: TrainOptions, resume: d
         rng.bit_generator.state = resume["numpy_rng"]
         history, first_epoch, first_step = list(resume["history"]), resume["epoch"], resume["step"]
         order, total, earlier = resume["order"], resume["loss_sum"], resume["seconds"]
+        order = None if order is None else order.to(opts.device)
         best = resume["best"]
     start = time.perf_counter()
 
@@ -186,7 +207,7 @@ def train_model(task: TaskData, cfg: MGRADEConfig, opts: TrainOptions, resume: d
             model.train()
             epoch_start = time.perf_counter()
             if order is None:
-                order, total, first_step = torch.from_numpy(rng.permutation(n)), 0.0, 0
+                order, total, first_step = torch.from_numpy(rng.permutation(n)).to(opts.device), 0.0, 0
             for i in range(first_step, steps_per_epoch):
                 if received:  # stop between two steps, the state saved
                     if save_state is not None:
@@ -235,11 +256,12 @@ def train_model(task: TaskData, cfg: MGRADEConfig, opts: TrainOptions, resume: d
         "train_seconds": round(train_seconds, 2),
         **({"patience": opts.patience, "best_epoch": best["epoch"], "epochs_run": len(history)}
            if opts.patience else {}),
+        "device": opts.device,
         "params": count_parameters(model),
         **{f"test_{k}": v for k, v in test.items()},
         "val_history": history,
     }
-    return model.eval(), metadata
+    return model.cpu().eval(), metadata
 
 
 def _progress(epoch: int, epochs: int, loss: float, metric: str, value: float, elapsed: float) -> None:

@@ -125,3 +125,22 @@ def test_the_metrics_log_and_the_plot(tmp_path, capsys, monkeypatch):
     assert len((tmp_path / "m.pt.metrics.jsonl").read_text().splitlines()) == 3
     assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not (tmp_path / "m.pt.state.pt").exists()
+
+
+def test_devices():
+    from mgrade_edge.train import resolve_device
+
+    assert resolve_device("cpu") == "cpu"
+    assert resolve_device("auto") == ("cuda" if torch.cuda.is_available() else
+                                      "mps" if torch.backends.mps.is_available() else "cpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(UserError, match="--device cuda: torch sees no CUDA device here"):
+            resolve_device("cuda")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine: the GPU path is not run")
+def test_training_on_cuda_returns_a_cpu_model_close_to_the_cpu_run(uninterrupted):
+    model, meta = train_model(task(), CFG, TrainOptions(**{**OPTS.__dict__, "device": "cuda"}))
+    assert meta["device"] == "cuda" and next(model.parameters()).device.type == "cpu"
+    for k, v in weights(model).items():  # GPU kernels reorder sums: close, not bit-identical
+        assert torch.allclose(v, uninterrupted[0][k], atol=1e-3), k
