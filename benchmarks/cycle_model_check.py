@@ -25,6 +25,7 @@ PUBLISHED = {"kws_ref_model.tflite": {"TFLite Micro 2.3.1 (v0.5)": 5.497, "micro
 
 def main() -> None:
     sys.path.insert(0, str(ROOT))
+    from benchmarks.update_docs import cycle_check_md
     from mgrade_edge.board.boards import get_board
     from mgrade_edge.export.tflm.any_model import board_test_tflite
 
@@ -41,14 +42,7 @@ def main() -> None:
                      "cycles_per_instruction": r["estimated_cycles_model"]["model"]["cycles_per_instruction"],
                      "estimated_inferences_per_s": {k: round(v, 2) for k, v in rate.items()},
                      "published_inferences_per_s": PUBLISHED.get(name, {}), "arena_bytes_min": r["arena_bytes_min"]})
-    print(f"| model | instructions / inference | estimated cycles (low / nominal / high) | estimated inf/s at "
-          f"{board.clock_mhz:g} MHz (high / nominal / low cycles) | published inf/s (same board) |")
-    print("|---|---|---|---|---|")
-    for row in rows:
-        c, rate = row["estimated_cycles"], row["estimated_inferences_per_s"]
-        published = "; ".join(f"{k}: {v}" for k, v in row["published_inferences_per_s"].items()) or "-"
-        print(f"| {row['model']} | {row['instructions']:,} | {c['low']:,} / {c['nominal']:,} / {c['high']:,} | "
-              f"{rate['high']} / {rate['nominal']} / {rate['low']} | {published} |")
+    print("\n".join(cycle_check_md({"board": board.name, "rows": rows})))
     if args.json:
         args.json.write_text(json.dumps({"board": board.name, "rows": rows}, indent=2) + "\n")
 

@@ -35,15 +35,16 @@ def features(cfg) -> list[float]:
     return [step_macs(cfg), cfg.d_model * cfg.n_layers, cfg.n_layers, 1.0]
 
 
-def measure(bundle: Path, cpu: str, dsp: bool, work: Path) -> float | None:
+def measure(bundle: Path, cpu: str, dsp: bool, work: Path) -> float:
+    """board-test's nominal estimate of the bundle's step (board-test --cycles, no board's wait states)."""
     from mgrade_edge.board.c_golden import build_c_golden, object_flash, step_function, step_object
-    from mgrade_edge.board.cycles.estimate import estimate, pairs_in_pipeline, timing_for
-    from mgrade_edge.board.cycles.trace import trace_calls
+    from mgrade_edge.board.cycles.estimate import estimate_for_program
 
     program, facts = build_c_golden(bundle, cpu, work, dsp=dsp)
-    profile = trace_calls(program.toolchain, program.elf, step_function(facts), ("1",), pairs=pairs_in_pipeline)
     constants = object_flash(program.toolchain, step_object(program))["const"]
-    return float(estimate(profile, timing_for(cpu), constant_bytes_per_call=constants)["nominal"])
+    timing = estimate_for_program(program.toolchain, program.elf, step_function(facts),
+                                  constant_bytes_per_call=constants, args=("1",))
+    return float(timing["estimated_cycles"]["nominal"])
 
 
 def main() -> None:

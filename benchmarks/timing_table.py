@@ -25,6 +25,7 @@ CORES = (("cortex-m0plus", False), ("cortex-m3", False), ("cortex-m4", False), (
 
 def main() -> None:
     sys.path.insert(0, str(ROOT))
+    from benchmarks.update_docs import timing_table_md
     from mgrade_edge.board.boards import BOARDS, realtime_verdict
     from mgrade_edge.board.c_golden import build_c_golden, object_flash, run_c_golden, step_function, step_object
     from mgrade_edge.board.cycles.estimate import NOT_MODELLED, estimate, pairs_in_pipeline, timing_for
@@ -66,19 +67,7 @@ def main() -> None:
                         row.update(real_time=v["keeps_up"], duty_cycle=v["duty_cycle"],
                                    steps_per_s=v["max_rate_hz"])
                     rows.append(row)
-    print("| example | core | variant | instructions/step | estimated cycles/step (nominal) | board | steps/s "
-          "(nominal) | natural rate | real time |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for r in rows:
-        if "error" in r:
-            print(f"| {r['example']} | {r['cpu']} | {'dsp' if r['dsp'] else 'portable'} | {r['error']} | | | | | |")
-            continue
-        c = r["estimated_cycles"]
-        rate = (r.get("steps_per_s") or {}).get("nominal")
-        verdict = {True: "yes", False: "NO", None: "undecided"}.get(r.get("real_time"), "")
-        print(f"| {r['example']} | {r['cpu']} | {'dsp' if r['dsp'] else 'portable'} | {r['instructions_per_step']:,} "
-              f"| {'-' if c is None else format(c['nominal'], ',')} | {r['board'] or '-'} | "
-              f"{'-' if rate is None else format(rate, ',.0f')} | {r['rate_hz']:,} | {verdict if r['board'] else ''} |")
+    print("\n".join(timing_table_md(rows)))
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2) + "\n")
 

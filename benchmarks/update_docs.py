@@ -79,6 +79,35 @@ def c_board_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def timing_table_md(rows: list[dict]) -> list[str]:
+    """benchmarks/timing_table.py's rows as a markdown table."""
+    lines = ["| example | core | variant | instructions/step | estimated cycles/step (nominal) | board | steps/s "
+             "(nominal) | natural rate | real time |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        variant = "dsp" if r["dsp"] else "portable"
+        if "error" in r:
+            lines.append(f"| {r['example']} | {r['cpu']} | {variant} | {r['error']} | | | | | |")
+            continue
+        c, rate = r["estimated_cycles"], (r.get("steps_per_s") or {}).get("nominal")
+        verdict = {True: "yes", False: "NO", None: "undecided"}.get(r.get("real_time"), "") if r["board"] else ""
+        lines.append(f"| {r['example']} | {r['cpu']} | {variant} | {r['instructions_per_step']:,} | "
+                     f"{'-' if c is None else format(c['nominal'], ',')} | {r['board'] or '-'} | "
+                     f"{'-' if rate is None else format(rate, ',.0f')} | {r['rate_hz']:,} | {verdict} |")
+    return lines
+
+
+def cycle_check_md(check: dict) -> list[str]:
+    """benchmarks/cycle_model_check.py's rows as a markdown table."""
+    lines = ["| model | instructions / inference | estimated cycles (low / nominal / high) | estimated inf/s "
+             "(from high / nominal / low) | published inf/s |", "|---|---|---|---|---|"]
+    for r in check["rows"]:
+        c, rate = r["estimated_cycles"], r["estimated_inferences_per_s"]
+        published = "; ".join(f"{k}: {v}" for k, v in r["published_inferences_per_s"].items()) or "-"
+        lines.append(f"| {r['model']} | {r['instructions']:,} | {c['low']:,} / {c['nominal']:,} / {c['high']:,} "
+                     f"| {rate['high']} / {rate['nominal']} / {rate['low']} | {published} |")
+    return lines
+
+
 def timing_section(timing_json: Path, check_json: Path) -> list[str]:
     """The time-on-the-chip tables (benchmarks/timing_table.py, benchmarks/cycle_model_check.py), when run."""
     parts = []
@@ -89,33 +118,12 @@ def timing_section(timing_json: Path, check_json: Path) -> list[str]:
                   "RISC-V have no table (instructions only; the verdict then rests on the bound of their fastest",
                   "instruction). Natural rates: keywords 8 kHz raw audio, spoken digits 100 MFCC frames/s (assumed),",
                   "digits 16 kHz (its pixels read as an audio stream).", "",
-                  "| example | core | variant | instructions/step | estimated cycles/step (nominal) | board | steps/s "
-                  "(nominal) | natural rate | real time |", "|---|---|---|---|---|---|---|---|---|"]
-        for r in json.loads(timing_json.read_text()):
-            if "error" in r:
-                parts.append(f"| {r['example']} | {r['cpu']} | {'dsp' if r['dsp'] else 'portable'} | {r['error']} "
-                             f"| | | | | |")
-                continue
-            c, rate = r["estimated_cycles"], (r.get("steps_per_s") or {}).get("nominal")
-            verdict = {True: "yes", False: "NO", None: "undecided"}.get(r.get("real_time"), "") if r["board"] else ""
-            parts.append(f"| {r['example']} | {r['cpu']} | {'dsp' if r['dsp'] else 'portable'} | "
-                         f"{r['instructions_per_step']:,} | {'-' if c is None else format(c['nominal'], ',')} | "
-                         f"{r['board'] or '-'} | {'-' if rate is None else format(rate, ',.0f')} | {r['rate_hz']:,} | "
-                         f"{verdict} |")
-        parts.append("")
+                  *timing_table_md(json.loads(timing_json.read_text())), ""]
     if check_json.is_file():
         check = json.loads(check_json.read_text())
         parts += ["## The cycle model against MLPerf Tiny's published results", "",
                   f"`benchmarks/cycle_model_check.py`, board preset {check['board']}; published figures from",
-                  "../shared/mlperf-tiny/README.md (same board, other software).", "",
-                  "| model | instructions / inference | estimated cycles (low / nominal / high) | estimated inf/s "
-                  "(from high / nominal / low) | published inf/s |", "|---|---|---|---|---|"]
-        for r in check["rows"]:
-            c, rate = r["estimated_cycles"], r["estimated_inferences_per_s"]
-            published = "; ".join(f"{k}: {v}" for k, v in r["published_inferences_per_s"].items()) or "-"
-            parts.append(f"| {r['model']} | {r['instructions']:,} | {c['low']:,} / {c['nominal']:,} / {c['high']:,} "
-                         f"| {rate['high']} / {rate['nominal']} / {rate['low']} | {published} |")
-        parts.append("")
+                  "../shared/mlperf-tiny/README.md (same board, other software).", "", *cycle_check_md(check), ""]
     return parts
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .board.boards import BOARDS, fit_lines, get_board, memory_fit, realtime_verdict, verdict_line
+from .board.boards import BOARDS, board_keys, fit_lines, get_board
 from .board.c_golden import board_test_c, format_c_board_report
 from .board.cycles.estimate import NO_WAIT_STATES
 from .board.tflm_golden import board_test as run_board_test
@@ -635,18 +635,10 @@ def board_test(directory, cpu, tflm_dir, kernels, dsp, stack_steps, allow_modifi
 
 
 def add_verdict(report: dict, instructions, clock_hz: float, rate: float | None, board, ram_bytes, flash_bytes) -> None:
-    """The board's keys (docs/timing.md): board, clock_hz, rate_hz, real_time, duty_cycle, fits_ram, fits_flash,
-    ram_left_bytes, flash_left_bytes; with --rate the verdict's details in report["realtime"]."""
-    report.update({"board": board.name if board else None, "clock_hz": clock_hz or None, "rate_hz": rate,
-                   "real_time": None, "duty_cycle": None})
-    report.update(memory_fit(board, ram_bytes, flash_bytes) if board else
-                  {"fits_ram": None, "fits_flash": None, "ram_left_bytes": None, "flash_left_bytes": None})
-    if rate is not None:
-        model = report["estimated_cycles_model"] or {}
-        verdict = realtime_verdict(report["estimated_cycles"], instructions, clock_hz, rate,
-                                   model.get("min_cycles_per_instruction"))
-        report["realtime"] = {**verdict, "board": report["board"], "line": verdict_line(verdict, report["board"])}
-        report.update(real_time=verdict["keeps_up"], duty_cycle=verdict["duty_cycle"])
+    """board-test's board keys and verdict (boards.board_keys), from the report's estimate."""
+    model = report["estimated_cycles_model"] or {}
+    report.update(board_keys(board, clock_hz, rate, report["estimated_cycles"], instructions, ram_bytes,
+                             flash_bytes, model.get("min_cycles_per_instruction")))
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ import functools
 import json
 
 from .analytic import analytic_profile, step_macs
-from .board.boards import memory_fit, realtime_verdict, verdict_line
+from .board.boards import board_keys
 from .board.toolchain import DATA
 from .config import MGRADEConfig
 
@@ -42,12 +42,11 @@ def predicted_cycles(cfg: MGRADEConfig, key: str) -> float:
 
 
 def plan(cfg: MGRADEConfig, board=None, rate: float | None = None, dsp: bool = True) -> dict:
-    targets = {}
-    for target in PLANNED_TARGETS:
-        p = analytic_profile(cfg, target)
-        targets[target] = {"ram_bytes": p["analytic_min_ram_bytes"], "flash_bytes": p["flash_bytes"]["total"],
-                           "state_bytes": p["state_bytes"]["total"], "scratch_bytes": p["scratch_bytes"]}
-    report = {"config": cfg.to_dict(), "params": analytic_profile(cfg)["params"], "macs_per_step": step_macs(cfg),
+    profiles = {target: analytic_profile(cfg, target) for target in PLANNED_TARGETS}
+    targets = {target: {"ram_bytes": p["analytic_min_ram_bytes"], "flash_bytes": p["flash_bytes"]["total"],
+                        "state_bytes": p["state_bytes"]["total"], "scratch_bytes": p["scratch_bytes"]}
+               for target, p in profiles.items()}
+    report = {"config": cfg.to_dict(), "params": profiles["c-int8"]["params"], "macs_per_step": step_macs(cfg),
               "targets": targets, "board": board.name if board else None, "estimated_cycles": None,
               "cost_model": None, "instructions_per_step": None}
     if board is None:
@@ -59,14 +58,9 @@ def plan(cfg: MGRADEConfig, board=None, rate: float | None = None, dsp: bool = T
         report["estimated_cycles"] = {"low": cycles, "nominal": cycles, "high": cycles}
         report["cost_model"] = {"core": key, "target": "c-int8", "held_out_max_error": max(errors),
                                 "source": "benchmarks/plan_fit.py (board-test estimates)"}
-    clock_hz = board.clock_mhz * 1e6
     c_int8 = targets["c-int8"]
-    report.update({"clock_hz": clock_hz, "rate_hz": rate, **memory_fit(board, c_int8["ram_bytes"],
-                                                                         c_int8["flash_bytes"])})
-    if rate is not None:
-        verdict = realtime_verdict(report["estimated_cycles"], None, clock_hz, rate)
-        report["realtime"] = {**verdict, "board": board.name, "line": verdict_line(verdict, board.name)}
-        report.update(real_time=verdict["keeps_up"], duty_cycle=verdict["duty_cycle"])
+    report.update(board_keys(board, board.clock_mhz * 1e6, rate, report["estimated_cycles"], None,
+                             c_int8["ram_bytes"], c_int8["flash_bytes"]))
     return report
 
 

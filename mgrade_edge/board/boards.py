@@ -119,3 +119,40 @@ def fit_lines(report: dict) -> str:
         parts.append(f"\n  fits {what:<17} {answer}" + ("" if left is None else
                                                           f" ({left:,} of {size * 1024:,} bytes left on {board.name})"))
     return "".join(parts)
+
+
+def timing_lines(r: dict, per: str = "step") -> list[str]:
+    """The estimated cycles and the real-time verdict of a board-test report, when they were asked for."""
+    model = r.get("estimated_cycles_model")
+    lines = []
+    if r.get("estimated_cycles"):
+        c, m = r["estimated_cycles"], model["model"]
+        lines += [f"  estimated_cycles       {c['low']:,} / {c['nominal']:,} / {c['high']:,} per {per} (low / "
+                  f"nominal / high; an estimate: {m['instructions_traced']:,} traced instructions x {m['core_table']}, "
+                  f"{m['memory']})"]
+    elif model:
+        lines += [f"  estimated_cycles       not estimated on {r['cpu']}: {model['not_modelled']}"]
+    verdict = r.get("realtime")
+    if verdict:
+        duty = ", ".join(f"{k} {v:.1%}" for k, v in verdict["duty_cycle"].items()) or "unknown"
+        lines += [f"  {verdict['line']}", f"    duty cycle           {duty} (from {verdict['basis']})"]
+        if verdict.get("max_rate_hz"):
+            top = verdict["max_rate_hz"]
+            lines += [f"    highest rate         {top['high']:,.0f} / {top['nominal']:,.0f} / {top['low']:,.0f} "
+                      f"{per}s/s (at the high / nominal / low estimate)"]
+    return lines
+
+
+def board_keys(board: Board | None, clock_hz: float, rate: float | None, cycles: dict | None, instructions,
+               ram_bytes, flash_bytes, min_cpi: float | None = None) -> dict:
+    """The stable board keys of a report (docs/timing.md): board, clock_hz, rate_hz, real_time, duty_cycle,
+    fits_ram, fits_flash, ram_left_bytes, flash_left_bytes; with a rate the verdict's details ("realtime")."""
+    keys = {"board": board.name if board else None, "clock_hz": clock_hz or None, "rate_hz": rate,
+            "real_time": None, "duty_cycle": None,
+            **(memory_fit(board, ram_bytes, flash_bytes) if board else
+               {"fits_ram": None, "fits_flash": None, "ram_left_bytes": None, "flash_left_bytes": None})}
+    if rate is not None:
+        verdict = realtime_verdict(cycles, instructions, clock_hz, rate, min_cpi)
+        keys["realtime"] = {**verdict, "board": keys["board"], "line": verdict_line(verdict, keys["board"])}
+        keys.update(real_time=verdict["keeps_up"], duty_cycle=verdict["duty_cycle"])
+    return keys

@@ -34,6 +34,7 @@ from ..errors import ArtifactError
 from ..jsonutil import thousands as num
 from ..manifest import read_manifest
 from ..targets import TARGETS
+from .boards import timing_lines
 from .build import SourceSet, cache_root, compile_command, first_error, measure_elf
 from .cycles.estimate import NO_WAIT_STATES, estimate_for_program
 from .cycles.timing import MemoryModel
@@ -382,25 +383,3 @@ def format_c_board_report(r: dict) -> str:
              *timing_lines(r),
              f"  build: {r['build']['compiled']} objects compiled, {r['build']['cached']} from the cache"]
     return "\n".join(lines)
-
-
-def timing_lines(r: dict, per: str = "step") -> list[str]:
-    """The estimated cycles and the real-time verdict of a board-test report, when they were asked for."""
-    model = r.get("estimated_cycles_model")
-    lines = []
-    if r.get("estimated_cycles"):
-        c, m = r["estimated_cycles"], model["model"]
-        lines += [f"  estimated_cycles       {c['low']:,} / {c['nominal']:,} / {c['high']:,} per {per} (low / "
-                  f"nominal / high; an estimate: {m['instructions_traced']:,} traced instructions x {m['core_table']}, "
-                  f"{m['memory']})"]
-    elif model:
-        lines += [f"  estimated_cycles       not estimated on {r['cpu']}: {model['not_modelled']}"]
-    verdict = r.get("realtime")
-    if verdict:
-        duty = ", ".join(f"{k} {v:.1%}" for k, v in verdict["duty_cycle"].items()) or "unknown"
-        lines += [f"  {verdict['line']}", f"    duty cycle           {duty} (from {verdict['basis']})"]
-        if verdict.get("max_rate_hz"):
-            top = verdict["max_rate_hz"]
-            lines += [f"    highest rate         {top['high']:,.0f} / {top['nominal']:,.0f} / {top['low']:,.0f} "
-                      f"{per}s/s (at the high / nominal / low estimate)"]
-    return lines

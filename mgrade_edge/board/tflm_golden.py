@@ -25,8 +25,9 @@ from ..config import MGRADEConfig
 from ..jsonutil import thousands as num
 from ..manifest import MANIFEST, read_manifest
 from ..targets import TARGETS
+from .boards import timing_lines
 from .build import SourceSet, cache_root, measure_elf
-from .c_golden import DSP_DEFINE, check_dsp, object_ram_symbols, timing_lines
+from .c_golden import DSP_DEFINE, check_dsp, object_ram_symbols
 from .cycles.estimate import NO_WAIT_STATES, estimate_for_program
 from .cycles.timing import MemoryModel
 from .program import ProgramSpec, build_program
@@ -104,20 +105,35 @@ def fused_program_sources(bundle: Path, manifest: dict | None = None) -> tuple[s
     return tuple(m["details"]["tflm_fused"]["program_sources"])
 
 
-def golden_program_spec(bundle: Path, tree: TflmTree, cpu, capacity: int, dsp: bool = False,
-                        sources: tuple[str, ...] = BUNDLE_SOURCES) -> ProgramSpec:
-    """Everything the golden program links: bundle `sources`, the timer port, TFLite Micro (archived).
-    `dsp` (tflm-fused bundles): the C step with its Arm DSP dot product."""
+def require_cxx(cpu) -> None:
+    """TensorFlow Lite Micro programs need a C++ library for `cpu` (picolibc's riscv32 here has none)."""
+    if not cpu.cxx:
+        cxx_cpus = ", ".join(name for name, spec in CPUS.items() if spec.cxx)
+        raise BoardError(f"TensorFlow Lite Micro is C++ and the {cpu.name} toolchain here has no C++ library; "
+                         f"TensorFlow Lite Micro programs build on {cxx_cpus} (c bundles run on {cpu.name})")
+
+
+def tflm_program_spec(sources: tuple[Path, ...], own_dir: Path, tree: TflmTree, cpu, methods: list[str],
+                      own_defines: tuple[str, ...] = (), name: str = "mgrade_golden") -> ProgramSpec:
+    """A TensorFlow Lite Micro program: its own `sources` (headers in `own_dir`), the timer port, and TFLite
+    Micro's core with the kernels of the resolver `methods` (archived: only what is referenced links)."""
     includes = tree.include_dirs
     # CMSIS_NN tells the shared kernel headers that cmsis_nn/*.cc define the per-type registrations.
     defines = DEFINES + (("CMSIS_NN",) if tree.kernels == "cmsis-nn" else ())
     timer = (SourceSet((DATA / "micro_time_systick.cc",), includes, (f"MGRADE_BOARD_CLOCK_HZ={cpu.clock_hz}",))
              if cpu.bare_metal else SourceSet((DATA / "micro_time_none.cc",), includes))
-    own = SourceSet(tuple(bundle / f for f in sources), (bundle, *includes),
-                    (*defines, f"MGRADE_ARENA_CAPACITY={capacity}", *((DSP_DEFINE,) if dsp else ())))
-    tflm = SourceSet(tuple(core_sources(tree) + kernel_sources(tree, resolver_methods_of(bundle / "op_resolver.h"))),
-                     includes, defines)
-    return ProgramSpec((own, timer), (tflm,), name="mgrade_golden")
+    own = SourceSet(tuple(sources), (own_dir, *includes), (*defines, *own_defines))
+    tflm = SourceSet(tuple(core_sources(tree) + kernel_sources(tree, methods)), includes, defines)
+    return ProgramSpec((own, timer), (tflm,), name=name)
+
+
+def golden_program_spec(bundle: Path, tree: TflmTree, cpu, capacity: int, dsp: bool = False,
+                        sources: tuple[str, ...] = BUNDLE_SOURCES) -> ProgramSpec:
+    """Everything the golden program links: bundle `sources`, the timer port, TFLite Micro (archived).
+    `dsp` (tflm-fused bundles): the C step with its Arm DSP dot product."""
+    return tflm_program_spec(tuple(bundle / f for f in sources), bundle, tree, cpu,
+                             resolver_methods_of(bundle / "op_resolver.h"),
+                             (f"MGRADE_ARENA_CAPACITY={capacity}", *((DSP_DEFINE,) if dsp else ())))
 
 
 def search_min_arena(run, used: int, known_ok: int) -> tuple[int, list[dict]]:
@@ -202,10 +218,7 @@ def board_test(bundle: str | Path, cpu: str = "host", kernels: str | None = None
     (JSON-ready): passed, cpu, kernels, arena and memory figures, instructions per step, build stats.
     `dsp` only for tflm-fused bundles (their C step's -DMGRADE_USE_DSP)."""
     spec_cpu = get_cpu(cpu)
-    if not spec_cpu.cxx:
-        cxx_cpus = ", ".join(name for name, spec in CPUS.items() if spec.cxx)
-        raise BoardError(f"TensorFlow Lite Micro is C++ and the {cpu} toolchain here has no C++ library; board-test "
-                         f"tflm bundles on {cxx_cpus} (c bundles run on {cpu})")
+    require_cxx(spec_cpu)
     bundle = check_bundle(Path(bundle))
     manifest = bundle_manifest(bundle)
     fused_sources = fused_program_sources(bundle, manifest)
@@ -239,12 +252,12 @@ def board_test(bundle: str | Path, cpu: str = "host", kernels: str | None = None
         # a fused bundle's C step (the last program source) keeps its scratch in its own statics
         step_scratch = (sum(object_ram_symbols(tc, program.stats.objects[len(fused_sources) - 1]).values())
                         if fused_sources else 0)
+        model_symbol = next((k for k in sizes.symbols if re.search(r"g_\w+_model_data$", k)), None)
+        model_bytes = sizes.symbols[model_symbol] if model_symbol else None
         # the calls of the bundle's step() (mgrade_stream.cc: quantise, invoke, dequantise, state feedback)
-        model_bytes = next((v for k, v in sizes.symbols.items() if re.search(r"g_\w+_model_data$", k)), 0)
-        timing = (estimate_for_program(tc, elf, STEP_FUNCTION, memory, model_bytes, (str(emitted),))
+        timing = (estimate_for_program(tc, elf, STEP_FUNCTION, memory, model_bytes or 0, (str(emitted),))
                   if cycles else None)
     arena_symbol = sizes.symbol_size("g_arena")
-    model_symbol = next((k for k in sizes.symbols if re.search(r"g_\w+_model_data$", k)), None)
     timed = at_emitted if at_emitted.ticks is not None else at_capacity
     instructions = (ticks_to_instructions(tc, timed.ticks) / timed.steps
                     if timed.ticks is not None and timed.steps else None)
@@ -268,7 +281,7 @@ def board_test(bundle: str | Path, cpu: str = "host", kernels: str | None = None
         "model_ram_bytes": None if arena_min is None else arena_min + interpreter_objects + step_scratch,
         "ram_bytes_at_emitted_arena": ram_without_arena + emitted,
         "flash_bytes": sizes.flash,
-        "model_flash_bytes": sizes.symbols[model_symbol] if model_symbol else None,
+        "model_flash_bytes": model_bytes,
         "instructions_per_step": None if instructions is None else round(instructions),
         "analytic_min_ram_bytes": _analytic_min_ram(manifest),
         "elf": {"text": sizes.text, "data": sizes.data, "bss": sizes.bss, "static_arena": arena_symbol},

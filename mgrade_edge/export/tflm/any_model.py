@@ -17,14 +17,20 @@ from pathlib import Path
 
 import numpy as np
 
-from ...board.build import SourceSet, cache_root, measure_elf
-from ...board.c_golden import timing_lines
+from ...board.boards import timing_lines
+from ...board.build import cache_root, measure_elf
 from ...board.cycles.estimate import NO_WAIT_STATES, estimate_for_program
 from ...board.cycles.timing import MemoryModel
-from ...board.program import ProgramSpec, build_program
+from ...board.program import build_program
 from ...board.run import run_program, ticks_to_instructions
-from ...board.tflm_golden import DEFINES, default_kernels, parse_golden_output, search_min_arena
-from ...board.tflm_tree import core_sources, find_tree, kernel_sources
+from ...board.tflm_golden import (
+    default_kernels,
+    parse_golden_output,
+    require_cxx,
+    search_min_arena,
+    tflm_program_spec,
+)
+from ...board.tflm_tree import find_tree
 from ...board.toolchain import DATA, BoardError, get_cpu
 from .. import cgen, flatbuffer
 from .export import resolver_method
@@ -93,25 +99,19 @@ def board_test_tflite(model_path: str | Path, cpu: str = "host", kernels: str | 
                       memory: MemoryModel = NO_WAIT_STATES) -> dict:
     model_path = Path(model_path)
     spec_cpu = get_cpu(cpu)
-    if not spec_cpu.cxx:
-        raise BoardError(f"TensorFlow Lite Micro is C++ and the {cpu} toolchain here has no C++ library")
+    require_cxx(spec_cpu)
     data, ops = read_int8_model(model_path)
     x, y = litert_case(data, seed)
     kernels = kernels or default_kernels(cpu)
     tree = find_tree(kernels, tflm_dir)
-    includes = tree.include_dirs
-    defines = DEFINES + (("CMSIS_NN",) if tree.kernels == "cmsis-nn" else ())
     (cache_root() / "programs").mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="tflite-runner-", dir=cache_root() / "programs") as tmp:
         work = Path(tmp)
         write_runner_sources(work, data, ops, x, y, invokes)
-        timer = (SourceSet((DATA / "micro_time_systick.cc",), includes, (f"MGRADE_BOARD_CLOCK_HZ={spec_cpu.clock_hz}",))
-                 if spec_cpu.bare_metal else SourceSet((DATA / "micro_time_none.cc",), includes))
-        own = SourceSet((RUNNER, work / "model_data.cc"), (work, *includes),
-                        (*defines, f"MGRADE_ARENA_CAPACITY={ARENA_CAPACITY}"))
-        tflm = SourceSet(tuple(core_sources(tree) + kernel_sources(tree, [resolver_method(op) for op in ops])),
-                         includes, defines)
-        program = build_program(spec_cpu, ProgramSpec((own, timer), (tflm,), name="tflite_runner"), work)
+        spec = tflm_program_spec((RUNNER, work / "model_data.cc"), work, tree, spec_cpu,
+                                 [resolver_method(op) for op in ops], (f"MGRADE_ARENA_CAPACITY={ARENA_CAPACITY}",),
+                                 name="tflite_runner")
+        program = build_program(spec_cpu, spec, work)
 
         def run(arena: int):
             result = run_program(program.toolchain, program.elf, (str(arena),))
