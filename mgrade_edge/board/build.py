@@ -146,8 +146,8 @@ class BuildProgress:
 
 
 def link_command(tc: Toolchain, objects: list[Path], libraries: list[Path], output: Path) -> list[str]:
-    # C++ programs (TensorFlow Lite Micro) link with g++; the riscv32 toolchain has no C++ library: C only
-    cmd = [tc.cc if tc.cpu.family == "riscv" else tc.cxx, *tc.cpu.arch_flags, *map(str, objects)]
+    # C++ programs (TensorFlow Lite Micro) link with g++; a toolchain without a C++ library links C with gcc
+    cmd = [tc.cxx if tc.cpu.cxx else tc.cc, *tc.cpu.arch_flags, *map(str, objects)]
     if tc.cpu.bare_metal:
         cmd[1:1] = tc.cpu.link_flags()
     cmd += ["-Wl,--gc-sections", "-Wl,--start-group", *map(str, libraries), "-Wl,--end-group", "-lm", "-o", str(output)]

@@ -38,8 +38,7 @@ def run_command(tc: Toolchain, elf: Path, args: tuple[str, ...] = ()) -> list[st
     if not tc.cpu.bare_metal:
         return [str(elf), *args]
     semihosting = ",".join(["enable=on", "target=native", f"arg={Path(elf).name}", *(f"arg={a}" for a in args)])
-    firmware = ("-bios", "none") if tc.cpu.family == "riscv" else ()  # the ELF is the whole program, no OpenSBI
-    return [tc.qemu, "-M", tc.cpu.machine, "-cpu", tc.cpu.qemu_cpu, *firmware, "-nographic", "-monitor", "none",
+    return [tc.qemu, "-M", tc.cpu.machine, "-cpu", tc.cpu.qemu_cpu, *tc.cpu.qemu_args, "-nographic", "-monitor", "none",
             "-serial", "none", "-semihosting-config", semihosting, "-icount", "shift=0", "-kernel", str(elf)]
 
 

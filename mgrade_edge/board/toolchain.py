@@ -39,6 +39,7 @@ class CpuSpec:
     stack_paint_bytes: int = 16384  # the c golden program's stack painting depth: below the machine's stack size
     family: str = "arm"  # arm: newlib + rdimon, our vector table (startup.c); riscv: picolibc (startup_riscv.c)
     cxx: bool = True  # has a C++ library: TensorFlow Lite Micro programs build (picolibc's riscv32 here has none)
+    qemu_args: tuple[str, ...] = ()  # machine options beyond -M/-cpu (riscv32: no firmware, the ELF is all)
 
     @property
     def qemu_binary(self) -> str:
@@ -96,7 +97,8 @@ _register(CpuSpec("cortex-m55", "arm-none-eabi-", ("-mcpu=cortex-m55", "-mthumb"
 # RV32IMAC on QEMU's virt machine with picolibc. Its counter is minstret, which counts instructions, so the
 # "clock" is 1 GHz: one tick = one instruction (run.ticks_to_instructions).
 _register(CpuSpec("riscv32", "riscv64-unknown-elf-", ("-march=rv32imac", "-mabi=ilp32", "--specs=picolibc.specs"),
-                  "virt", "rv32", "picolibc.ld", 1_000_000_000, family="riscv", cxx=False))
+                  "virt", "rv32", "picolibc.ld", 1_000_000_000, family="riscv", cxx=False,
+                  qemu_args=("-bios", "none")))
 
 
 def get_cpu(name: str) -> CpuSpec:

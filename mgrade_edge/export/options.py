@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field, fields
+from typing import ClassVar
 
 from ..errors import ExportError
 from ..targets import DEPRECATED_SPELLINGS, TARGETS, Target
@@ -37,6 +38,9 @@ def option(default, flag: Flag):
 @dataclass(frozen=True)
 class TargetOptions:
     """The options of a target that takes none; the base of every target's options class."""
+
+    # The .tflite is a TensorFlow Lite Micro bundle's device model (tflite passes.device_model): tflm's class says so.
+    device_model: ClassVar[bool] = False
 
     def check(self, target: Target) -> None:
         """Raise ExportError naming the problem when a value does not suit `target` (overridden)."""

@@ -51,7 +51,7 @@ def export_tflite(step: StreamingMGRADE, opts: ExportOptions, out_dir: Path) -> 
     precision = _check_options(opts)
     data, sigmoid, changed = convert_step(step, precision, opts.state, opts.calibration,
                                  getattr(opts.options, "sigmoid", SIGMOID_KERNELS[0]),
-                                 device_model=getattr(opts.options, "device_model", False))
+                                 device_model=opts.options.device_model)
     out_dir = Path(out_dir)
     (out_dir / MODEL_FILE).write_bytes(data)
     tensors, details = describe_model(data, step, opts.state)
