@@ -58,6 +58,8 @@ from .safety.bounds import (
 from .safety.outdir import check_output_file
 from .safety.signals import Terminated, cleanup_on_termination
 from .targets import DEPRECATED_SPELLINGS, TARGETS, resolve_h_bits
+from .tasks import AUDIO_DEFAULTS
+from .tasks import check_options as check_task_options
 from .tasks.npz import data_record, load_npz_task
 from .train_log import MetricsLog, plot_curves
 
@@ -95,7 +97,7 @@ def cli():
 # ---- train ------------------------------------------------------------------------------------
 
 TASK_DEFAULTS = {"digits": {"epochs": 40}, "flipflop": {"epochs": 20}, "lorenz": {"epochs": 20},
-                 "keywords": {"epochs": 10}, "spoken-digits": {"epochs": 30}}
+                 "keywords": {"epochs": 10}, "spoken-digits": {"epochs": 30}, "wakeword": {"epochs": 20}}
 USER_DATA_EPOCHS = 20  # train --data
 
 
@@ -141,8 +143,10 @@ def train(task, data, val_fraction, out, epochs, seed, lr, batch_size, chrono_ta
     """
 
     preset, overrides, task_options = pop_config_options(options)
-    if task_options and task != "keywords":
-        raise UserError(f"--{next(iter(task_options)).replace('_', '-')} applies to --task keywords only")
+    if data is not None and task_options:
+        raise UserError(f"--{next(iter(task_options)).replace('_', '-')} is an option of the generated tasks; "
+                        "--data brings its own data")
+    check_task_options(task, task_options)
     check_output_file(out, force)  # before training, not after
     build_config(preset, overrides, 1, 2)  # option ranges, before the data is loaded or generated
     from .checkpoint import save_checkpoint
@@ -176,13 +180,13 @@ def train(task, data, val_fraction, out, epochs, seed, lr, batch_size, chrono_ta
     if not all(torch.isfinite(p).all() for p in model.parameters()):
         log.remove()
         raise UserError(f"training diverged (NaN/Inf weights) with --lr {lr}; nothing written, retry with a lower --lr")
-    if user_data is None and (task_options or task == "keywords"):
+    if user_data is None and (task_options or task in AUDIO_DEFAULTS):
         metadata["task_options"] = task_options
     if preset is not None:
         metadata["preset"] = preset
     metadata["split"] = {"train": len(data.train_y), "val": len(data.val_y), "test": len(data.test_y),
                          **({"held_out": task_options.get("split", "voice")}
-                            if task == "keywords" and user_data is None else {})}
+                            if task in AUDIO_DEFAULTS and user_data is None else {})}
     save_checkpoint(out, model, metadata)
     state_path.unlink(missing_ok=True)  # the run finished: its own intermediate state is done with
     if plot is not None:

@@ -49,6 +49,14 @@ KEYWORDS_OPTIONS = (
     ("--test-clips", "test_clips", {"type": int, "help": "keywords: test clips (default 1400)."}),
     ("--split", "split", {"type": click.Choice(["voice", "dialect"]),
                           "help": "keywords: hold out voice variants (default) or dialects."}),
+    ("--features", "features", {"type": click.Choice(["raw", "frames", "filterbank"]),
+                                "help": "keywords / wakeword: what one step sees: a raw sample, a hop of K samples "
+                                        "as a K-vector, or the log filter bank of TFLite Micro's audio front end "
+                                        "(default: raw for keywords, filterbank for wakeword)."}),
+    ("--window-ms", "window_ms", {"type": float, "help": "filterbank: analysis window (default 30)."}),
+    ("--hop-ms", "hop_ms", {"type": float, "help": "frames / filterbank: one step per hop (default 20)."}),
+    ("--channels", "channels", {"type": int, "help": "filterbank: mel channels (default 40)."}),
+    ("--wakeword", "wakeword", {"type": str, "help": "wakeword: the word to spot, one of the 35 (default marvin)."}),
 )
 
 

@@ -13,17 +13,16 @@ import numpy as np
 from . import tasks
 from .errors import NoTaskError, UserError
 from .hashing import sha256_file
-from .tasks.base import TaskData  # every task returns one (re-exported here)
+from .tasks.base import IGNORE, TaskData  # every task returns one (re-exported here)
 from .tasks.npz import load_npz_task
 
-TASKS = ("digits", "flipflop", "lorenz", "keywords", "spoken-digits")  # the last two: mgrade_edge.tasks
+TASKS = ("digits", "flipflop", "lorenz", "keywords", "spoken-digits", "wakeword")  # the last two: mgrade_edge.tasks
 # What a task's targets mean (and so how loss and metric are computed):
 #   sequence: one class per sequence, read out from the per-step logits (mean or last)
 #   step_class: one class per step, -1 where the step is not scored
 #   step_regression: real targets per step
 TASK_KINDS = {"digits": "sequence", "flipflop": "step_class", "lorenz": "step_regression", "keywords": "sequence",
-              "spoken-digits": "sequence"}
-IGNORE = -1
+              "spoken-digits": "sequence", "wakeword": "step_class"}
 
 
 def load_task(name: str, seed: int = 0, options: dict | None = None) -> TaskData:

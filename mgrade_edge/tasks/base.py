@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+IGNORE = -1  # a per-step target no loss or metric counts
+
 
 @dataclass
 class TaskData:
