@@ -253,6 +253,44 @@ def evaluate(path, as_json):
                f"(max |streaming - parallel| per step {report['max_abs_err']:.2e})")
 
 
+@cli.command("evaluate-stream")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--minutes", type=float, default=20.0, show_default=True, help="Length of the generated stream.")
+@click.option("--wakewords", type=int, default=50, show_default=True, help="Wakewords in the stream.")
+@click.option("--seed", type=int, default=0, show_default=True, callback=bounded_int(0, MAX_SEED),
+              help="Which stream (each seed is another, cached after its first use).")
+@click.option("--threshold", type=float, default=0.5, show_default=True, help="Detection threshold on the score.")
+@click.option("--wakeword", type=str, default=None, help="Without a checkpoint among PATHS: the word (default marvin).")
+@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the detection-threshold curves (PNG).")
+@click.option("--plot-seconds", type=float, default=0.0,
+              help="Also plot the first seconds of the stream: waveform, features, score, ground truth.")
+@click.option("--force", is_flag=True, help="Overwrite an existing --plot file.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@user_errors
+def evaluate_stream(paths, minutes, wakewords, seed, threshold, wakeword, plot, plot_seconds, force, as_json):
+    """Score wakeword detectors on a long generated stream, MLPerf Tiny's streaming wakeword way.
+
+    PATHS: wakeword checkpoints (.pt), exported bundles (a c bundle runs its C step on the host, the
+    same integers as the board) and MLPerf's str_ww_ref_model.tflite, all on the same stream, each run
+    statefully over the whole of it.
+
+    Example: mgrade-edge evaluate-stream examples/wakeword.pt ../shared/mlperf-tiny/str_ww_ref_model.tflite
+    """
+    from .wakeword_stream.command import run_evaluate_stream
+    from .wakeword_stream.report import format_report
+
+    if plot is not None:
+        check_output_file(plot, force, "--plot")
+    report, _, _ = run_evaluate_stream(list(paths), minutes, wakewords, seed, threshold, wakeword, plot, plot_seconds)
+    if as_json:
+        click.echo(dumps(report))
+        return
+    click.echo(format_report(report))
+    if plot is not None:
+        click.echo(f"wrote {plot}")
+
+
 # ---- export -----------------------------------------------------------------------------------
 
 def target_option_flags(fn):

@@ -34,7 +34,8 @@ FIELDS: dict[str, type] = {
     "model_sha256": str, "signature": dict, "tensors": list, "details": dict,
 }
 OPTIONAL_FIELDS: dict[str, type] = {"files": dict, "config": dict, "notes": list, "tool_version": str,
-                                    "state_handling": str, "schema_version": int, "options": dict}
+                                    "state_handling": str, "schema_version": int, "options": dict,
+                                    "frontend": dict, "steps_per_second": (int, float)}
 
 # Kinds a target's facts declare (Target.facts: {details key: {field: kind}}).
 FACT_KINDS = {

@@ -46,6 +46,17 @@ def check_options(target_name: str, state: str | None, calib_sequences: int, opt
     return target, state, build_target_options(target, options or {}, from_env)
 
 
+def frontend_record(metadata: dict) -> dict:
+    """The manifest's "frontend" (what turns audio into one step's input) and "steps_per_second", for
+    checkpoints of the audio tasks; board-test and evaluate-stream read them from the bundle."""
+    from .tasks import frontend_spec
+
+    front = frontend_spec(metadata.get("task"), metadata.get("task_options"))
+    if front is None:
+        return {}
+    return {"frontend": front.to_dict(), "steps_per_second": front.steps_per_second}
+
+
 def export_checkpoint(checkpoint: str | Path, target_name: str, out: str | Path, state: str | None = None,
                       calib_file: str | Path | None = None, calib_sequences: int = 8, calib_steps: int | None = None,
                       force: bool = False,
@@ -76,6 +87,7 @@ def export_checkpoint(checkpoint: str | Path, target_name: str, out: str | Path,
         result = resolve_exporter(target)(step, opts, tmp)
         manifest = build_manifest(step, opts, result, tmp, target.precision.name, checkpoint=Path(checkpoint),
                                   config=ckpt.config.to_dict())
+        manifest.update(frontend_record(ckpt.metadata))
         if validate:
             manifest["validation"] = quick_validation(ckpt, tmp, manifest)
         write_manifest(tmp, manifest)
