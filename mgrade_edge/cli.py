@@ -16,6 +16,7 @@ import click
 
 from . import __version__
 from .board.boards import BOARDS, board_keys, fit_lines, get_board
+from .board.audio_golden import board_test_audio, format_audio_report
 from .board.c_golden import board_test_c, format_c_board_report
 from .board.cycles.estimate import NO_WAIT_STATES
 from .board.tflm_golden import board_test as run_board_test
@@ -631,6 +632,9 @@ def board_test(directory, cpu, tflm_dir, kernels, dsp, stack_steps, allow_modifi
         click.echo(dumps(report) if as_json else format_tflite_report(report) + fit_lines(report))
         sys.exit(1 if require_real_time and report["real_time"] is False else 0)
     manifest = read_manifest(directory)
+    if rate is None and clock_hz and manifest.get("steps_per_second"):
+        rate = float(manifest["steps_per_second"])  # an audio model's own hop rate
+        cycles = True
     target = TARGETS[manifest["target"]]
     if target.board is None:
         raise UserError(f"{directory} holds a {target.name} artifact; board-test builds c, tflm and tflm-fused "
@@ -646,8 +650,11 @@ def board_test(directory, cpu, tflm_dir, kernels, dsp, stack_steps, allow_modifi
                             f"for the Arm DSP variant)")
 
         report = board_test_c(directory, cpu=cpu, dsp=dsp, stack_steps=stack_steps, cycles=cycles, memory=memory)
-        add_verdict(report, report["instructions_per_step"], clock_hz, rate, board, report["ram_bytes"],
-                    report["step_flash_bytes"])
+        if "audio" in manifest["details"]["c"]:
+            with_audio_path(report, board_test_audio(directory, cpu, dsp, cycles, memory))
+        path = report.get("audio") or report
+        add_verdict(report, report["instructions_per_step"], clock_hz, rate, board, path["ram_bytes"],
+                    path.get("flash_bytes", report["step_flash_bytes"]))
         text = format_c_board_report
     else:
         if (dsp and target.format != "tflm-fused") or stack_steps is not None:
@@ -668,12 +675,25 @@ def board_test(directory, cpu, tflm_dir, kernels, dsp, stack_steps, allow_modifi
     if as_json:
         click.echo(dumps(report))
     else:
-        click.echo(text(report) + fit_lines(report))
+        click.echo(text(report) + ("\n" + format_audio_report(report["audio"]) if report.get("audio") else "")
+                   + fit_lines(report))
         if modified:
             click.echo(f"  modified after export  {', '.join(modified)} (--allow-modified: built as edited)")
         if report.get("hint"):
             click.echo(f"  hint: {report['hint']}")
     sys.exit(0 if report["passed"] and not (require_real_time and report.get("real_time") is False) else 1)
+
+
+def with_audio_path(report: dict, audio: dict) -> None:
+    """A c bundle with an audio path: its figures are the whole path's, per hop (front end + network);
+    the step's own golden figures stay under network_*."""
+    report["audio"] = audio
+    report["passed"] = report["passed"] and audio["passed"]
+    report["network_instructions_per_step"] = report["instructions_per_step"]
+    report["network_estimated_cycles"] = report["estimated_cycles"]
+    report["steps_per_second"] = audio["steps_per_second"]
+    report["instructions_per_step"] = (audio["instructions_per_hop"] or {}).get("total")
+    report["estimated_cycles"] = audio["estimated_cycles_per_hop"]
 
 
 def add_verdict(report: dict, instructions, clock_hz: float, rate: float | None, board, ram_bytes, flash_bytes) -> None:

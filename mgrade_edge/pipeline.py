@@ -46,12 +46,16 @@ def check_options(target_name: str, state: str | None, calib_sequences: int, opt
     return target, state, build_target_options(target, options or {}, from_env)
 
 
+def checkpoint_frontend(metadata: dict):
+    from .tasks import frontend_spec
+
+    return frontend_spec(metadata.get("task"), metadata.get("task_options"))
+
+
 def frontend_record(metadata: dict) -> dict:
     """The manifest's "frontend" (what turns audio into one step's input) and "steps_per_second", for
     checkpoints of the audio tasks; board-test and evaluate-stream read them from the bundle."""
-    from .tasks import frontend_spec
-
-    front = frontend_spec(metadata.get("task"), metadata.get("task_options"))
+    front = checkpoint_frontend(metadata)
     if front is None:
         return {}
     return {"frontend": front.to_dict(), "steps_per_second": front.steps_per_second}
@@ -82,7 +86,7 @@ def export_checkpoint(checkpoint: str | Path, target_name: str, out: str | Path,
                                       source=source)
         check_calibrated_ranges(calibration.ranges())
     opts = ExportOptions(target=target.name, state=state, calibration=calibration, model_name=Path(checkpoint).stem,
-                         options=target_options)
+                         options=target_options, frontend=checkpoint_frontend(ckpt.metadata))
     with atomic_output_dir(out, force, inputs) as tmp:
         result = resolve_exporter(target)(step, opts, tmp)
         manifest = build_manifest(step, opts, result, tmp, target.precision.name, checkpoint=Path(checkpoint),

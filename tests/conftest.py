@@ -99,3 +99,20 @@ def tiny_calibrated_step():
     step = to_streaming(model)
     calibration = calibration_set(step, random_sequences(model.cfg, 8, 64, seed=1), n_sequences=2, stream_steps=256)
     return step, calibration
+
+
+@pytest.fixture(scope="session")
+def signal_library():
+    """The host build of the audio front end (TFLite Micro's signal library through TFLM_DIR): skips
+    naming the fix without it, fails when TFLM_DIR is set but the build does not work."""
+    import os
+
+    from mgrade_edge.frontend.host import library
+    from mgrade_edge.frontend.spec import FrontendError
+
+    try:
+        return library()
+    except FrontendError as exc:
+        if os.environ.get("TFLM_DIR"):
+            pytest.fail(f"TFLM_DIR is set but the front end cannot be built: {exc}")
+        pytest.skip(str(exc))

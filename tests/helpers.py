@@ -80,3 +80,46 @@ def run_main(args, capsys, monkeypatch):
         main()
     captured = capsys.readouterr()
     return info.value.code, captured.out, captured.err
+
+
+def utterance_like(n: int, sample_rate: int, seed: int) -> np.ndarray:
+    """int16 audio: voiced bursts (harmonics of a gliding pitch) between silences, over pink noise."""
+    from mgrade_edge.frontend.host import to_int16
+    from mgrade_edge.tasks.keywords import noise
+
+    rng = np.random.default_rng(seed)
+    t = np.arange(n) / sample_rate
+    f0 = 120 + 60 * np.sin(2 * np.pi * 0.7 * t + rng.uniform(0, 6))
+    phase = 2 * np.pi * np.cumsum(f0) / sample_rate
+    voiced = sum(np.sin(h * phase) / h for h in range(1, 12))
+    envelope = np.clip(np.sin(2 * np.pi * 1.3 * t + rng.uniform(0, 6)), 0, None) ** 2
+    x = 0.3 * voiced * envelope + 0.01 * noise("pink", n, sample_rate, rng)
+    return to_int16(x / max(1.0, np.abs(x).max()))
+
+
+WAKEWORD_OPTIONS = {"window_ms": 32.0, "hop_ms": 32.0}
+
+
+def save_tiny_wakeword_checkpoint(path, seed: int = 0):
+    """An untrained small model shaped for the wakeword task (40 filter-bank channels in, 3 classes out),
+    saved with its task and front end (32 ms window and hop)."""
+    import torch
+
+    from mgrade_edge.checkpoint import save_checkpoint
+    from mgrade_edge.model import MGRADE
+
+    torch.manual_seed(seed)
+    cfg = MGRADEConfig(d_in=40, d_model=12, n_layers=2, n_classes=3, kernel_size=8, n_taps=3)
+    save_checkpoint(path, MGRADE(cfg).eval(), {"task": "wakeword", "seed": 0, "task_options": dict(WAKEWORD_OPTIONS)})
+    return path
+
+
+def wakeword_calibration(path, n: int = 4, seconds: float = 2.0):
+    """Calibration features [n, T, 40] of utterance-like audio through the host front end (.npy)."""
+    from mgrade_edge.tasks import frontend_spec
+    from mgrade_edge.tasks.features import stream_features
+
+    front = frontend_spec("wakeword", WAKEWORD_OPTIONS)
+    audio = np.stack([utterance_like(int(seconds * front.sample_rate), front.sample_rate, s) for s in range(n)])
+    np.save(path, stream_features(audio, front, batch=True))
+    return path

@@ -28,6 +28,7 @@ class ExportOptions:
     calibration: object | None = None  # quantize.CalibrationSet for quantised targets
     model_name: str = "mgrade"
     options: object | None = None  # the target's own options (Target.options' class); None: its defaults
+    frontend: object | None = None  # frontend.FrontendSpec of an audio model: c bundles add the audio path
 
     def __post_init__(self):
         cls = options_class(get_target(self.target))

@@ -67,11 +67,18 @@ def checkpoint_scores(path: Path, audio: np.ndarray) -> HopScores:
 
 
 def bundle_scores(directory: Path, manifest: dict, audio: np.ndarray) -> HopScores:
+    """A c bundle with an audio path runs it whole (its front end, conversion and step: the board's
+    code); other bundles get the host front end's features step by step."""
     from ..runtime import open_runner
+    from ..runtime.c_audio import AudioRunner
 
     if "frontend" not in manifest:
         raise UserError(f"{directory} records no front end: export a wakeword checkpoint again with this version")
     front = FrontendSpec.from_dict(manifest["frontend"])
+    if "audio" in (manifest["details"].get("c") or {}):
+        logits = AudioRunner(directory, manifest).push(audio)
+        return HopScores.of(f"{Path(directory).name} ({manifest['target']} audio path, C on the host)", front,
+                            softmax_first(logits))
     runner = open_runner(directory, manifest=manifest)
     runner.reset()
     logits = np.stack([runner.step(x) for x in _features(audio, front)])

@@ -4,23 +4,10 @@ audio microfrontend's integers exactly (same settings, generated speech and nois
 import numpy as np
 import pytest
 
-from mgrade_edge.frontend.host import to_int16
 from mgrade_edge.frontend.spec import FrontendSpec
-from mgrade_edge.tasks.keywords import noise
+from tests.helpers import utterance_like
 
 SPEC = FrontendSpec("filterbank", 16000, window_ms=30, hop_ms=20, channels=40)
-
-
-def utterance_like(n: int, sample_rate: int, seed: int) -> np.ndarray:
-    """Voiced bursts (harmonics of a gliding pitch) between silences, over pink noise."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(n) / sample_rate
-    f0 = 120 + 60 * np.sin(2 * np.pi * 0.7 * t + rng.uniform(0, 6))
-    phase = 2 * np.pi * np.cumsum(f0) / sample_rate
-    voiced = sum(np.sin(h * phase) / h for h in range(1, 12))
-    envelope = np.clip(np.sin(2 * np.pi * 1.3 * t + rng.uniform(0, 6)), 0, None) ** 2
-    x = 0.3 * voiced * envelope + 0.01 * noise("pink", n, sample_rate, rng)
-    return to_int16(x / max(1.0, np.abs(x).max()))
 
 
 def test_any_chunking_gives_the_same_features(host_frontend):

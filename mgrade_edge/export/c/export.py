@@ -22,6 +22,7 @@ from .generator import (
     render,
     torch_outputs,
 )
+from .audio import audio_sources, host_fe_memory_bytes
 from .int_step import int_sources
 
 
@@ -56,11 +57,18 @@ def export_c(step, opts, out_dir: Path) -> ExportResult:
                                 if variant else "")
     files.update(cgen.cmake_files(Path(__file__).parent / "templates" / "CMakeLists.txt",
                                   {"DESC": desc, "PREFIX": p, "WEIGHTS": facts.get("weights", "int8")}))
+    audio = None
+    if opts.frontend is not None and opts.frontend.kind == "filterbank":
+        audio_files, audio = audio_sources(opts.frontend, p, desc, variant, out_type,
+                                           facts.get("x_scale") if variant else None,
+                                           host_fe_memory_bytes(opts.frontend))
+        files.update(audio_files)
     for name, text in files.items():
         (out_dir / name).parent.mkdir(parents=True, exist_ok=True)
         (out_dir / name).write_text(text)
     details = {"c": {"prefix": p, "precision": precision, "sources": [f"{p}.c"], "header": f"{p}.h",
-                     "golden_program": "main.c", "step_variant": variant, **facts}}
+                     "golden_program": "main.c", "step_variant": variant, **facts,
+                     **({"audio": audio} if audio else {})}}
     return ExportResult(model_file=f"{p}.c", tensors=tensors, state_handling="internal (state struct in C)",
                         extra_files=sorted(files), details=details,
                         notes=["delay lines are ring buffers trimmed to rows " + ", ".join(map(str, facts["rows"]))])

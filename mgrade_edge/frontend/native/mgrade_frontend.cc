@@ -50,7 +50,13 @@ Layout layout_of(const mgrade_fe_config *c) {
   return l;
 }
 
-void compute_features(mgrade_fe *fe, int16_t *features) {
+}  // namespace
+
+// Not inlined, so that a trace can time one hop's front end alone (board-test --cycles).
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+extern "C" void mgrade_fe_compute(mgrade_fe *fe, int16_t *features) {
   const mgrade_fe_config *c = fe->config;
   const int n = c->window_samples;
   tflm_signal::ApplyWindow(fe->samples, c->window, n, kWindowShift, fe->scratch16);
@@ -94,8 +100,6 @@ void compute_features(mgrade_fe *fe, int16_t *features) {
                                      static_cast<uint32_t>(c->log_correction_bits), features);
 }
 
-}  // namespace
-
 extern "C" size_t mgrade_fe_memory_bytes(const mgrade_fe_config *config) { return layout_of(config).total; }
 
 extern "C" size_t mgrade_fe_state_bytes(const mgrade_fe_config *config) { return layout_of(config).state; }
@@ -126,7 +130,7 @@ extern "C" int32_t mgrade_fe_feed(mgrade_fe *fe, const int16_t *samples, int32_t
   memcpy(fe->samples + fe->filled, samples, sizeof(int16_t) * take);
   fe->filled += take;
   if (fe->filled == c->window_samples) {
-    compute_features(fe, features);
+    mgrade_fe_compute(fe, features);
     *ready = 1;
     // Slide by one hop: the window's tail becomes the next window's head.
     const int32_t keep = c->window_samples - c->hop_samples;

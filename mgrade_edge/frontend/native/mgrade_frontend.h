@@ -50,6 +50,8 @@ size_t mgrade_fe_memory_bytes(const mgrade_fe_config *config);
 size_t mgrade_fe_state_bytes(const mgrade_fe_config *config);
 /* 0 on success, -1 when `bytes` is too small. Starts from silence (an empty window, zero noise). */
 int mgrade_fe_init(mgrade_fe *fe, const mgrade_fe_config *config, void *memory, size_t bytes);
+/* One hop's features from the current (full) window; mgrade_fe_feed calls it. */
+void mgrade_fe_compute(mgrade_fe *fe, int16_t *features);
 /* Consumes samples until a hop completes or `n` run out; returns how many it consumed and sets
  * *ready to 1 when `features` ([num_channels]) holds a new vector. */
 int32_t mgrade_fe_feed(mgrade_fe *fe, const int16_t *samples, int32_t n, int16_t *features, int *ready);
