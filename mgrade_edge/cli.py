@@ -15,8 +15,8 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .board.boards import BOARDS, board_keys, fit_lines, get_board
 from .board.audio_golden import board_test_audio, format_audio_report
+from .board.boards import BOARDS, board_keys, fit_lines, get_board
 from .board.c_golden import board_test_c, format_c_board_report
 from .board.cycles.estimate import NO_WAIT_STATES
 from .board.tflm_golden import board_test as run_board_test

@@ -43,7 +43,8 @@ class FrontendSpec:
             if not self.hop_ms <= self.window_ms <= 128.0 or self.fft_size > 2048:
                 raise FrontendError(f"--window-ms {self.window_ms} must be in [hop, 128] ms")
             if self.pcan and not self.noise_reduction:
-                raise FrontendError("PCAN needs noise reduction's noise estimate: drop --no-noise-reduction or add --no-pcan")
+                raise FrontendError("PCAN needs noise reduction's noise estimate: keep noise reduction on or "
+                                    "turn PCAN off")
             if not 4 <= self.channels <= 80:
                 raise FrontendError(f"--channels {self.channels} must be in [4, 80]")
             if not 0 < self.lower_hz < self.band_top < self.sample_rate / 2:
@@ -84,7 +85,7 @@ class FrontendSpec:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "FrontendSpec":
+    def from_dict(cls, d: dict) -> FrontendSpec:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(d) - known)
         if unknown:

@@ -18,7 +18,6 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from math import gcd
@@ -27,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
+from ..safety.atomic import atomic_savez
 from .espeak import Espeak
 
 WORDS = ("yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go",
@@ -197,14 +197,6 @@ def load_keywords(spec: KeywordsSpec, progress: bool = True, cache: Path | None 
             return {k: f[k] for k in f.files}
     start = time.perf_counter()
     arrays = generate(spec, progress)
-    directory.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".npz", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays, spec=json.dumps(asdict(spec)),
-                     generation_seconds=round(time.perf_counter() - start, 2))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_savez(path, **arrays, spec=json.dumps(asdict(spec)),
+                 generation_seconds=round(time.perf_counter() - start, 2))
     return arrays

@@ -19,13 +19,16 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass
 from math import gcd
+from pathlib import Path
 
 import numpy as np
 
+from ..board.build import cache_root
 from ..errors import DataError
 from ..frontend.spec import FrontendSpec
+from ..safety.atomic import atomic_savez
 from .base import IGNORE, TaskData
-from .keywords import (GAIN_DB, NOISES, PITCH, RATE_WPM, SNR_DB, WORDS, noise, usable_variants, voice_splits)
+from .keywords import GAIN_DB, NOISES, PITCH, RATE_WPM, SNR_DB, WORDS, noise, usable_variants, voice_splits
 
 WAKEWORD, SILENCE, OTHER = 0, 1, 2
 CLASSES = ("wakeword", "silence", "other")
@@ -129,26 +132,45 @@ def render_clip(espeak, spec: WakewordSpec, voices, rng: np.random.Generator):
     return np.clip(audio, -1.0, 1.0).astype(np.float32), events
 
 
-def generate_split(espeak, spec: WakewordSpec, voices, count: int, split_id: int):
+def generate_split(espeak, spec: WakewordSpec, voices, count: int, split_id: int, block: int = 256):
+    """Features and per-step labels of `count` clips; audio is turned into features a block at a time, so
+    only the features of the whole split are held."""
     from .features import clip_features
 
-    audio, events = [], []
-    for i in range(count):
-        a, e = render_clip(espeak, spec, voices, np.random.default_rng([spec.seed, split_id, i, 7]))
-        audio.append(a)
-        events.append(e)
-    x = clip_features(np.stack(audio), spec.frontend)
-    y = np.stack([step_labels(e, x.shape[1], spec.frontend) for e in events])
+    steps = spec.frontend.steps_for(int(CLIP_SECONDS * spec.frontend.sample_rate))
+    x = np.empty((count, steps, spec.frontend.d_in), np.float32)
+    y = np.empty((count, steps), np.int64)
+    for first in range(0, count, block):
+        audio = []
+        for i in range(first, min(count, first + block)):
+            a, events = render_clip(espeak, spec, voices, np.random.default_rng([spec.seed, split_id, i, 7]))
+            audio.append(a)
+            y[i] = step_labels(events, steps, spec.frontend)
+        x[first:first + len(audio)] = clip_features(np.stack(audio), spec.frontend)
     return x, y
 
 
-def load_wakeword(spec: WakewordSpec) -> TaskData:
+def generate(spec: WakewordSpec) -> dict[str, np.ndarray]:
     from .espeak import Espeak
 
     espeak = Espeak()
     splits = voice_splits(usable_variants(espeak.variants()), spec.split, spec.seed)
     arrays = {}
     for split_id, name in enumerate(("train", "val", "test")):
-        arrays[name] = generate_split(espeak, spec, splits[name], getattr(spec, f"{name}_clips"), split_id)
-    return TaskData("wakeword", "step_class", spec.frontend.d_in, len(CLASSES), arrays["train"][0],
-                    arrays["train"][1], arrays["val"][0], arrays["val"][1], arrays["test"][0], arrays["test"][1])
+        arrays[f"{name}_x"], arrays[f"{name}_y"] = generate_split(espeak, spec, splits[name],
+                                                                  getattr(spec, f"{name}_clips"), split_id)
+    return arrays
+
+
+def load_wakeword(spec: WakewordSpec, cache: Path | None = None) -> TaskData:
+    """The data set of `spec`, from the cache when it is there, else generated and cached: libespeak-ng's
+    samples vary slightly from call to call, so the cache is what makes a checkpoint's data rebuildable."""
+    path = (Path(cache) if cache is not None else cache_root() / "wakeword") / f"{spec.key()}.npz"
+    if path.exists():
+        with np.load(path) as f:
+            arrays = {k: f[k] for k in f.files}
+    else:
+        arrays = generate(spec)
+        atomic_savez(path, **arrays)
+    return TaskData("wakeword", "step_class", spec.frontend.d_in, len(CLASSES), arrays["train_x"], arrays["train_y"],
+                    arrays["val_x"], arrays["val_y"], arrays["test_x"], arrays["test_y"])

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 from ..errors import UserError
+from ..safety.atomic import atomic_write
 from .detectors import MLPERF_WAKEWORD, bundle_scores, checkpoint_scores, mlperf_scores
 from .report import evaluate, plot_report
 from .stream import StreamSpec, load_stream
@@ -61,11 +60,5 @@ def run_evaluate_stream(paths: list[Path], minutes: float, wakewords: int, seed:
             detectors.append(mlperf_scores(p, stream.audio))
     report = evaluate(stream, detectors, threshold)
     if plot is not None:
-        fd, tmp = tempfile.mkstemp(prefix=f".{plot.name}.", suffix=".png", dir=plot.parent if str(plot.parent) else ".")
-        os.close(fd)
-        try:
-            plot_report(report, stream, detectors, Path(tmp), plot_seconds)
-            os.replace(tmp, plot)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
+        atomic_write(plot, lambda tmp: plot_report(report, stream, detectors, tmp, plot_seconds))
     return report, stream, detectors

@@ -34,7 +34,7 @@ class HopScores:
     times_s: np.ndarray  # [T] when each hop's window ends
 
     @classmethod
-    def of(cls, name: str, frontend: FrontendSpec, scores: np.ndarray) -> "HopScores":
+    def of(cls, name: str, frontend: FrontendSpec, scores: np.ndarray) -> HopScores:
         t = (frontend.window_samples + frontend.hop_samples * np.arange(len(scores))) / frontend.sample_rate
         return cls(name, frontend, np.asarray(scores, np.float64), t)
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -20,6 +18,7 @@ import numpy as np
 
 from ..board.build import cache_root
 from ..errors import DataError
+from ..safety.atomic import atomic_savez
 from ..tasks.keywords import NOISES, SNR_DB, WORDS, noise, usable_variants, voice_splits
 
 PAUSE_S = (0.3, 2.5)
@@ -122,13 +121,5 @@ def load_stream(spec: StreamSpec) -> Stream:
         with np.load(path) as f:
             return Stream(spec, f["audio"], f["events"])
     stream = generate(spec)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".npz", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, audio=stream.audio, events=stream.events, spec=json.dumps(asdict(spec)))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_savez(path, audio=stream.audio, events=stream.events, spec=json.dumps(asdict(spec)))
     return stream

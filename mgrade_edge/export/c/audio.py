@@ -28,7 +28,8 @@ def input_multiplier(x_scale: float) -> int:
 
 def conversion_code(io_type: str, x_scale: float | None) -> str:
     if io_type == "float":
-        return f"  for (i = 0; i < {{P}}_CHANNELS; ++i) x[i] = (float)f[i] * {cgen.c_float(1.0 / (1 << LOG_SCALE_SHIFT))};"
+        scale = cgen.c_float(1.0 / (1 << LOG_SCALE_SHIFT))
+        return f"  for (i = 0; i < {{P}}_CHANNELS; ++i) x[i] = (float)f[i] * {scale};"
     lo, hi = LIMITS[io_type]
     m = input_multiplier(x_scale)
     return (f"  for (i = 0; i < {{P}}_CHANNELS; ++i) {{\n"

@@ -8,6 +8,7 @@ from pathlib import Path
 from ...errors import ExportError
 from .. import cgen, get_target
 from ..artifact import ExportResult, TensorInfo
+from .audio import audio_sources, host_fe_memory_bytes
 from .generator import (
     C_VARIANTS,
     DSP_NOTE,
@@ -22,7 +23,6 @@ from .generator import (
     render,
     torch_outputs,
 )
-from .audio import audio_sources, host_fe_memory_bytes
 from .int_step import int_sources
 
 

@@ -25,7 +25,8 @@ def bundles(tmp_path_factory, signal_library):
     out = {}
     for target in ("c-float32", "c-int8"):
         out[target] = root / target
-        export_checkpoint(ckpt, target, out[target], calib_file=calib if target != "c-float32" else None, validate=False)
+        export_checkpoint(ckpt, target, out[target], calib_file=None if target == "c-float32" else calib,
+                          validate=False)
     return out
 
 
