@@ -108,8 +108,8 @@ def build(bundle: Path, cpu: str, dsp: bool, lines: bool, out_dir: Path):
         fused_program_sources,
         golden_program_spec,
     )
-    from mgrade_edge.board.tflm_tree import find_tree
     from mgrade_edge.board.toolchain import get_cpu
+    from mgrade_edge.tflm_tree import find_tree
 
     bundle = check_bundle(bundle)
     consts = bundle_constants(bundle)

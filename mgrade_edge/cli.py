@@ -63,6 +63,8 @@ from .tasks import AUDIO_DEFAULTS
 from .tasks import check_options as check_task_options
 from .tasks.npz import data_record, load_npz_task
 from .train_log import MetricsLog, plot_curves
+from .wakeword_stream.command import run_evaluate_stream
+from .wakeword_stream.report import format_report
 
 PROFILE_TARGETS = targets_with(format="tflite", by_quant=False)  # precisions the profiler accounts and measures
 # measured from the compiled C step; `c` alone is the family's default precision, as for export
@@ -278,9 +280,6 @@ def evaluate_stream(paths, minutes, wakewords, seed, threshold, wakeword, plot, 
 
     Example: mgrade-edge evaluate-stream examples/wakeword.pt ../shared/mlperf-tiny/str_ww_ref_model.tflite
     """
-    from .wakeword_stream.command import run_evaluate_stream
-    from .wakeword_stream.report import format_report
-
     if plot is not None:
         check_output_file(plot, force, "--plot")
     report, _, _ = run_evaluate_stream(list(paths), minutes, wakewords, seed, threshold, wakeword, plot, plot_seconds)

@@ -7,11 +7,11 @@ audio tasks, one per hop for the frame-rate ones (the front end recorded in the 
 
 from __future__ import annotations
 
+from .tasks import frontend_spec
+
 
 def step_rate_hz(metadata: dict) -> float | None:
     """Input steps per second of a checkpoint's task, or None when its steps are not audio."""
-    from .tasks import frontend_spec
-
     front = frontend_spec(metadata.get("task"), metadata.get("task_options"))
     return None if front is None else front.steps_per_second
 

@@ -7,6 +7,7 @@ demo_out/ and the summary at the end is read from them, not recomputed.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -14,7 +15,9 @@ import time
 from pathlib import Path
 
 EXAMPLE = Path("examples/digits.pt")
+WAKEWORD = Path("examples/wakeword.pt")
 OUT = Path("demo_out")
+LISTEN_SECONDS = 60
 
 
 def mgrade_edge(*args: str, json_to: Path | None = None) -> dict | None:
@@ -43,7 +46,33 @@ def main() -> None:
     profile = mgrade_edge("profile", str(EXAMPLE), "--windows", "16,64", "--plot", str(OUT / "ram_vs_T.png"),
                           json_to=OUT / "profile.json")
     bundle = json.loads((OUT / "tflm_bundle" / "manifest.json").read_text())["details"]["tflm"]
+    listened = listen()
     print(summary(info, validation, profile, bundle, time.perf_counter() - start))
+    print(listened)
+
+
+def listen() -> str:
+    """The always-on listener: a generated minute of audio through the exported int8 C audio path (front
+    end + step, compiled for this machine), its detections printed and plotted."""
+    if not os.environ.get("TFLM_DIR"):
+        return ("  wakeword demo skipped: its front end builds from TensorFlow Lite Micro's signal library "
+                "(set TFLM_DIR)")
+    bundle = OUT / "wakeword_c"
+    mgrade_edge("export", str(WAKEWORD), "--target", "c", "--quant", "int8", "--out", str(bundle))
+    minutes = str(LISTEN_SECONDS / 60)
+    report = mgrade_edge("evaluate-stream", str(bundle), "--minutes", minutes, "--wakewords", "4", "--seed", "7",
+                         "--plot", str(OUT / "wakeword.png"), "--plot-seconds", str(LISTEN_SECONDS),
+                         json_to=OUT / "wakeword.json")
+    d = report["detectors"][0]
+    found = ", ".join(f"{t:.1f} s" for t in d["detections_s"]) or "none"
+    truth = ", ".join(f"{s:.1f}-{e:.1f} s" for s, e in report["stream"]["wakeword_spans_s"])
+    stream = report["stream"]
+    return "\n".join([
+        f"  wakeword '{stream['wakeword']}': {LISTEN_SECONDS} s generated stream ({stream['speech']})"
+        f" through {bundle}'s audio path: found {d['true_positives']} of {report['stream']['wakewords']}, "
+        f"{d['false_positives']} false alarm(s)",
+        f"    said at {truth}",
+        f"    detected at {found}  (plot: {OUT}/wakeword.png)"])
 
 
 def summary(info: dict, val: dict, prof: dict, bundle: dict, seconds: float) -> str:

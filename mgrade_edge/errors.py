@@ -58,3 +58,7 @@ class ExportError(UnsupportedError):
 
 class UnsupportedModelError(UnsupportedError):
     """A model (an imported checkpoint's block or option) that mgrade-edge has no equivalent for."""
+
+
+class BoardError(UserError):
+    """Something the board build or run needs is missing or wrong (toolchain, emulator, tree, bundle)."""

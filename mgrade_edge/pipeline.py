@@ -21,6 +21,7 @@ from .export.artifact import ExportOptions, atomic_output_dir, build_manifest, c
 from .export.options import build_target_options
 from .manifest import write_manifest
 from .runtime import open_runner
+from .tasks import frontend_spec
 
 VALIDATION_SEQUENCES = 64  # quick check written into the manifest; `mgrade-edge validate` does the long one
 VALIDATION_STEPS = 2_000
@@ -47,8 +48,6 @@ def check_options(target_name: str, state: str | None, calib_sequences: int, opt
 
 
 def checkpoint_frontend(metadata: dict):
-    from .tasks import frontend_spec
-
     return frontend_spec(metadata.get("task"), metadata.get("task_options"))
 
 

@@ -13,7 +13,9 @@ TIERS = {
     # builds a program with a C/C++ toolchain (the c runner compiles a shared library too)
     "board": ("tests/board/test_build.py", "tests/board/test_c_golden.py", "tests/board/test_qemu.py",
               "tests/board/test_tflm_fused_golden.py", "tests/board/test_tflm_golden.py",
-              "tests/board/test_tflm_tree.py", "tests/board/cycles/test_trace.py", "tests/export/c/test_generator.py",
+              "tests/test_tflm_tree.py", "tests/board/cycles/test_trace.py", "tests/export/c/test_generator.py",
+              "tests/board/test_audio_board.py", "tests/export/c/test_audio.py",
+              "tests/wakeword_stream/test_evaluate_stream.py",
               "tests/export/c/test_int_step.py",
               "tests/export/tflm_fused/", "tests/export/c/test_kernels.py", "tests/export/tflm/test_any_model.py",
               "tests/runtime/test_c_runner.py",

@@ -18,9 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ..frontend.host import tflm_root, to_int16
 from ..frontend.sources import include_dirs, signal_sources
 from ..frontend.spec import FrontendSpec
 from ..manifest import read_manifest
+from ..runtime.c_audio import AudioRunner
+from ..wakeword_stream.stream import StreamSpec, load_stream
 from .build import SourceSet, cache_root, measure_elf
 from .c_golden import golden_defines, object_flash, object_ram_symbols
 from .cycles.estimate import NO_WAIT_STATES, estimate_for_program
@@ -42,12 +45,8 @@ def recorded_segment(front: FrontendSpec, seconds: float = SEGMENT_SECONDS) -> t
     eSpeak, seeded voiced bursts over noise; and what it is."""
     n = int(seconds * front.sample_rate)
     try:
-        from ..wakeword_stream.stream import StreamSpec, load_stream
-
         stream = load_stream(StreamSpec(minutes=1, wakewords=4, sample_rate=front.sample_rate))
     except Exception as exc:  # noqa: BLE001 - no eSpeak: a synthetic segment still checks the path
-        from ..frontend.host import to_int16
-
         rng = np.random.default_rng(0)
         t = np.arange(n) / front.sample_rate
         voiced = sum(np.sin(2 * np.pi * h * 140 * t) / h for h in range(1, 10)) * np.sin(np.pi * t / seconds) ** 2
@@ -58,10 +57,8 @@ def recorded_segment(front: FrontendSpec, seconds: float = SEGMENT_SECONDS) -> t
 
 
 def c_values(values: np.ndarray, io_type: str) -> str:
-    if io_type == "float":
-        from ..export.cgen import c_float
-
-        items = [c_float(float(v)) for v in values.ravel()]
+    if io_type == "float":  # exact float32 literals: 9 significant digits round-trip
+        items = [f"{float(np.float32(v)):.9g}f" for v in values.ravel()]
     else:
         items = [str(int(v)) for v in values.ravel()]
     return ",\n".join("    " + ", ".join(items[i:i + 16]) for i in range(0, len(items), 16))
@@ -81,9 +78,6 @@ def write_audio_main(directory: Path, facts: dict, audio: np.ndarray, expected: 
 
 def board_test_audio(bundle: Path, cpu: str, dsp: bool = False, cycles: bool = False,
                      memory=NO_WAIT_STATES, tflm_dir: str | None = None) -> dict:
-    from ..frontend.host import tflm_root
-    from ..runtime.c_audio import AudioRunner
-
     bundle = Path(bundle)
     manifest = read_manifest(bundle)
     facts = manifest["details"]["c"]

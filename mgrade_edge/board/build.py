@@ -20,19 +20,13 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..cache import cache_root  # noqa: F401 - board modules import it from here
 from .toolchain import BoardError, Toolchain
 
 HEADER_SUFFIXES = (".h", ".hpp", ".hh", ".inc")
 CXX_FLAGS = ("-std=c++17", "-O2", "-fno-rtti", "-fno-exceptions", "-fno-threadsafe-statics",
              "-ffunction-sections", "-fdata-sections")
 C_FLAGS = ("-std=c11", "-O2", "-ffunction-sections", "-fdata-sections")
-
-
-def cache_root() -> Path:
-    if os.environ.get("MGRADE_EDGE_CACHE"):
-        return Path(os.environ["MGRADE_EDGE_CACHE"])
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "mgrade-edge"
 
 
 @dataclass(frozen=True)

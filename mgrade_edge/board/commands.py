@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..tflm_tree import include_dirs_of
 from .build import SourceSet, compile_command, link_command
 from .c_golden import golden_defines
 from .run import run_command
 from .tflm_golden import DEFINES
-from .tflm_tree import include_dirs_of
 from .toolchain import DATA, Toolchain, get_cpu
 
 TREE, BUNDLE, BOARD = Path("$TFLM_TREE"), Path("$BUNDLE"), Path("$BOARD_DATA")

@@ -25,6 +25,7 @@ from ..config import MGRADEConfig
 from ..jsonutil import thousands as num
 from ..manifest import MANIFEST, read_manifest
 from ..targets import TARGETS
+from ..tflm_tree import TflmTree, core_sources, find_tree, kernel_sources, resolver_methods_of
 from .boards import timing_lines
 from .build import SourceSet, cache_root, measure_elf
 from .c_golden import DSP_DEFINE, check_dsp, object_ram_symbols
@@ -32,7 +33,6 @@ from .cycles.estimate import NO_WAIT_STATES, estimate_for_program
 from .cycles.timing import MemoryModel
 from .program import ProgramSpec, build_program
 from .run import RUN_TIMEOUT_S, golden_result, run_program, ticks_to_instructions
-from .tflm_tree import TflmTree, core_sources, find_tree, kernel_sources, resolver_methods_of
 from .toolchain import CPUS, DATA, BoardError, get_cpu
 
 BUNDLE_SOURCES = ("main.cc", "mgrade_stream.cc", "model_data.cc")

@@ -14,16 +14,12 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import UserError
+from ..errors import BoardError, UserError  # noqa: F401 - BoardError: board modules import it from here
 
 DATA = Path(__file__).parent / "data"
 APT_PACKAGES = ("gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm "
                 "gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf qemu-system-misc")
 APT_HINT = f"install it with: apt-get install -y --no-install-recommends {APT_PACKAGES}"
-
-
-class BoardError(UserError):
-    """Something the board build or run needs is missing or wrong (toolchain, emulator, tree, bundle)."""
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..board.build import cache_root
+from ..cache import cache_root
+from ..tflm_tree import find_tree
 from .sources import NATIVE_DIR, OUR_SOURCES, include_dirs, missing_signal_sources, signal_sources
 from .spec import FrontendError, FrontendSpec
 from .tables import SMOOTHING_BITS, FilterbankTables, filterbank_tables
@@ -48,8 +49,6 @@ class State(ctypes.Structure):
 
 def tflm_root(tflm_dir: str | Path | None = None) -> Path:
     """The TFLite Micro tree whose signal library the front end uses (--tflm-dir, else TFLM_DIR)."""
-    from ..board.tflm_tree import find_tree
-
     root = find_tree("reference", tflm_dir).root
     missing = missing_signal_sources(root)
     if missing:

@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UserError
+from ..frontend.host import tflm_root
+from ..frontend.sources import include_dirs, signal_sources
 from ..qio import QParams
 from .c_runner import compiler
 
@@ -32,9 +34,6 @@ def _compile(cmd: list[str], what: str) -> None:
 
 
 def build_audio_library(bundle: Path, facts: dict, build_dir: Path, tflm_dir: str | None = None) -> Path:
-    from ..frontend.host import tflm_root
-    from ..frontend.sources import include_dirs, signal_sources
-
     root = tflm_root(tflm_dir)
     cxx = shutil.which("c++") or shutil.which("g++")
     if cxx is None:

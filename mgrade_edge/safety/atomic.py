@@ -7,6 +7,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
+
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
     """Call write(tmp) on a temporary file in path's folder (created if needed), then rename it to `path`;
@@ -25,8 +27,6 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
 
 def atomic_savez(path: Path, **arrays) -> Path:
     """np.savez of `arrays` to `path`, atomically (a cache entry is complete or absent)."""
-    import numpy as np
-
     def write(tmp: Path) -> None:
         with open(tmp, "wb") as f:
             np.savez(f, **arrays)

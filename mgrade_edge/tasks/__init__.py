@@ -11,8 +11,10 @@ from __future__ import annotations
 from ..errors import DataError
 from ..frontend.spec import FrontendSpec
 from .base import TaskData
+from .features import clip_features
 from .keywords import WORDS, KeywordsSpec, load_keywords
 from .spoken_digits import load_spoken_digits
+from .wakeword import WakewordSpec, load_wakeword
 
 FEATURE_OPTIONS = ("features", "window_ms", "hop_ms", "channels")
 CLIP_OPTIONS = ("sample_rate", "train_clips", "val_clips", "test_clips", "split")
@@ -52,8 +54,6 @@ def _clip_options(options: dict) -> dict:
 
 
 def _keywords(seed: int, options: dict):
-    from .features import clip_features
-
     check_options("keywords", options)
     spec = KeywordsSpec(seed=seed, **_clip_options(options))
     front = frontend_spec("keywords", options)
@@ -64,8 +64,6 @@ def _keywords(seed: int, options: dict):
 
 
 def _wakeword(seed: int, options: dict):
-    from .wakeword import WakewordSpec, load_wakeword
-
     check_options("wakeword", options)
     clips = {k: v for k, v in _clip_options(options).items() if k != "sample_rate"}
     word = {"wakeword": options["wakeword"]} if "wakeword" in options else {}

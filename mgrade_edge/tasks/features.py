@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..frontend.host import HostFrontend, to_int16
 from ..frontend.spec import LOG_SCALE_SHIFT, FrontendSpec
 
 
@@ -14,8 +15,6 @@ def feature_scale(spec: FrontendSpec) -> float:
 
 def clip_features(audio: np.ndarray, spec: FrontendSpec) -> np.ndarray:
     """float audio [N, S] in [-1, 1] -> float32 [N, T, d_in], each clip from a fresh front end."""
-    from ..frontend.host import to_int16
-
     if spec.kind == "raw":
         return np.ascontiguousarray(audio[..., None], dtype=np.float32)
     samples = to_int16(audio)
@@ -28,8 +27,6 @@ def clip_features(audio: np.ndarray, spec: FrontendSpec) -> np.ndarray:
 
 def stream_features(samples: np.ndarray, spec: FrontendSpec, batch: bool = False) -> np.ndarray:
     """int16 audio [S] (or [N, S] with batch) -> float32 features [T, d_in] ([N, T, d_in]), statefully."""
-    from ..frontend.host import HostFrontend
-
     if spec.kind != "filterbank":
         t = spec.steps_for(samples.shape[-1])
         return (samples[..., :t * spec.hop_samples].reshape(*samples.shape[:-1], t, spec.d_in)

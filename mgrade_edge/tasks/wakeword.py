@@ -23,11 +23,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..board.build import cache_root
+from ..cache import cache_root
 from ..errors import DataError
 from ..frontend.spec import FrontendSpec
 from ..safety.atomic import atomic_savez
 from .base import IGNORE, TaskData
+from .espeak import Espeak
+from .features import clip_features
 from .keywords import GAIN_DB, NOISES, PITCH, RATE_WPM, SNR_DB, WORDS, noise, usable_variants, voice_splits
 
 WAKEWORD, SILENCE, OTHER = 0, 1, 2
@@ -135,8 +137,6 @@ def render_clip(espeak, spec: WakewordSpec, voices, rng: np.random.Generator):
 def generate_split(espeak, spec: WakewordSpec, voices, count: int, split_id: int, block: int = 256):
     """Features and per-step labels of `count` clips; audio is turned into features a block at a time, so
     only the features of the whole split are held."""
-    from .features import clip_features
-
     steps = spec.frontend.steps_for(int(CLIP_SECONDS * spec.frontend.sample_rate))
     x = np.empty((count, steps, spec.frontend.d_in), np.float32)
     y = np.empty((count, steps), np.int64)
@@ -151,8 +151,6 @@ def generate_split(espeak, spec: WakewordSpec, voices, count: int, split_id: int
 
 
 def generate(spec: WakewordSpec) -> dict[str, np.ndarray]:
-    from .espeak import Espeak
-
     espeak = Espeak()
     splits = voice_splits(usable_variants(espeak.variants()), spec.split, spec.seed)
     arrays = {}

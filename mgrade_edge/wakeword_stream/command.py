@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import UserError
+from ..manifest import read_manifest
 from ..safety.atomic import atomic_write
 from .detectors import MLPERF_WAKEWORD, bundle_scores, checkpoint_scores, mlperf_scores
 from .report import evaluate, plot_report
@@ -40,8 +41,6 @@ def stream_wakeword(paths: list[Path], requested: str | None) -> tuple[str, int]
 
 def run_evaluate_stream(paths: list[Path], minutes: float, wakewords: int, seed: int, threshold: float,
                         wakeword: str | None, plot: Path | None, plot_seconds: float) -> tuple[dict, object, list]:
-    from ..manifest import read_manifest
-
     if not 0.0 < threshold < 1.0:
         raise UserError(f"--threshold {threshold} must lie in (0, 1): it is a probability")
     word, voice_seed = stream_wakeword(paths, wakeword)

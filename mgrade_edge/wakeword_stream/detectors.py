@@ -15,7 +15,12 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UserError
+from ..frontend.host import HostFrontend
 from ..frontend.spec import FrontendSpec
+from ..runtime import open_runner
+from ..runtime.c_audio import AudioRunner
+from ..tasks import frontend_spec
+from ..tasks.features import stream_features
 
 # MLPerf's reference: 30 frames of 40 channels; the model's input quantisation (scale 0.0037, zero
 # point -128) spans [0, 0.94], which the microfrontend's log output (6 fractional bits, about 0-960
@@ -46,8 +51,6 @@ def softmax_first(logits: np.ndarray) -> np.ndarray:
 
 
 def _features(audio: np.ndarray, frontend: FrontendSpec) -> np.ndarray:
-    from ..tasks.features import stream_features
-
     return stream_features(audio, frontend)
 
 
@@ -56,8 +59,6 @@ def checkpoint_scores(path: Path, audio: np.ndarray) -> HopScores:
 
     from ..checkpoint import load_checkpoint
     from ..streaming import stream_sequences, to_streaming
-    from ..tasks import frontend_spec
-
     ckpt = load_checkpoint(path)
     front = require_wakeword_frontend(ckpt.metadata.get("task"), frontend_spec(ckpt.metadata.get("task"),
                                                                               ckpt.metadata.get("task_options")), path)
@@ -69,9 +70,6 @@ def checkpoint_scores(path: Path, audio: np.ndarray) -> HopScores:
 def bundle_scores(directory: Path, manifest: dict, audio: np.ndarray) -> HopScores:
     """A c bundle with an audio path runs it whole (its front end, conversion and step: the board's
     code); other bundles get the host front end's features step by step."""
-    from ..runtime import open_runner
-    from ..runtime.c_audio import AudioRunner
-
     if "frontend" not in manifest:
         raise UserError(f"{directory} records no front end: export a wakeword checkpoint again with this version")
     front = FrontendSpec.from_dict(manifest["frontend"])
@@ -88,8 +86,6 @@ def bundle_scores(directory: Path, manifest: dict, audio: np.ndarray) -> HopScor
 
 def mlperf_scores(tflite: Path, audio: np.ndarray) -> HopScores:
     from ai_edge_litert.interpreter import Interpreter
-
-    from ..frontend.host import HostFrontend
 
     interpreter = Interpreter(str(tflite))
     interpreter.allocate_tensors()

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..tasks.features import stream_features
 from .detectors import HopScores
 from .scoring import detections, score, threshold_curve
 from .stream import Stream
@@ -16,13 +17,16 @@ def evaluate(stream: Stream, detectors: list[HopScores], threshold: float) -> di
     wake_s = stream.wakewords / sr
     rows = []
     for d in detectors:
-        result = score(detections(d.scores, d.times_s, threshold), wake_s)
+        found = detections(d.scores, d.times_s, threshold)
+        result = score(found, wake_s)
         rows.append({"name": d.name, "features": d.frontend.describe(), "hops": len(d.scores),
                      "steps_per_second": d.frontend.steps_per_second, **result,
+                     "detections_s": [round(float(t), 3) for t in found],
                      "curve": threshold_curve(d.scores, d.times_s, wake_s)})
     spec = stream.spec
     return {"stream": {"minutes": spec.minutes, "seed": spec.seed, "wakeword": spec.wakeword,
                        "wakewords": int(len(wake_s)), "other_words": int(len(stream.events) - len(wake_s)),
+                       "wakeword_spans_s": [[round(float(s), 3), round(float(e), 3)] for s, e in wake_s],
                        "sample_rate": sr, "speech": "synthesised (eSpeak NG), held-out voices"},
             "threshold": threshold, "detectors": rows,
             **{k: rows[0][k] for k in ("true_positives", "false_negatives", "false_positives")}}
@@ -71,8 +75,6 @@ def plot_report(report: dict, stream: Stream, detectors: list[HopScores], path: 
         axes[1].set_ylabel("audio")
         d = detectors[0]
         keep = d.times_s <= seconds
-        from ..tasks.features import stream_features
-
         feats = stream_features(stream.audio[:n], d.frontend)
         axes[2].imshow(feats.T, aspect="auto", origin="lower", extent=(0, seconds, 0, feats.shape[1]))
         axes[2].set_ylabel("features")

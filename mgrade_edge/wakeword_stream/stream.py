@@ -16,10 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..board.build import cache_root
+from ..cache import cache_root
 from ..errors import DataError
 from ..safety.atomic import atomic_savez
+from ..tasks.espeak import Espeak
 from ..tasks.keywords import NOISES, SNR_DB, WORDS, noise, usable_variants, voice_splits
+from ..tasks.wakeword import speech
 
 PAUSE_S = (0.3, 2.5)
 NOISE_SEGMENT_S = (5.0, 20.0)
@@ -76,9 +78,6 @@ def _background(n: int, sr: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def generate(spec: StreamSpec) -> Stream:
-    from ..tasks.espeak import Espeak
-    from ..tasks.wakeword import speech
-
     espeak = Espeak()
     voices = voice_splits(usable_variants(espeak.variants()), spec.split, spec.voice_seed)["test"]
     sr = spec.sample_rate

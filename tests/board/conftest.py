@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from mgrade_edge.board.tflm_tree import find_tree
 from mgrade_edge.board.toolchain import BoardError, find_toolchain
+from mgrade_edge.tflm_tree import find_tree
 
 
 def _tflm_dir_valid() -> bool:

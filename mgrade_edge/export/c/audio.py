@@ -9,6 +9,7 @@ x = clamp((feature * M + 2^(S-1)) >> S), M / 2^S = 1 / (64 * x_scale).
 
 from __future__ import annotations
 
+from ...frontend.host import HostFrontend
 from ...frontend.sources import HEADER, NATIVE_DIR, OUR_SOURCES
 from ...frontend.spec import LOG_SCALE_SHIFT, FrontendSpec
 from ...frontend.tables import SMOOTHING_BITS, filterbank_tables
@@ -72,7 +73,5 @@ def audio_sources(spec: FrontendSpec, p: str, desc: str, variant: str, io_type: 
 
 
 def host_fe_memory_bytes(spec: FrontendSpec) -> int:
-    from ...frontend.host import HostFrontend
-
     return HostFrontend(spec).memory_bytes
 

@@ -30,8 +30,8 @@ from ...board.tflm_golden import (
     search_min_arena,
     tflm_program_spec,
 )
-from ...board.tflm_tree import find_tree
 from ...board.toolchain import DATA, BoardError, get_cpu
+from ...tflm_tree import find_tree
 from .. import cgen, flatbuffer
 from .export import resolver_method
 

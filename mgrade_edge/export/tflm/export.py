@@ -24,9 +24,9 @@ import numpy as np
 from ...board.commands import build_snippet
 from ...board.export_arena import measure_cpu_arena
 from ...board.tflm_golden import record_golden_outputs
-from ...board.tflm_tree import find_tree, kernel_sources
 from ...errors import ExportError
 from ...qio import QParams, StatePair, requantize_is_identity
+from ...tflm_tree import find_tree, kernel_sources
 from .. import cgen, flatbuffer, get_target, resolve_cli_target, resolve_state
 from ..artifact import ExportOptions, ExportResult
 from ..options import options_class

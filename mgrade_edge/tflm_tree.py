@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .toolchain import BoardError
+from .errors import BoardError
 
 KERNELS = ("cmsis-nn", "reference")
 CMSIS_SUFFIX = "-cmsis-nn"

@@ -2,9 +2,9 @@
 
 import pytest
 
-from mgrade_edge.board.tflm_tree import find_tree, kernel_sources, resolver_methods_of
 from mgrade_edge.board.toolchain import BoardError
 from mgrade_edge.errors import UserError
+from mgrade_edge.tflm_tree import find_tree, kernel_sources, resolver_methods_of
 
 
 def fake_tree(root, cmsis=False):
