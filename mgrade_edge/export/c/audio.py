@@ -9,8 +9,10 @@ x = clamp((feature * M + 2^(S-1)) >> S), M / 2^S = 1 / (64 * x_scale).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from ...frontend.host import HostFrontend
-from ...frontend.sources import HEADER, NATIVE_DIR, OUR_SOURCES
+from ...frontend.sources import HEADER, NATIVE_DIR, OUR_SOURCES, SIGNAL_SOURCES
 from ...frontend.spec import LOG_SCALE_SHIFT, FrontendSpec
 from ...frontend.tables import SMOOTHING_BITS, filterbank_tables
 from .. import cgen
@@ -75,3 +77,9 @@ def audio_sources(spec: FrontendSpec, p: str, desc: str, variant: str, io_type: 
 def host_fe_memory_bytes(spec: FrontendSpec) -> int:
     return HostFrontend(spec).memory_bytes
 
+
+
+def audio_cmake(p: str) -> str:
+    """The CMake block that builds mgrade::audio (templates/CMakeLists.audio.txt)."""
+    text = (Path(__file__).parent / "templates" / "CMakeLists.audio.txt").read_text()
+    return text.replace("@PREFIX@", p).replace("@SIGNAL_SOURCES@", " ".join(SIGNAL_SOURCES))

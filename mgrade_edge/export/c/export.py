@@ -8,7 +8,7 @@ from pathlib import Path
 from ...errors import ExportError
 from .. import cgen, get_target
 from ..artifact import ExportResult, TensorInfo
-from .audio import audio_sources, host_fe_memory_bytes
+from .audio import audio_cmake, audio_sources, host_fe_memory_bytes
 from .generator import (
     C_VARIANTS,
     DSP_NOTE,
@@ -55,14 +55,15 @@ def export_c(step, opts, out_dir: Path) -> ExportResult:
                                 quant_note=QUANT_NOTE + DSP_NOTE.format(weights=facts["weights"],
                                                                         other=WEIGHTS_NOTES[facts["weights"]])
                                 if variant else "")
-    files.update(cgen.cmake_files(Path(__file__).parent / "templates" / "CMakeLists.txt",
-                                  {"DESC": desc, "PREFIX": p, "WEIGHTS": facts.get("weights", "int8")}))
     audio = None
     if opts.frontend is not None and opts.frontend.kind == "filterbank":
         audio_files, audio = audio_sources(opts.frontend, p, desc, variant, out_type,
                                            facts.get("x_scale") if variant else None,
                                            host_fe_memory_bytes(opts.frontend))
         files.update(audio_files)
+    files.update(cgen.cmake_files(Path(__file__).parent / "templates" / "CMakeLists.txt",
+                                  {"DESC": desc, "PREFIX": p, "WEIGHTS": facts.get("weights", "int8"),
+                                   "AUDIO": audio_cmake(p) if audio else ""}))
     for name, text in files.items():
         (out_dir / name).parent.mkdir(parents=True, exist_ok=True)
         (out_dir / name).write_text(text)

@@ -82,3 +82,17 @@ def test_integer_feature_conversion_rounds_like_the_scale(x_scale):
     exact = f / 64.0 / x_scale
     # rounding (1/2) plus the multiplier's own rounding (1/2) scaled by the largest feature / 2^20
     assert np.abs(q - exact).max() <= 0.5 + 0.5 * 32767 / 2 ** MULTIPLIER_SHIFT
+
+
+def test_the_cmake_project_builds_the_audio_library_on_the_signal_library(bundles):
+    import os
+
+    from tests.cmake_build import cmake_build_and_test
+
+    tflm = os.environ.get("TFLM_DIR")
+    result = cmake_build_and_test(bundles["c-int8"], "c-audio-host", f"-DMGRADE_TFLM_DIR={tflm}")
+    assert result["returncode"] == 0, result["output"][-2000:]
+    files = {os.path.basename(c["file"]) for c in result["commands"]}
+    assert {"mgrade_frontend.cc", "rfft_int16.cc", "pcan_argc_fixed.cc"} <= files
+    assert any(f.endswith("_audio.c") for f in files)
+    assert (result["build"] / "libmgrade_audio.a").is_file()
