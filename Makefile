@@ -5,7 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test test-fast lint demo example spoken-digits-example keywords-example bench clean board-tools
+.PHONY: install test test-fast lint demo example spoken-digits-example keywords-example wakeword-example \
+	keywords-frames-example bench clean board-tools
 
 # Board tests (`mgrade-edge board-test`) build bundles against real TensorFlow Lite Micro: use the
 # snapshot beside the checkout when there is one (one variable for both trees: the CMSIS-NN tree is
@@ -68,6 +69,19 @@ keywords-example: $(STAMP)
 		--test-clips 1050 --split voice --d-model 32 --layers 2 --kernel-size 64 --taps 8 --conv-ln --rec-ln \
 		--init-chrono 1000 --init-encoder-gain 10 --epochs 5 --batch-size 16 --lr 3e-3 --seed 0 \
 		--out examples/keywords.pt --force
+
+# The frame-rate examples (docs/listening.md): TensorFlow Lite Micro's audio front end (TFLM_DIR), one thread each.
+# The wakeword detector: 32 ms window and hop (31.25 decisions per second), 20,000 generated 2 s clips.
+wakeword-example: $(STAMP)
+	OMP_NUM_THREADS=1 $(BIN)/mgrade-edge train --task wakeword --window-ms 32 --hop-ms 32 --train-clips 20000 \
+		--val-clips 1000 --test-clips 1000 --d-model 48 --epochs 40 --patience 8 --seed 0 \
+		--out examples/wakeword.pt --force
+
+# 35 keywords at frame rate: 40 log filter-bank channels every 20 ms at 16 kHz, held-out voices.
+keywords-frames-example: $(STAMP)
+	OMP_NUM_THREADS=1 $(BIN)/mgrade-edge train --task keywords --features filterbank --sample-rate 16000 \
+		--hop-ms 20 --train-clips KW_FRAMES_CLIPS --val-clips 1000 --test-clips 2000 --d-model 64 --epochs 30 \
+		--patience 6 --seed 0 --out examples/keywords_frames.pt --force
 
 bench: $(STAMP) board-tools
 	$(BIN)/python benchmarks/run_all.py

@@ -26,8 +26,12 @@ def format_report(report: dict) -> str:
              f"+ scratch {report['scratch_bytes']:,} + I/O {sum(report['io_bytes'].values()):,} "
              f"= {report['analytic_min_ram_bytes']:,}", ""]
     if "compute" in report:  # added by cli.py for checkpoints and presets
-
         lines.insert(-1, format_compute(report["compute"]))
+    fe = report.get("frontend")
+    if fe:
+        lines.insert(-1, f"front end       {fe['features']}: " + (
+            f"{fe['memory_bytes']:,} bytes, of it {fe['kept_between_hops_bytes']:,} kept between hops, fixed at init "
+            f"({fe['where']})" if "memory_bytes" in fe else fe["unavailable"]))
     widths = (9, 9, 9, 10, 8, 9)
     lines.append(_row(("part", "params", "flash", "delay", "hidden", "scratch"), widths))
     for part, e in report["per_layer"].items():

@@ -17,3 +17,12 @@ def test_report_keys_and_json():
     assert json.loads(json.dumps(report))["state_bytes"]["total"] == 2 * (15 * 16 + 16)
     text = format_report(report)
     assert "paper footprint" in text and "RAM minimum" in text and "transformer_kv" in text
+
+
+def test_a_filter_bank_models_profile_names_its_front_end(signal_library):
+    from mgrade_edge.profile.cli import frontend_memory
+
+    fe = frontend_memory({"task": "wakeword", "task_options": {"window_ms": 32.0, "hop_ms": 32.0}})
+    assert 0 < fe["kept_between_hops_bytes"] < fe["memory_bytes"] and "32 ms hop" in fe["features"]
+    assert frontend_memory({"task": "digits"}) is None
+    assert frontend_memory({"task": "keywords"}) is None  # raw samples: no front end
