@@ -17,16 +17,12 @@ def clip_features(audio: np.ndarray, spec: FrontendSpec) -> np.ndarray:
     """float audio [N, S] in [-1, 1] -> float32 [N, T, d_in], each clip from a fresh front end."""
     if spec.kind == "raw":
         return np.ascontiguousarray(audio[..., None], dtype=np.float32)
-    samples = to_int16(audio)
-    if spec.kind == "frames":
-        t = spec.steps_for(samples.shape[1])
-        frames = samples[:, :t * spec.hop_samples].reshape(len(samples), t, spec.hop_samples)
-        return (frames * feature_scale(spec)).astype(np.float32)
-    return stream_features(samples, spec, batch=True)
+    return stream_features(to_int16(audio), spec, batch=True)
 
 
 def stream_features(samples: np.ndarray, spec: FrontendSpec, batch: bool = False) -> np.ndarray:
-    """int16 audio [S] (or [N, S] with batch) -> float32 features [T, d_in] ([N, T, d_in]), statefully."""
+    """int16 audio [S] (or [N, S] with batch) -> float32 features [T, d_in] ([N, T, d_in]), statefully.
+    frames: each hop's samples as one vector; filterbank: the front end's vectors."""
     if spec.kind != "filterbank":
         t = spec.steps_for(samples.shape[-1])
         return (samples[..., :t * spec.hop_samples].reshape(*samples.shape[:-1], t, spec.d_in)

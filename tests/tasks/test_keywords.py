@@ -108,3 +108,19 @@ def test_task_registry_builds_task_data_and_rejects_unknown_options(tmp_path, mo
     np.testing.assert_array_equal(again.test_x, data.test_x)
     with pytest.raises(DataError, match="unknown keywords option"):
         load_task("keywords", 0, {"clips": 3})
+
+
+@needs_espeak
+def test_keywords_at_frame_rate_step_once_per_hop(tmp_path, monkeypatch, signal_library):
+    from mgrade_edge.data import load_task
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    clips = {"train_clips": 3, "val_clips": 1, "test_clips": 2, "sample_rate": 16000}
+    raw = load_task("keywords", 0, clips)
+    bank = load_task("keywords", 0, {**clips, "features": "filterbank", "hop_ms": 20.0})
+    assert bank.train_x.shape == (3, (16000 - 480) // 320 + 1, 40) and bank.d_in == 40
+    assert 0 <= bank.train_x.min() and bank.train_x.max() < 20  # ln of a filter-bank magnitude
+    frames = load_task("keywords", 0, {**clips, "features": "frames", "hop_ms": 10.0})
+    assert frames.train_x.shape == (3, 100, 160)
+    # a frame is the hop's samples, in order: the raw clip reshaped (both from the cached audio)
+    np.testing.assert_allclose(frames.train_x.reshape(3, -1), raw.train_x[..., 0], atol=1 / 32768)
