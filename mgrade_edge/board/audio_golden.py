@@ -77,7 +77,7 @@ def write_audio_main(directory: Path, facts: dict, audio: np.ndarray, expected: 
 
 
 def board_test_audio(bundle: Path, cpu: str, dsp: bool = False, cycles: bool = False,
-                     memory=NO_WAIT_STATES, tflm_dir: str | None = None) -> dict:
+                     memory=NO_WAIT_STATES, tflm_dir: str | None = None, defines: tuple[str, ...] = ()) -> dict:
     bundle = Path(bundle)
     manifest = read_manifest(bundle)
     facts = manifest["details"]["c"]
@@ -93,7 +93,7 @@ def board_test_audio(bundle: Path, cpu: str, dsp: bool = False, cycles: bool = F
         includes = (bundle, *include_dirs(root)[1:])
         c_sources = (main, bundle / facts["sources"][0], bundle / facts["audio"]["frontend_sources"][0])
         cc_sources = tuple(bundle / s for s in facts["audio"]["frontend_sources"][1:]) + tuple(signal_sources(root))
-        defines = golden_defines(spec_cpu, dsp)
+        defines = golden_defines(spec_cpu, dsp) + tuple(defines)
         spec = ProgramSpec((SourceSet(c_sources, includes, defines), SourceSet(cc_sources, includes, ())),
                            name=f"audio_{spec_cpu.name}{'_dsp' if dsp else ''}")
         program = build_program(spec_cpu, spec, Path(tmp))

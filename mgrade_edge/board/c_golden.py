@@ -45,6 +45,7 @@ from .toolchain import CPUS, BoardError, Toolchain, get_cpu
 STATE_SYMBOL = "g_state"
 IO_SYMBOLS = ("g_io_x", "g_io_y")
 DSP_DEFINE = "MGRADE_USE_DSP"
+MVE_DEFINE = "MGRADE_USE_MVE"
 STACK_PAINT_DEFINE = "MGRADE_STACK_PAINT_BYTES"
 _HASH = re.compile(r"output hash ([0-9a-f]{8})")
 _TICKS = re.compile(r"^ticks (\d+) for (\d+) steps", re.M)
@@ -141,6 +142,20 @@ def c_program_spec(bundle: Path, facts: dict, cpu, dsp: bool = False, defines: t
     sources = (bundle / "main.c", *(bundle / s for s in facts["sources"]))
     return ProgramSpec((SourceSet(sources, (bundle,), defines, tuple(flags)),),
                        name=f"golden_{cpu.name}{'_dsp' if dsp else ''}{''.join(flags)}")
+
+
+def kernels_label(dsp: bool, defines: tuple[str, ...]) -> str:
+    return "helium" if MVE_DEFINE in defines else ("arm-dsp" if dsp else "portable-c")
+
+
+def mve_defines(cpu, mve: bool | None) -> tuple[str, ...]:
+    """The Helium build's define: by default on every core with MVE (--no-mve: the scalar/DSP build)."""
+    if mve is None:
+        mve = cpu.mve
+    if mve and not cpu.mve:
+        with_mve = ", ".join(name for name, spec in CPUS.items() if spec.mve)
+        raise BoardError(f"--mve needs a core with Helium ({with_mve}), not {cpu.name}")
+    return (MVE_DEFINE,) if mve else ()
 
 
 def check_dsp(cpu, dsp: bool) -> None:
@@ -301,7 +316,7 @@ def board_test_c(bundle: str | Path, cpu: str = "host", dsp: bool = False, stack
     analytic = analytic_min_ram(facts)
     return {
         "passed": run.passed and bit_exact is not False,
-        "cpu": cpu, "target": facts.get("target"), "kernels": "arm-dsp" if dsp else "portable-c",
+        "cpu": cpu, "target": facts.get("target"), "kernels": kernels_label(dsp, defines),
         "variant": f"{facts['precision']} {facts['prefix']}_step{facts.get('step_variant', '')}",
         "tflm_tree": None, "result_line": run.line, "exit_code": run.exit_code,
         "golden_steps": _golden_steps(bundle),

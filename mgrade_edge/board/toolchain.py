@@ -32,6 +32,7 @@ class CpuSpec:
     linker_script: str | None = None  # file in board/data
     clock_hz: int = 0  # SysTick (processor) clock of the QEMU machine
     dsp: bool = False  # has the Arm DSP extension (SMLAD ...): the C step's --dsp path can run
+    mve: bool = False  # has integer Helium (MVE): the C step's dot products in vector instructions
     stack_paint_bytes: int = 16384  # the c golden program's stack painting depth: below the machine's stack size
     family: str = "arm"  # arm: newlib + rdimon, our vector table (startup.c); riscv: picolibc (startup_riscv.c)
     cxx: bool = True  # has a C++ library: TensorFlow Lite Micro programs build (picolibc's riscv32 here has none)
@@ -89,7 +90,7 @@ _register(CpuSpec("cortex-m7", "arm-none-eabi-", ("-mcpu=cortex-m7+nofp", "-mthu
 _register(CpuSpec("cortex-m33", "arm-none-eabi-", ("-mcpu=cortex-m33+nofp", "-mthumb", "-mfloat-abi=soft"),
                   "mps2-an505", "cortex-m33", "mps2_an505.ld", 20_000_000, dsp=True))
 _register(CpuSpec("cortex-m55", "arm-none-eabi-", ("-mcpu=cortex-m55", "-mthumb", "-mfloat-abi=hard"),
-                  "mps3-an547", "cortex-m55", "mps3_an547.ld", 32_000_000, dsp=True))
+                  "mps3-an547", "cortex-m55", "mps3_an547.ld", 32_000_000, dsp=True, mve=True))
 # RV32IMAC on QEMU's virt machine with picolibc. Its counter is minstret, which counts instructions, so the
 # "clock" is 1 GHz: one tick = one instruction (run.ticks_to_instructions).
 _register(CpuSpec("riscv32", "riscv64-unknown-elf-", ("-march=rv32imac", "-mabi=ilp32", "--specs=picolibc.specs"),

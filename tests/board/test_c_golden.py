@@ -6,7 +6,8 @@ import shutil
 
 import pytest
 
-from mgrade_edge.board.c_golden import board_test_c, expected_output_hash, fnv1a, parse_c_golden_output
+from mgrade_edge.board.c_golden import board_test_c, expected_output_hash, fnv1a, mve_defines, parse_c_golden_output
+from mgrade_edge.board.toolchain import get_cpu
 from tests.board.conftest import require_toolchain
 from tests.helpers import run_main
 
@@ -72,16 +73,17 @@ void API(step_q)(API(state) *s, const act_t *xq, act_t *yq) {{
 
 
 # One QEMU run per core: the DSP variant where the core has it (M4, M7, M33), the portable C on M0+ (ARMv6-M:
-# no 32x32->64 multiply), M3 (no DSP extension), M55 and RV32IMAC (picolibc, its own start code).
+# no 32x32->64 multiply), M3 (no DSP extension) and RV32IMAC (picolibc, its own start code), and on M55
+# what board-test builds there by default: the Helium dot products.
 @pytest.mark.parametrize("cpu, dsp", [("cortex-m0plus", False), ("cortex-m3", False), ("cortex-m4", True),
                                       ("cortex-m7", True), ("cortex-m33", True), ("cortex-m55", False),
                                       ("riscv32", False)])
 def test_cortex_m_outputs_are_bit_identical_to_the_host_and_the_mirror(tiny_c_bundle, host_report, cpu, dsp):
     require_toolchain(cpu)
-    r = board_test_c(tiny_c_bundle, cpu=cpu, dsp=dsp)
+    r = board_test_c(tiny_c_bundle, cpu=cpu, dsp=dsp, defines=mve_defines(get_cpu(cpu), None))
     assert r["passed"], r["result_line"]
     assert r["output_hash"] == host_report["output_hash"] == expected_output_hash(tiny_c_bundle)
-    assert r["kernels"] == ("arm-dsp" if dsp else "portable-c") and r["cpu"] == cpu
+    assert r["kernels"] == ("helium" if cpu == "cortex-m55" else "arm-dsp" if dsp else "portable-c") and r["cpu"] == cpu
     assert (r["ram_parts"]["state"], r["ram_parts"]["scratch"], r["ram_parts"]["io"]) == tuple(
         r["planned_ram_parts"].values())
     assert r["ram_parts"]["stack"] > 0 and r["instructions_per_step"] > 1000
@@ -96,6 +98,8 @@ def test_board_test_errors_are_one_line_exit_2(tiny_c_bundle, tmp_path, capsys, 
                     "--dsp uses the Arm DSP instructions")
     _one_error_line(*run_main(["board-test", tiny_c_bundle, "--cpu", "cortex-m3", "--dsp"], capsys, monkeypatch),
                     "it needs a --cpu with them (cortex-m4, cortex-m7, cortex-m33, cortex-m55), not cortex-m3")
+    _one_error_line(*run_main(["board-test", tiny_c_bundle, "--cpu", "cortex-m4", "--mve"], capsys, monkeypatch),
+                    "--mve needs a core with Helium (cortex-m55), not cortex-m4")
     _one_error_line(*run_main(["board-test", tiny_c_bundle, "--kernels", "reference"], capsys, monkeypatch),
                     "is a c bundle")
     broken = tmp_path / "broken"

@@ -112,7 +112,7 @@ def _division_cases(rng) -> str:
 
 
 def _dot_cases(rng, qmax: int, weights: str) -> str:
-    rows, cols = 10, 37  # neither a multiple of 4: the blocked layout pads both
+    rows, cols = 10, 59  # neither a multiple of 4: the blocked layout pads both; 15 chunks: every tail (8+4+2+1, odd)
     w = rng.integers(-128, 127, (rows, cols), endpoint=True)
     w[0], w[1] = 127, -128  # the extremes of every product
     x = rng.integers(-qmax - 1, qmax, cols, endpoint=True)
@@ -186,17 +186,18 @@ def kernel_cases(config: str, seed: int = 0) -> str:
         _dot_cases(rng, qmax, weights), _layer_norm_cases(rng, qmax, fast)])
 
 
-def run_kernel_tests(tmp_path: Path, config: str, cpu: str, dsp: bool = False) -> str:
+def run_kernel_tests(tmp_path: Path, config: str, cpu: str, dsp: bool = False, mve: bool = False) -> str:
     from mgrade_edge.board.build import SourceSet
     from mgrade_edge.board.program import ProgramSpec, build_program
     from mgrade_edge.board.run import run_program
 
-    work = tmp_path / f"{config}-{cpu}{'-dsp' if dsp else ''}"
+    variant = ("-dsp" if dsp else "") + ("-mve" if mve else "")
+    work = tmp_path / f"{config}-{cpu}{variant}"
     work.mkdir()
     (work / "kernel_cases.h").write_text(kernel_cases(config))
-    defines = ("MGRADE_USE_DSP",) if dsp else ()
+    defines = (("MGRADE_USE_DSP",) if dsp else ()) + (("MGRADE_USE_MVE",) if mve else ())
     spec = ProgramSpec((SourceSet((HERE / "kernels_test.c",), (work, TEMPLATES), defines),),
-                       name=f"kernels_{config}_{cpu}{'_dsp' if dsp else ''}")
+                       name=f"kernels_{config}_{cpu}{variant.replace('-', '_')}")
     program = build_program(cpu, spec, work)
     result = run_program(program.toolchain, program.elf)
     assert not result.timed_out
@@ -218,6 +219,15 @@ def test_every_kernel_matches_the_reference_on_the_host(config, tmp_path):
 def test_every_kernel_matches_the_reference_on_cortex_m4_with_the_dsp_path(config, tmp_path):
     require_toolchain("cortex-m4")
     output = run_kernel_tests(tmp_path, config, "cortex-m4", dsp=True)
+    assert [line.split()[0] for line in output.splitlines() if " ok " in line] == list(KERNELS), output
+
+
+@pytest.mark.board
+@pytest.mark.parametrize("config", list(CONFIGS))
+def test_every_kernel_matches_the_reference_on_cortex_m55_with_helium(config, tmp_path):
+    """The MVE dot product (gathers + VMLADAVA, a predicated odd chunk) against the same answers."""
+    require_toolchain("cortex-m55")
+    output = run_kernel_tests(tmp_path, config, "cortex-m55", mve=True)
     assert [line.split()[0] for line in output.splitlines() if " ok " in line] == list(KERNELS), output
 
 

@@ -28,8 +28,13 @@ static INLINE int64_t rq(int32_t a, mult k) {
   if (k.pre >= 0) return rq_fast(a, k);
   return ((int64_t)a * k.m + ((int64_t)1 << (k.n - 1))) >> k.n;
 }
-#if defined(MGRADE_USE_DSP) && defined(__ARM_FEATURE_DSP) && !defined(__ARM_BIG_ENDIAN)
+#if (defined(MGRADE_USE_DSP) || defined(MGRADE_USE_MVE)) && defined(__ARM_FEATURE_DSP) && !defined(__ARM_BIG_ENDIAN)
 #define DSP_PATH 1
+#endif
+/* Helium (-DMGRADE_USE_MVE on a core with integer MVE, e.g. Cortex-M55): the dense dot products in
+ * vector instructions; the DSP path's other helpers stay. */
+#if defined(MGRADE_USE_MVE) && defined(DSP_PATH) && defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
+#define MVE_PATH 1
 #endif
 /* SSAT is a core instruction of ARMv6 and ARMv7-M (ACLE's __ARM_FEATURE_SAT; not the DSP extension),
  * so every Arm build that has it uses it, with or without MGRADE_USE_DSP; elsewhere (x86, Cortex-M0)
@@ -110,6 +115,61 @@ static INLINE int32_t sxtb16_ror8(uint32_t v) {
   __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
   return r;
 }
+#if defined(MVE_PATH)
+#include <arm_mve.h>
+/* Two chunks (8 inputs) per row and iteration: the row's 8 weights of both chunks gathered into int16
+ * lanes in column order (VLDRB.S16 / VLDRH gather: the int8 layout keeps a row's columns 0, 2, 1, 3 in
+ * bytes 0..3, W16 in order), the 8 inputs loaded as they are, and one VMLADAVA (8 MACs into the row's
+ * int32 sum); an odd last chunk with the upper 4 lanes predicated off. Integer sums are exact, so it
+ * returns what the portable loop returns. */
+#if W16
+#define MVE_ROW_OFFSETS {0, 1, 2, 3, 16, 17, 18, 19} /* halfwords: a chunk is 4 rows x 4 int16 */
+#define MVE_STRIDE 32                                 /* halfwords per 2 chunks */
+typedef int16_t mve_w_t;
+#define MVE_GATHER(p, o) vldrhq_gather_shifted_offset_s16((p), (o))
+#define MVE_GATHER_Z(p, o, m) vldrhq_gather_shifted_offset_z_s16((p), (o), (m))
+#define MVE_ROW_STEP 4
+#else
+#define MVE_ROW_OFFSETS {0, 2, 1, 3, 16, 18, 17, 19} /* bytes: a chunk is 4 rows x 4 int8 (0, 2, 1, 3) */
+#define MVE_STRIDE 32                                 /* bytes per 2 chunks */
+typedef int8_t mve_w_t;
+#define MVE_GATHER(p, o) vldrbq_gather_offset_s16((p), (o))
+#define MVE_GATHER_Z(p, o, m) vldrbq_gather_offset_z_s16((p), (o), (m))
+#define MVE_ROW_STEP 4
+#endif
+static INLINE void dot4(const uint32_t *w, const int16_t *x, int chunks, int32_t *acc) {
+  static const uint16_t row0[8] = MVE_ROW_OFFSETS;
+  const uint16x8_t o0 = vld1q_u16(row0), o1 = vaddq_n_u16(o0, MVE_ROW_STEP), o2 = vaddq_n_u16(o0, 2 * MVE_ROW_STEP),
+                   o3 = vaddq_n_u16(o0, 3 * MVE_ROW_STEP);
+  const mve_w_t *p = (const mve_w_t *)(const void *)w;
+  int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+  int k;
+  for (k = 0; k + 2 <= chunks; k += 2, x += 8, p += MVE_STRIDE) {
+    const int16x8_t xv = vld1q_s16(x);
+    a0 = vmladavaq_s16(a0, MVE_GATHER(p, o0), xv);
+    a1 = vmladavaq_s16(a1, MVE_GATHER(p, o1), xv);
+    a2 = vmladavaq_s16(a2, MVE_GATHER(p, o2), xv);
+    a3 = vmladavaq_s16(a3, MVE_GATHER(p, o3), xv);
+  }
+  if (k < chunks) {
+    const mve_pred16_t half = vctp16q(4);
+    const int16x8_t xv = vldrhq_z_s16(x, half);
+    a0 = vmladavaq_p_s16(a0, MVE_GATHER_Z(p, o0, half), xv, half);
+    a1 = vmladavaq_p_s16(a1, MVE_GATHER_Z(p, o1, half), xv, half);
+    a2 = vmladavaq_p_s16(a2, MVE_GATHER_Z(p, o2, half), xv, half);
+    a3 = vmladavaq_p_s16(a3, MVE_GATHER_Z(p, o3, half), xv, half);
+  }
+  acc[0] = a0;
+  acc[1] = a1;
+  acc[2] = a2;
+  acc[3] = a3;
+}
+#undef MVE_ROW_OFFSETS
+#undef MVE_STRIDE
+#undef MVE_GATHER
+#undef MVE_GATHER_Z
+#undef MVE_ROW_STEP
+#else
 /* One chunk (4 inputs x 4 rows) as the loop body of dot4, in assembly so the loads post-increment
  * their pointers (the compiler's schedule needs two extra adds and spills when unrolled). */
 #define DOT4_ROW(a, wr)                                                                 \
@@ -197,6 +257,7 @@ static INLINE void dot4(const uint32_t *w, const int16_t *x, int chunks, int32_t
 #undef DOT4_LDRD_ROW16
 #undef DOT4_W_DECL
 #undef DOT4_W_OPERANDS
+#endif /* MVE_PATH */
 #else
 static INLINE int32_t mul_hi32(int32_t a, int32_t b) { return (int32_t)(((int64_t)a * b) >> 32); }
 static INLINE int64_t mul_wide(int32_t a, int32_t b) { return (int64_t)a * b; }
