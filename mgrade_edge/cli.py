@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from . import __version__
+from . import __version__, distributed
 from .board.audio_golden import board_test_audio, format_audio_report
 from .board.boards import BOARDS, board_keys, fit_lines, get_board
 from .board.c_golden import board_test_c, format_c_board_report, mve_defines
@@ -168,14 +168,22 @@ def train(task, data, val_fraction, out, epochs, seed, lr, batch_size, chrono_ta
                         chrono_tau_max=chrono_tau_max, encoder_gain=encoder_gain, checkpoint_every=checkpoint_every,
                         patience=patience, device=resolve_device(device))
     state_path = out.with_name(out.name + ".state.pt")
-    log = MetricsLog(out, resume is not None)
+    group = distributed.from_environment(opts.device)  # one process unless started by torchrun
+    log = MetricsLog(out, resume is not None) if group.writer else None
     try:
         model, metadata = train_model(data, cfg, opts, load_train_state(resume) if resume else None,
-                                      lambda state: save_train_state(state_path, state), log)
+                                      lambda state: save_train_state(state_path, state), log, group)
     except Interrupted as stop:
-        click.echo(f"interrupted: training state saved to {state_path}; continue with the same command and "
-                   f"--resume {state_path}", err=True)
+        if group.writer:
+            click.echo(f"interrupted: training state saved to {state_path}; continue with the same command and "
+                       f"--resume {state_path}", err=True)
         sys.exit(128 + stop.signum)
+    finally:
+        distributed.shutdown(group)
+    if not group.writer:
+        return  # rank 0 writes the checkpoint
+    if group.world > 1:
+        metadata["processes"] = group.world
     if user_data is not None:
         metadata["data"] = data_record(user_data, data, val_fraction)
     import torch

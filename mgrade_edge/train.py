@@ -18,9 +18,11 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch.nn.parallel import DistributedDataParallel
 
 from .config import MGRADEConfig
 from .data import IGNORE, TaskData
+from .distributed import SINGLE, Distributed
 from .errors import UserError
 from .jsonutil import json_safe
 from .metrics import headline, task_metrics
@@ -132,6 +134,15 @@ def predict(model: MGRADE, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
     return np.concatenate(outs)
 
 
+def loss_terms(kind: str, y: torch.Tensor) -> float:
+    """How many terms task_loss averages over for targets y: sequences, scored steps, or values."""
+    if kind == "sequence":
+        return float(len(y))
+    if kind == "step_class":
+        return float((y != IGNORE).sum().item())
+    return float(y.numel())
+
+
 def evaluate(model: MGRADE, kind: str, x: np.ndarray, y: np.ndarray) -> dict:
     return task_metrics(kind, predict(model, x), y, model.cfg.readout)
 
@@ -150,7 +161,8 @@ def _lr_lambda(total_steps: int):
 
 def train_model(task: TaskData, cfg: MGRADEConfig, opts: TrainOptions, resume: dict | None = None,
                 save_state: Callable[[dict], None] | None = None,
-                on_epoch: Callable[[dict], None] | None = None) -> tuple[MGRADE, dict]:
+                on_epoch: Callable[[dict], None] | None = None,
+                dist: Distributed = SINGLE) -> tuple[MGRADE, dict]:
     """Train on task.train, select nothing on test; returns the model and checkpoint metadata.
 
     `save_state(state)` receives a resumable training state (model, optimiser, scheduler, position in the
@@ -159,7 +171,8 @@ def train_model(task: TaskData, cfg: MGRADEConfig, opts: TrainOptions, resume: d
     ends with the same weights as an uninterrupted one (CPU). `on_epoch(row)`: after every epoch, its loss,
     validation metrics, learning rate, seconds and samples per second (the metrics log). With
     `opts.patience`, training stops after that many epochs without a better validation score and the
-    model returned is the best epoch's."""
+    model returned is the best epoch's. `dist`: one process of a torchrun group (distributed.py): it trains
+    its share of every batch through DistributedDataParallel; only the writer saves states and reports."""
     torch.manual_seed(opts.seed)
     rng = np.random.default_rng(opts.seed)
     model = MGRADE(cfg)
@@ -176,6 +189,10 @@ def train_model(task: TaskData, cfg: MGRADEConfig, opts: TrainOptions, resume: d
     steps_per_epoch = math.ceil(n / opts.batch_size)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(opts.epochs * steps_per_epoch))
     train_x, train_y = torch.from_numpy(task.train_x).to(opts.device), torch.from_numpy(task.train_y).to(opts.device)
+    forward = DistributedDataParallel(model) if dist.world > 1 else model
+    if dist.world > 1:
+        save_state = save_state if dist.writer else None
+        on_epoch = on_epoch if dist.writer else None
     metric = headline(task.kind)
     history, first_epoch, first_step, order, total, earlier = [], 1, 0, None, 0.0, 0.0
     best = {"score": -math.inf, "epoch": 0, "model": None, "since": 0}  # the best validation epoch so far
@@ -214,14 +231,25 @@ def train_model(task: TaskData, cfg: MGRADEConfig, opts: TrainOptions, resume: d
                         save_state(state(epoch, i, order, total))
                     raise Interrupted(received[0])
                 idx = order[i * opts.batch_size:(i + 1) * opts.batch_size]
-                loss = task_loss(task.kind, model, model(train_x[idx]), train_y[idx])
+                mine = dist.share(idx)
+                if len(mine) == 0:  # a last batch smaller than the group: this process adds a zero gradient
+                    mine = idx[:1]
+                    loss = 0.0 * task_loss(task.kind, model, forward(train_x[mine]), train_y[mine])
+                else:
+                    loss = task_loss(task.kind, model, forward(train_x[mine]), train_y[mine])
                 optimizer.zero_grad(set_to_none=True)
+                # DDP averages the processes' gradients: weighting each share's mean loss by its share of the
+                # batch's terms makes that average the gradient of the whole batch's mean loss
+                if dist.world > 1 and len(dist.share(idx)):
+                    loss = loss * (dist.world * loss_terms(task.kind, train_y[mine])
+                                   / loss_terms(task.kind, train_y[idx]))
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(model.parameters(), GRAD_CLIP)
                 optimizer.step()
                 scheduler.step()
                 model.clamp_positions()
-                total += loss.item() * len(idx)
+                total += loss.item() * len(idx) / dist.world  # the group's sum is the batch's mean loss x its size
+            total = dist.all_sum(total, opts.device)
             val = evaluate(model, task.kind, task.val_x, task.val_y)
             history.append({"epoch": epoch, "loss": total / n, **{f"val_{k}": v for k, v in val.items()}})
             order = None
@@ -234,7 +262,7 @@ def train_model(task: TaskData, cfg: MGRADEConfig, opts: TrainOptions, resume: d
                 seconds = time.perf_counter() - epoch_start
                 on_epoch({**json_safe(history[-1]), "lr": scheduler.get_last_lr()[0], "seconds": round(seconds, 3),
                           "samples_per_s": round(n / seconds, 1) if seconds > 0 else None})
-            if opts.progress:
+            if opts.progress and dist.writer:
                 _progress(epoch, opts.epochs, total / n, metric, val[metric], earlier + time.perf_counter() - start)
             if save_state is not None and opts.checkpoint_every and epoch % opts.checkpoint_every == 0:
                 save_state(state(epoch + 1, 0, None, 0.0))
