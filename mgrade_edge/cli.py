@@ -128,6 +128,9 @@ USER_DATA_EPOCHS = 20  # train --data
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="auto", show_default=True,
               help="Where training runs: auto picks CUDA when present, else Apple's MPS, else the CPU (the CPU is "
                    "deterministic with --seed; resume is bit-exact there).")
+@click.option("--precision", type=click.Choice(["fp32", "bf16"]), default="fp32", show_default=True,
+              help="bf16: the forward pass under torch.autocast in bfloat16 (the minGRU scan stays float32); the "
+                   "checkpoint is float32 either way.")
 @click.option("--patience", type=int, default=0, callback=bounded_int(0, 100_000),
               help="Stop after P epochs without a better validation score and keep the best epoch's weights (0: off).")
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -138,7 +141,7 @@ USER_DATA_EPOCHS = 20  # train --data
 @config_options
 @user_errors
 def train(task, data, val_fraction, out, epochs, seed, lr, batch_size, chrono_tau_max, encoder_gain, force,
-          checkpoint_every, device, patience, plot, resume, **options):
+          checkpoint_every, device, precision, patience, plot, resume, **options):
     """Train an mGRADE model on a bundled or generated task and write a checkpoint.
 
     Example: mgrade-edge train --task digits --out model.pt;
@@ -166,7 +169,7 @@ def train(task, data, val_fraction, out, epochs, seed, lr, batch_size, chrono_ta
     default_epochs = TASK_DEFAULTS[task]["epochs"] if user_data is None else USER_DATA_EPOCHS
     opts = TrainOptions(epochs=epochs or default_epochs, lr=lr, batch_size=batch_size, seed=seed,
                         chrono_tau_max=chrono_tau_max, encoder_gain=encoder_gain, checkpoint_every=checkpoint_every,
-                        patience=patience, device=resolve_device(device))
+                        patience=patience, device=resolve_device(device), precision=precision)
     state_path = out.with_name(out.name + ".state.pt")
     group = distributed.from_environment(opts.device)  # one process unless started by torchrun
     log = MetricsLog(out, resume is not None) if group.writer else None

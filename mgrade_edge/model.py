@@ -189,9 +189,14 @@ class MinGRU(nn.Module):
         return k, a
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.softplus_cutoff is not None:
-            return min_gru_scan_cut(*self.gates(x), self.softplus_cutoff)
-        return min_gru_scan(*self.gates(x))
+        k, a = self.gates(x)
+        # The scan runs in float32 even under autocast (train --precision bf16): its cumulative sums are what
+        # float32 barely holds (SCAN_CHUNK); the gate matmul above may run in bfloat16.
+        with torch.autocast(device_type=x.device.type, enabled=False):
+            k, a = k.float(), a.float()
+            if self.softplus_cutoff is not None:
+                return min_gru_scan_cut(k, a, self.softplus_cutoff)
+            return min_gru_scan(k, a)
 
     def step(self, x_t: torch.Tensor, h_prev: torch.Tensor) -> torch.Tensor:
         if self.softplus_cutoff is not None:

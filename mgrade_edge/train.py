@@ -47,6 +47,7 @@ class TrainOptions:
     checkpoint_every: int = 0  # epochs between resumable training states (0: only when interrupted)
     patience: int = 0  # stop after this many epochs without a better validation score, keep the best (0: off)
     device: str = "cpu"  # where training runs (resolve_device); the checkpoint is always written from the CPU
+    precision: str = "fp32"  # fp32 | bf16: torch.autocast around the forward pass (the scan stays float32)
 
     def identity(self) -> dict:
         """What a resumed run must share with the run it continues (everything but progress, cadence and
@@ -232,15 +233,15 @@ def train_model(task: TaskData, cfg: MGRADEConfig, opts: TrainOptions, resume: d
                     raise Interrupted(received[0])
                 idx = order[i * opts.batch_size:(i + 1) * opts.batch_size]
                 mine = dist.share(idx)
-                if len(mine) == 0:  # a last batch smaller than the group: this process adds a zero gradient
-                    mine = idx[:1]
-                    loss = 0.0 * task_loss(task.kind, model, forward(train_x[mine]), train_y[mine])
-                else:
-                    loss = task_loss(task.kind, model, forward(train_x[mine]), train_y[mine])
+                empty = len(mine) == 0  # a last batch smaller than the group: this process adds a zero gradient
+                mine = idx[:1] if empty else mine
+                with torch.autocast(device_type=torch.device(opts.device).type, dtype=torch.bfloat16,
+                                    enabled=opts.precision == "bf16"):
+                    loss = task_loss(task.kind, model, forward(train_x[mine]), train_y[mine]) * (0.0 if empty else 1.0)
                 optimizer.zero_grad(set_to_none=True)
                 # DDP averages the processes' gradients: weighting each share's mean loss by its share of the
                 # batch's terms makes that average the gradient of the whole batch's mean loss
-                if dist.world > 1 and len(dist.share(idx)):
+                if dist.world > 1 and not empty:
                     loss = loss * (dist.world * loss_terms(task.kind, train_y[mine])
                                    / loss_terms(task.kind, train_y[idx]))
                 loss.backward()
@@ -285,6 +286,7 @@ def train_model(task: TaskData, cfg: MGRADEConfig, opts: TrainOptions, resume: d
         **({"patience": opts.patience, "best_epoch": best["epoch"], "epochs_run": len(history)}
            if opts.patience else {}),
         "device": opts.device,
+        **({"precision": opts.precision} if opts.precision != "fp32" else {}),
         "params": count_parameters(model),
         **{f"test_{k}": v for k, v in test.items()},
         "val_history": history,

@@ -51,3 +51,27 @@ def test_initialisation_options_are_recorded():
     task.train_x, task.train_y = task.train_x[:64], task.train_y[:64]
     _, meta = train_model(task, SMALL, TrainOptions(epochs=1, progress=False, chrono_tau_max=50.0, encoder_gain=2.0))
     assert meta["init_chrono_tau_max"] == 50.0 and meta["init_encoder_gain"] == 2.0
+
+
+def test_bf16_training_keeps_the_scan_in_float32_and_still_learns():
+    """--precision bf16: the gate matmuls run in bfloat16 under autocast, the scan in float32."""
+    import torch
+
+    from mgrade_edge.config import MGRADEConfig
+    from mgrade_edge.data import load_task
+    from mgrade_edge.model import MGRADE
+    from mgrade_edge.train import TrainOptions, train_model
+
+    gru = MGRADE(MGRADEConfig(d_in=1, d_model=8, n_layers=1, n_classes=3, kernel_size=4, n_taps=2)).layers[0].gru
+    with torch.autocast(device_type="cpu", dtype=torch.bfloat16):
+        x = torch.randn(2, 100, 8)
+        assert gru.to_gates(x).dtype == torch.bfloat16
+        assert gru(x).dtype == torch.float32
+    task = load_task("digits", 0)
+    cfg = MGRADEConfig(d_in=1, d_model=16, n_layers=1, n_classes=10)
+    _, fp32 = train_model(task, cfg, TrainOptions(epochs=3, seed=0, progress=False))
+    model, bf16 = train_model(task, cfg, TrainOptions(epochs=3, seed=0, progress=False, precision="bf16"))
+    assert bf16["precision"] == "bf16" and "precision" not in fp32
+    assert bf16["val_history"][-1]["loss"] < bf16["val_history"][0]["loss"]  # it learns
+    assert abs(bf16["test_accuracy"] - fp32["test_accuracy"]) <= 0.05
+    assert all(p.dtype == torch.float32 for p in model.parameters())
