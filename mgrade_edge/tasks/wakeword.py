@@ -10,7 +10,10 @@ per-hop output is the detector), by the time a step's window ends:
   detector's tail, is neither right nor wrong);
 - during another word and shortly after it: other; noise alone: silence.
 The lead-in word starts the detector from a state that has heard speech, so the model learns to
-fire after a wakeword whatever came before it (the 20-minute stream is run without resets).
+fire after a wakeword whatever came before it (the 20-minute stream is run without resets). Each clip
+is preceded by PREROLL_SECONDS of its background that only the front end hears, so its noise
+reduction and gain control have settled as on a running stream, and in NOISE_CHANGE_P of the clips
+the background changes once (kind and level), as it does in a stream.
 """
 
 from __future__ import annotations
@@ -40,7 +43,11 @@ TAIL_IGNORE_SECONDS = 0.35  # then the detector's output is free for this long
 OTHER_TAIL_SECONDS = 0.1
 TARGET_P = {"wakeword": 0.4, "other": 0.35, "none": 0.25}
 LEAD_P = 0.6
-GENERATOR_VERSION = 1
+# Background heard by the front end alone before each clip: its noise estimate and PCAN gain settle (time
+# constant about a second) as they have on a running stream; the model's steps start after it.
+PREROLL_SECONDS = 3.0
+NOISE_CHANGE_P = 0.3  # the background changes kind and level once inside the clip, as it does in a stream
+GENERATOR_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -104,9 +111,9 @@ def step_labels(events: list[tuple[int, int, int]], n_steps: int, spec: Frontend
 
 
 def render_clip(espeak, spec: WakewordSpec, voices, rng: np.random.Generator):
-    """(float audio [S], events [(start, end, class)]) of one training clip."""
+    """(float audio [pre-roll + clip], events [(start, end, class)] in its samples) of one training clip."""
     sr = spec.frontend.sample_rate
-    n = int(CLIP_SECONDS * sr)
+    n, pre = int(CLIP_SECONDS * sr), int(PREROLL_SECONDS * sr)
     others = [w for w in WORDS if w != spec.wakeword]
     voice = voices[int(rng.integers(len(voices)))]
     target = rng.choice(list(TARGET_P), p=list(TARGET_P.values()))
@@ -120,24 +127,30 @@ def render_clip(espeak, spec: WakewordSpec, voices, rng: np.random.Generator):
     room = int((LABEL_SECONDS + 0.1) * sr)  # the wakeword's label window must fit in the clip
     while parts and sum(len(p) for p, _ in parts) + room > n:
         parts.pop(0)  # a slow lead-in that leaves no room goes
-    audio = np.zeros(n)
+    audio = np.zeros(pre + n)
     free = n - room - sum(len(p) for p, _ in parts)
     cuts = np.sort(rng.uniform(0, free, len(parts))).astype(int)  # gaps before each word
     events, spoken = [], 0
     for (p, cls), cut in zip(parts, cuts):  # word k starts after gap cuts[k] and the words before it
-        start = int(cut) + spoken
+        start = pre + int(cut) + spoken
         audio[start:start + len(p)] += p
         events.append((start, start + len(p), cls))
         spoken += len(p)
     rms = np.sqrt(np.mean(np.concatenate([p for p, _ in parts]) ** 2)) if parts else 10 ** (rng.uniform(-30, -6) / 20)
-    audio += background(n, sr, rms, rng)
+    if rng.random() < NOISE_CHANGE_P:
+        change = pre + int(rng.uniform(0, n))
+        audio += np.concatenate([background(change, sr, rms, rng), background(pre + n - change, sr, rms, rng)])
+    else:
+        audio += background(pre + n, sr, rms, rng)
     return np.clip(audio, -1.0, 1.0).astype(np.float32), events
 
 
 def generate_split(espeak, spec: WakewordSpec, voices, count: int, split_id: int, block: int = 256):
     """Features and per-step labels of `count` clips; audio is turned into features a block at a time, so
     only the features of the whole split are held."""
-    steps = spec.frontend.steps_for(int(CLIP_SECONDS * spec.frontend.sample_rate))
+    sr = spec.frontend.sample_rate
+    steps = spec.frontend.steps_for(int(CLIP_SECONDS * sr))  # the clip's own steps: the last of all
+    every = spec.frontend.steps_for(int((PREROLL_SECONDS + CLIP_SECONDS) * sr))
     x = np.empty((count, steps, spec.frontend.d_in), np.float32)
     y = np.empty((count, steps), np.int64)
     for first in range(0, count, block):
@@ -145,8 +158,8 @@ def generate_split(espeak, spec: WakewordSpec, voices, count: int, split_id: int
         for i in range(first, min(count, first + block)):
             a, events = render_clip(espeak, spec, voices, np.random.default_rng([spec.seed, split_id, i, 7]))
             audio.append(a)
-            y[i] = step_labels(events, steps, spec.frontend)
-        x[first:first + len(audio)] = clip_features(np.stack(audio), spec.frontend)
+            y[i] = step_labels(events, every, spec.frontend)[-steps:]
+        x[first:first + len(audio)] = clip_features(np.stack(audio), spec.frontend)[:, -steps:]
     return x, y
 
 
