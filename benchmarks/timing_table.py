@@ -19,15 +19,24 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = {"digits": 16_000, "keywords": 8_000, "spoken_digits": 100}
-CORES = (("cortex-m0plus", False), ("cortex-m3", False), ("cortex-m4", False), ("cortex-m4", True),
-         ("cortex-m33", True), ("cortex-m7", True), ("cortex-m55", True), ("riscv32", False))
+# (core, variant): portable C, the Arm DSP path (SMLAD), or Helium (MVE dot products on the DSP path)
+CORES = (("cortex-m0plus", "portable"), ("cortex-m3", "portable"), ("cortex-m4", "portable"), ("cortex-m4", "dsp"),
+         ("cortex-m33", "dsp"), ("cortex-m7", "dsp"), ("cortex-m55", "dsp"), ("cortex-m55", "helium"),
+         ("riscv32", "portable"))
 
 
 def main() -> None:
     sys.path.insert(0, str(ROOT))
     from benchmarks.update_docs import timing_table_md
     from mgrade_edge.board.boards import BOARDS, realtime_verdict
-    from mgrade_edge.board.c_golden import build_c_golden, object_flash, run_c_golden, step_function, step_object
+    from mgrade_edge.board.c_golden import (
+        MVE_DEFINE,
+        build_c_golden,
+        object_flash,
+        run_c_golden,
+        step_function,
+        step_object,
+    )
     from mgrade_edge.board.cycles.estimate import NOT_MODELLED, estimate, pairs_in_pipeline, timing_for
     from mgrade_edge.board.cycles.trace import trace_calls
     from mgrade_edge.board.run import ticks_to_instructions
@@ -42,11 +51,13 @@ def main() -> None:
         for name, rate in EXAMPLES.items():
             bundle = Path(tmp) / name
             export_checkpoint(ROOT / "examples" / f"{name}.pt", "c-int8", bundle, validate=False)
-            for cpu, dsp in CORES:
+            for cpu, variant in CORES:
+                dsp, defines = variant == "dsp", ((MVE_DEFINE,) if variant == "helium" else ())
                 try:
-                    program, facts = build_c_golden(bundle, cpu, Path(tmp) / f"{name}-{cpu}-{dsp}", dsp=dsp)
+                    program, facts = build_c_golden(bundle, cpu, Path(tmp) / f"{name}-{cpu}-{variant}", dsp=dsp,
+                                                    defines=defines)
                 except UserError as exc:  # e.g. the microbit's 16 KB of RAM
-                    rows.append({"example": name, "cpu": cpu, "dsp": dsp, "error": str(exc)})
+                    rows.append({"example": name, "cpu": cpu, "variant": variant, "error": str(exc)})
                     continue
                 run = run_c_golden(program)
                 instructions = ticks_to_instructions(program.toolchain, run.ticks) / run.timed_steps
@@ -58,7 +69,7 @@ def main() -> None:
                     cycles = estimate(profile, timing, board.memory, constants) if profile and board else (
                         estimate(profile, timing, constant_bytes_per_call=constants) if profile else None)
                     c = None if cycles is None else {k: cycles[k] for k in ("low", "nominal", "high")}
-                    row = {"example": name, "cpu": cpu, "dsp": dsp, "passed": run.passed,
+                    row = {"example": name, "cpu": cpu, "variant": variant, "passed": run.passed,
                            "instructions_per_step": round(instructions), "estimated_cycles": c,
                            "board": board.name if board else None, "rate_hz": rate}
                     if board:

@@ -84,7 +84,7 @@ def timing_table_md(rows: list[dict]) -> list[str]:
     lines = ["| example | core | variant | instructions/step | estimated cycles/step (nominal) | board | steps/s "
              "(nominal) | natural rate | real time |", "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        variant = "dsp" if r["dsp"] else "portable"
+        variant = r.get("variant") or ("dsp" if r["dsp"] else "portable")  # older runs recorded only dsp
         if "error" in r:
             lines.append(f"| {r['example']} | {r['cpu']} | {variant} | {r['error']} | | | | | |")
             continue
