@@ -6,6 +6,10 @@ Schema (numpy .npz, loaded without pickle):
   scored), or [N, T, d_out] floating targets per step;
 - `split` (optional): [N] of 0/1/2 or "train"/"val"/"test"; without it, `val_fraction` of the sequences
   (seeded) validate and the test metrics are the validation set's.
+- ragged sequences: `x` [sum of lengths, d_in] (the sequences one after another) and `lengths` [N];
+  `y` [N] class ids, or [sum of lengths] per-step class ids. They are left-padded with zeros to the
+  longest (per-step ids with -1, not scored), so every sequence's last step is its own last step and
+  sequences streamed back to back are separated by the padding.
 Every problem is one line naming the array, what is wrong and the fix (a DataError: exit code 2).
 """
 
@@ -82,6 +86,35 @@ def _split_ids(path: Path, arrays: dict, n: int, val_fraction: float, seed: int)
     return split.astype(np.int64), True
 
 
+def left_pad_ragged(path: Path, x: np.ndarray, y: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """x [sum L, d_in] + lengths [N] -> [N, max L, d_in], zeros on the left; y [N] kept, y [sum L] per-step ids
+    padded with IGNORE."""
+    if lengths.ndim != 1 or not np.issubdtype(lengths.dtype, np.integer) or len(lengths) == 0 or lengths.min() < 1:
+        _fail(path, "lengths must be a 1-D integer array of sequence lengths, each at least 1")
+    if x.ndim != 2:
+        _fail(path, f"with lengths, x is the sequences one after another: [sum of lengths, d_in], not "
+                    f"{list(x.shape)}")
+    total = int(lengths.sum())
+    if len(x) != total:
+        _fail(path, f"x has {len(x)} steps but lengths add up to {total}")
+    n, t = len(lengths), int(lengths.max())
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    padded = np.zeros((n, t, x.shape[1]), dtype=x.dtype)
+    for i, (s, length) in enumerate(zip(starts, lengths)):
+        padded[i, t - length:] = x[s:s + length]
+    if y.shape == (total,) and total != n and np.issubdtype(y.dtype, np.integer):
+        steps = np.full((n, t), IGNORE, dtype=np.int64)
+        for i, (s, length) in enumerate(zip(starts, lengths)):
+            steps[i, t - length:] = y[s:s + length]
+        return padded, steps
+    if y.shape == (n,):
+        return padded, y
+    _fail(path, f"with lengths, y is [N] = [{n}] class ids or [sum of lengths] = [{total}] per-step class ids "
+                f"(ragged per-step regression targets are not supported: pad them to one length), not "
+                f"{list(y.shape)}")
+    raise AssertionError  # unreachable: _fail raises
+
+
 def load_npz_task(path: str | Path, val_fraction: float = 0.1, seed: int = 0) -> TaskData:
     """The user's data as a TaskData (name "npz:<file name>"), checked array by array."""
     path = Path(path)
@@ -92,8 +125,7 @@ def load_npz_task(path: str | Path, val_fraction: float = 0.1, seed: int = 0) ->
                         f"and y with numpy.savez")
     x = arrays["x"]
     if "lengths" in arrays:
-        _fail(path, "ragged sequences (x concatenated + lengths) are not supported yet; pad or crop them to one "
-                    "length T and save x as [N, T, d_in]")
+        x, arrays["y"] = left_pad_ragged(path, x, arrays["y"], arrays["lengths"])
     if x.ndim != 3 or 0 in x.shape:
         _fail(path, f"x has shape {list(x.shape)}; expected [N, T, d_in] with N, T, d_in > 0")
     if not np.issubdtype(x.dtype, np.floating):

@@ -37,7 +37,13 @@ def sequences(n=40, t=12, d=2, classes=3, seed=0):
      "split has 'dev'; use train, val or test"),
     ({"x": np.zeros((4, 5, 1)), "y": np.zeros(4, int), "split": np.array([0, 0, 2, 2])},
      "the val split is empty"),
-    ({"x": np.zeros((9, 1)), "y": np.zeros(3, int), "lengths": np.array([3, 3, 3])}, "ragged sequences"),
+    ({"x": np.zeros((9, 1)), "y": np.zeros(3, int), "lengths": np.array([3, 3, 2])},
+     "x has 9 steps but lengths add up to 8"),
+    ({"x": np.zeros((3, 3, 1)), "y": np.zeros(3, int), "lengths": np.array([3, 3, 3])},
+     "with lengths, x is the sequences one after another"),
+    ({"x": np.zeros((9, 1)), "y": np.zeros(3, int), "lengths": np.array([3, 0, 6])}, "each at least 1"),
+    ({"x": np.zeros((9, 1)), "y": np.zeros((9, 2)), "lengths": np.array([3, 3, 3])},
+     "ragged per-step regression targets are not supported"),
 ])
 def test_each_problem_is_one_line(tmp_path, arrays, message):
     path = save(tmp_path / "d.npz", **arrays)
@@ -95,3 +101,19 @@ def test_data_and_task_together_are_refused(tmp_path, capsys, monkeypatch):
     code, _, err = run_main(["train", "--task", "digits", "--data", str(save(tmp_path / "m.npz", x=x, y=y)),
                              "--out", str(tmp_path / "m.pt")], capsys, monkeypatch)
     assert code == 2 and "--data replaces --task" in err
+
+
+def test_ragged_sequences_are_left_padded(tmp_path):
+    """x concatenated + lengths: zeros on the left, every sequence ends at the last step; per-step ids pad with -1."""
+    x = np.arange(1, 10, dtype=np.float32).reshape(9, 1)  # sequences [1,2], [3,4,5,6], [7,8,9]
+    lengths = np.array([2, 4, 3])
+    split = np.array(["train", "val", "test"])
+    task = load_npz_task(save(tmp_path / "r.npz", x=x, y=np.array([0, 1, 2]), lengths=lengths, split=split))
+    assert task.kind == "sequence" and task.train_x.shape == (1, 4, 1)
+    np.testing.assert_array_equal(task.train_x[0, :, 0], [0, 0, 1, 2])
+    np.testing.assert_array_equal(task.val_x[0, :, 0], [3, 4, 5, 6])
+    np.testing.assert_array_equal(task.test_x[0, :, 0], [0, 7, 8, 9])
+    steps = load_npz_task(save(tmp_path / "s.npz", x=x, y=np.arange(9) % 3, lengths=lengths, split=split))
+    assert steps.kind == "step_class"
+    np.testing.assert_array_equal(steps.train_y[0], [-1, -1, 0, 1])
+    np.testing.assert_array_equal(steps.test_y[0], [-1, 0, 1, 2])
