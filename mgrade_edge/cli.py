@@ -274,6 +274,8 @@ def evaluate(path, as_json):
 @click.option("--seed", type=int, default=0, show_default=True, callback=bounded_int(0, MAX_SEED),
               help="Which stream (each seed is another, cached after its first use).")
 @click.option("--threshold", type=float, default=0.5, show_default=True, help="Detection threshold on the score.")
+@click.option("--smooth-ms", type=float, default=0.0, show_default=True,
+              help="Average the wakeword probability over this window (causal) before the threshold.")
 @click.option("--wakeword", type=str, default=None, help="Without a checkpoint among PATHS: the word (default marvin).")
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the detection-threshold curves (PNG).")
@@ -282,7 +284,8 @@ def evaluate(path, as_json):
 @click.option("--force", is_flag=True, help="Overwrite an existing --plot file.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @user_errors
-def evaluate_stream(paths, minutes, wakewords, seed, threshold, wakeword, plot, plot_seconds, force, as_json):
+def evaluate_stream(paths, minutes, wakewords, seed, threshold, smooth_ms, wakeword, plot, plot_seconds, force,
+                    as_json):
     """Score wakeword detectors on a long generated stream, MLPerf Tiny's streaming wakeword way.
 
     PATHS: wakeword checkpoints (.pt), exported bundles (a c bundle runs its C step on the host, the
@@ -293,7 +296,8 @@ def evaluate_stream(paths, minutes, wakewords, seed, threshold, wakeword, plot, 
     """
     if plot is not None:
         check_output_file(plot, force, "--plot")
-    report, _, _ = run_evaluate_stream(list(paths), minutes, wakewords, seed, threshold, wakeword, plot, plot_seconds)
+    report, _, _ = run_evaluate_stream(list(paths), minutes, wakewords, seed, threshold, wakeword, plot, plot_seconds,
+                                       smooth_ms)
     if as_json:
         click.echo(dumps(report))
         return

@@ -40,7 +40,8 @@ def stream_wakeword(paths: list[Path], requested: str | None) -> tuple[str, int]
 
 
 def run_evaluate_stream(paths: list[Path], minutes: float, wakewords: int, seed: int, threshold: float,
-                        wakeword: str | None, plot: Path | None, plot_seconds: float) -> tuple[dict, object, list]:
+                        wakeword: str | None, plot: Path | None, plot_seconds: float,
+                        smooth_ms: float = 0.0) -> tuple[dict, object, list]:
     if not 0.0 < threshold < 1.0:
         raise UserError(f"--threshold {threshold} must lie in (0, 1): it is a probability")
     word, voice_seed = stream_wakeword(paths, wakeword)
@@ -57,7 +58,9 @@ def run_evaluate_stream(paths: list[Path], minutes: float, wakewords: int, seed:
             if word != MLPERF_WAKEWORD:
                 raise UserError(f"{p} (MLPerf's reference) spots 'marvin', the stream holds {word!r}")
             detectors.append(mlperf_scores(p, stream.audio))
-    report = evaluate(stream, detectors, threshold)
+    if not 0.0 <= smooth_ms <= 2000.0:
+        raise UserError(f"--smooth-ms {smooth_ms} must be in [0, 2000]")
+    report = evaluate(stream, detectors, threshold, smooth_ms)
     if plot is not None:
         atomic_write(plot, lambda tmp: plot_report(report, stream, detectors, tmp, plot_seconds))
     return report, stream, detectors

@@ -8,27 +8,33 @@ import numpy as np
 
 from ..tasks.features import stream_features
 from .detectors import HopScores
-from .scoring import detections, score, threshold_curve
+from .scoring import detections, score, smooth, threshold_curve
 from .stream import Stream
 
 
-def evaluate(stream: Stream, detectors: list[HopScores], threshold: float) -> dict:
+def smoothing_hops(d: HopScores, smooth_ms: float) -> int:
+    return max(1, round(smooth_ms / d.frontend.hop_ms))
+
+
+def evaluate(stream: Stream, detectors: list[HopScores], threshold: float, smooth_ms: float = 0.0) -> dict:
     sr = stream.spec.sample_rate
     wake_s = stream.wakewords / sr
     rows = []
     for d in detectors:
-        found = detections(d.scores, d.times_s, threshold)
+        hops = smoothing_hops(d, smooth_ms)
+        scores = smooth(d.scores, hops)
+        found = detections(scores, d.times_s, threshold)
         result = score(found, wake_s)
         rows.append({"name": d.name, "features": d.frontend.describe(), "hops": len(d.scores),
                      "steps_per_second": d.frontend.steps_per_second, **result,
-                     "detections_s": [round(float(t), 3) for t in found],
-                     "curve": threshold_curve(d.scores, d.times_s, wake_s)})
+                     "detections_s": [round(float(t), 3) for t in found], "smoothing_hops": hops,
+                     "curve": threshold_curve(scores, d.times_s, wake_s)})
     spec = stream.spec
     return {"stream": {"minutes": spec.minutes, "seed": spec.seed, "wakeword": spec.wakeword,
                        "wakewords": int(len(wake_s)), "other_words": int(len(stream.events) - len(wake_s)),
                        "wakeword_spans_s": [[round(float(s), 3), round(float(e), 3)] for s, e in wake_s],
                        "sample_rate": sr, "speech": "synthesised (eSpeak NG), held-out voices"},
-            "threshold": threshold, "detectors": rows,
+            "threshold": threshold, "smooth_ms": smooth_ms, "detectors": rows,
             **{k: rows[0][k] for k in ("true_positives", "false_negatives", "false_positives")}}
 
 
@@ -36,8 +42,8 @@ def format_report(report: dict) -> str:
     s = report["stream"]
     lines = [f"stream: {s['minutes']:g} min at {s['sample_rate']} Hz, seed {s['seed']}: {s['wakewords']} x "
              f"'{s['wakeword']}' among {s['other_words']} other words, pauses and noise ({s['speech']})",
-             f"threshold {report['threshold']:g}; a detection within 1 s after a wakeword finds it; false alarms "
-             "debounced over 1 s",
+             f"threshold {report['threshold']:g} on the wakeword probability averaged over {report['smooth_ms']:g} ms; "
+             "a detection within 1 s after a wakeword finds it; false alarms debounced over 1 s",
              f"{'detector':<58} {'found':>6} {'missed':>6} {'false alarms':>12}"]
     for r in report["detectors"]:
         lines.append(f"{r['name']:<58} {r['true_positives']:>6} {r['false_negatives']:>6} {r['false_positives']:>12}")
@@ -78,9 +84,10 @@ def plot_report(report: dict, stream: Stream, detectors: list[HopScores], path: 
         feats = stream_features(stream.audio[:n], d.frontend)
         axes[2].imshow(feats.T, aspect="auto", origin="lower", extent=(0, seconds, 0, feats.shape[1]))
         axes[2].set_ylabel("features")
-        axes[3].plot(d.times_s[keep], d.scores[keep], label=d.name)
+        scores = smooth(d.scores, report["detectors"][0]["smoothing_hops"])
+        axes[3].plot(d.times_s[keep], scores[keep], label=d.name)
         axes[3].axhline(report["threshold"], color="k", ls="--", lw=0.8)
-        found = detections(d.scores[keep], d.times_s[keep], report["threshold"])
+        found = detections(scores[keep], d.times_s[keep], report["threshold"])
         axes[3].plot(found, np.full(len(found), 1.02), "v", color="tab:red", label="detections")
         axes[3].set_ylabel("wakeword score")
         axes[3].set_xlabel("seconds (orange: wakewords)")

@@ -1,5 +1,8 @@
 """MLPerf Tiny's streaming wakeword rules, applied to one wakeword score per hop.
 
+- The detector's score is the wakeword probability averaged over the last hops of a window
+  (`smooth`, the usual posterior smoothing of keyword spotters; every detector gets the same window
+  in milliseconds).
 - A detection is a hop whose score reaches the threshold; after one, further hops within
   DEBOUNCE_S are the same detection (false detections are debounced over 1 s).
 - A wakeword is found (true positive) when a detection falls between its start and
@@ -15,6 +18,14 @@ import numpy as np
 DEBOUNCE_S = 1.0
 FOUND_WITHIN_S = 1.0
 NEAR_BEFORE_S, NEAR_AFTER_S = 0.5, 2.0
+
+
+def smooth(scores: np.ndarray, hops: int) -> np.ndarray:
+    """The mean of each hop's score and the hops-1 before it (causal: what a device can compute as it goes)."""
+    if hops <= 1:
+        return np.asarray(scores, dtype=np.float64)
+    c = np.cumsum(np.concatenate([np.zeros(hops), np.asarray(scores, dtype=np.float64)]))
+    return (c[hops:] - c[:-hops]) / hops
 
 
 def detections(scores: np.ndarray, times_s: np.ndarray, threshold: float) -> np.ndarray:

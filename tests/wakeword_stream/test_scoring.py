@@ -41,3 +41,13 @@ def test_one_wakeword_counts_once_and_the_threshold_matters():
     assert score(detections(s, TIMES, 0.7), WAKE)["true_positives"] == 0
     curve = threshold_curve(s, TIMES, WAKE, np.array([0.5, 0.7]))
     assert [c["true_positives"] for c in curve] == [1, 0]
+
+
+def test_smoothing_is_a_causal_moving_average():
+    from mgrade_edge.wakeword_stream.scoring import smooth
+
+    s = np.array([0.0, 1.0, 1.0, 0.0, 0.0])
+    np.testing.assert_allclose(smooth(s, 1), s)
+    np.testing.assert_allclose(smooth(s, 2), [0.0, 0.5, 1.0, 0.5, 0.0])
+    spike = pulse([20.0], length_s=HOP, height=1.0)  # one hop: gone at 0.5 after 3-hop smoothing
+    assert len(detections(smooth(spike, 3), TIMES, 0.5)) == 0 and len(detections(spike, TIMES, 0.5)) == 1
