@@ -259,12 +259,13 @@ def train_model(task: TaskData, cfg: MGRADEConfig, opts: TrainOptions, resume: d
                         "model": {k: v.clone() for k, v in model.state_dict().items()} if opts.patience else None}
             else:
                 best["since"] += 1
+            seconds = time.perf_counter() - epoch_start
             if on_epoch is not None:
-                seconds = time.perf_counter() - epoch_start
                 on_epoch({**json_safe(history[-1]), "lr": scheduler.get_last_lr()[0], "seconds": round(seconds, 3),
                           "samples_per_s": round(n / seconds, 1) if seconds > 0 else None})
             if opts.progress and dist.writer:
-                _progress(epoch, opts.epochs, total / n, metric, val[metric], earlier + time.perf_counter() - start)
+                _progress(epoch, opts.epochs, total / n, metric, val[metric], earlier + time.perf_counter() - start,
+                          n / seconds if seconds > 0 else 0.0)
             if save_state is not None and opts.checkpoint_every and epoch % opts.checkpoint_every == 0:
                 save_state(state(epoch + 1, 0, None, 0.0))
             if opts.patience and best["since"] >= opts.patience:
@@ -294,13 +295,14 @@ def train_model(task: TaskData, cfg: MGRADEConfig, opts: TrainOptions, resume: d
     return model.cpu().eval(), metadata
 
 
-def _progress(epoch: int, epochs: int, loss: float, metric: str, value: float, elapsed: float) -> None:
+def _progress(epoch: int, epochs: int, loss: float, metric: str, value: float, elapsed: float,
+              samples_per_s: float) -> None:
     width = 24
     filled = int(width * epoch / epochs)
     bar = "#" * filled + "-" * (width - filled)
     eta = elapsed / epoch * (epochs - epoch)
     sys.stderr.write(f"\r[{bar}] epoch {epoch}/{epochs}  loss {loss:.4f}  val {metric} {value:.4f}  "
-                     f"{elapsed:5.1f}s (eta {eta:4.0f}s)")
+                     f"{samples_per_s:,.0f} samples/s  {elapsed:5.1f}s (eta {eta:4.0f}s)")
     if epoch == epochs:
         sys.stderr.write("\n")
     sys.stderr.flush()
