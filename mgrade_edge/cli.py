@@ -671,9 +671,9 @@ def board_test(directory, cpu, tflm_dir, kernels, dsp, mve, stack_steps, allow_m
                               defines=helium)
         if "audio" in manifest["details"]["c"]:
             with_audio_path(report, board_test_audio(directory, cpu, dsp, cycles, memory, defines=helium))
-        path = report.get("audio") or report
-        add_verdict(report, report["instructions_per_step"], clock_hz, rate, board, path["ram_bytes"],
-                    path.get("flash_bytes", report["step_flash_bytes"]))
+        audio = report.get("audio")  # the whole audio path's RAM and flash, else the step's
+        add_verdict(report, report["instructions_per_step"], clock_hz, rate, board,
+                    (audio or report)["ram_bytes"], audio["flash_bytes"] if audio else report["step_flash_bytes"])
         text = format_c_board_report
     else:
         if (dsp and target.format != "tflm-fused") or stack_steps is not None or mve is not None:
