@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from . import __version__, distributed
+from . import __version__
 from .board.audio_golden import board_test_audio, format_audio_report
 from .board.boards import BOARDS, board_keys, fit_lines, get_board
 from .board.c_golden import board_test_c, format_c_board_report, mve_defines
@@ -170,6 +170,8 @@ def train(task, data, val_fraction, out, epochs, seed, lr, batch_size, chrono_ta
     opts = TrainOptions(epochs=epochs or default_epochs, lr=lr, batch_size=batch_size, seed=seed,
                         chrono_tau_max=chrono_tau_max, encoder_gain=encoder_gain, checkpoint_every=checkpoint_every,
                         patience=patience, device=resolve_device(device), precision=precision)
+    from . import distributed  # imports torch
+
     state_path = out.with_name(out.name + ".state.pt")
     group = distributed.from_environment(opts.device)  # one process unless started by torchrun
     log = MetricsLog(out, resume is not None) if group.writer else None

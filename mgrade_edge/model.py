@@ -193,7 +193,8 @@ class MinGRU(nn.Module):
         # The scan runs in float32 even under autocast (train --precision bf16): its cumulative sums are what
         # float32 barely holds (SCAN_CHUNK); the gate matmul above may run in bfloat16.
         with torch.autocast(device_type=x.device.type, enabled=False):
-            k, a = k.float(), a.float()
+            if k.dtype in (torch.bfloat16, torch.float16):
+                k, a = k.float(), a.float()
             if self.softplus_cutoff is not None:
                 return min_gru_scan_cut(k, a, self.softplus_cutoff)
             return min_gru_scan(k, a)
