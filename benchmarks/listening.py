@@ -57,7 +57,7 @@ def our_row(name: str, tmp: Path, minutes: float) -> dict:
         v = validate_artifact(ckpt_path, bundle, steps=2000)
         row["accuracy_float"], row["accuracy_int8_c"] = v["accuracy_ref"], v["accuracy_artifact"]
     else:
-        report, _, _ = run_evaluate_stream([ckpt_path, bundle], minutes, 50, 0, 0.5, None, None, 0.0)
+        report, _, _ = run_evaluate_stream([ckpt_path, bundle], minutes, 50, 0, 0.5, None, None, 0.0, 0.0)
         row["stream"] = {d["name"]: {k: d[k] for k in ("true_positives", "false_negatives", "false_positives")}
                          for d in report["detectors"]}
         row["stream_int8_c"] = row["stream"][report["detectors"][1]["name"]]
@@ -71,7 +71,7 @@ def mlperf_row(minutes: float) -> dict:
 
     board = get_board("stm32l4r5")
     r = board_test_tflite(MLPERF, "cortex-m4", "cmsis-nn", cycles=True, memory=board.memory)
-    report, _, _ = run_evaluate_stream([MLPERF], minutes, 50, 0, 0.5, None, None, 0.0)
+    report, _, _ = run_evaluate_stream([MLPERF], minutes, 50, 0, 0.5, None, None, 0.0, 0.0)
     d = report["detectors"][0]
     return {"model": "MLPerf str_ww_ref_model (TFLM + CMSIS-NN)", "features": d["features"],
             "params": None, "macs_per_hop": 652_551, "hops_per_second": MLPERF_HOPS_PER_S,
