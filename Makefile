@@ -80,7 +80,7 @@ wakeword-example: $(STAMP)
 # 35 keywords at frame rate: 40 log filter-bank channels every 20 ms at 16 kHz, held-out voices.
 keywords-frames-example: $(STAMP)
 	OMP_NUM_THREADS=1 $(BIN)/mgrade-edge train --task keywords --features filterbank --sample-rate 16000 \
-		--hop-ms 20 --train-clips KW_FRAMES_CLIPS --val-clips 1000 --test-clips 2000 --d-model 64 --epochs 30 \
+		--hop-ms 20 --train-clips 60000 --val-clips 1000 --test-clips 2000 --d-model 64 --epochs 30 \
 		--patience 6 --seed 0 --out examples/keywords_frames.pt --force
 
 bench: $(STAMP) board-tools
