@@ -15,7 +15,7 @@ MLPERF = Path(__file__).resolve().parents[3] / "shared" / "mlperf-tiny" / "str_w
 
 
 @pytest.fixture(scope="module")
-def wakeword_checkpoint(tmp_path_factory, host_frontend_ready):
+def wakeword_checkpoint(tmp_path_factory, signal_library):
     out = tmp_path_factory.mktemp("ww") / "ww.pt"
     r = CliRunner().invoke(cli, ["train", "--task", "wakeword", "--train-clips", "300", "--val-clips", "40",
                                  "--test-clips", "40", "--epochs", "2", "--d-model", "16", "--out", str(out)])
@@ -24,22 +24,17 @@ def wakeword_checkpoint(tmp_path_factory, host_frontend_ready):
 
 
 @pytest.fixture(scope="module")
-def host_frontend_ready():
-    from mgrade_edge.frontend.host import library
-    from mgrade_edge.frontend.spec import FrontendError
-
-    try:
-        library()
-    except FrontendError as exc:
-        pytest.skip(str(exc))
-
-
-@needs_espeak
-def test_checkpoint_bundle_and_reference_on_one_stream(wakeword_checkpoint, tmp_path):
-    bundle = tmp_path / "c"
+def int8_bundle(wakeword_checkpoint):
+    bundle = wakeword_checkpoint.parent / "c"
     r = CliRunner().invoke(cli, ["export", str(wakeword_checkpoint), "--target", "c", "--quant", "int8",
                                  "--out", str(bundle)])
     assert r.exit_code == 0, r.output
+    return bundle
+
+
+@needs_espeak
+def test_checkpoint_bundle_and_reference_on_one_stream(wakeword_checkpoint, int8_bundle, tmp_path):
+    bundle = int8_bundle
     manifest = json.loads((bundle / "manifest.json").read_text())
     assert manifest["frontend"]["kind"] == "filterbank" and manifest["steps_per_second"] == 50.0
     paths = [str(wakeword_checkpoint), str(bundle)] + ([str(MLPERF)] if MLPERF.is_file() else [])
@@ -57,14 +52,12 @@ def test_checkpoint_bundle_and_reference_on_one_stream(wakeword_checkpoint, tmp_
 
 
 @needs_espeak
-def test_the_c_step_follows_the_float_model_over_the_whole_stream(wakeword_checkpoint, tmp_path):
+def test_the_c_step_follows_the_float_model_over_the_whole_stream(wakeword_checkpoint, int8_bundle):
     from mgrade_edge.manifest import read_manifest
     from mgrade_edge.wakeword_stream.detectors import bundle_scores, checkpoint_scores
     from mgrade_edge.wakeword_stream.stream import StreamSpec, load_stream
 
-    bundle = tmp_path / "c"
-    assert CliRunner().invoke(cli, ["export", str(wakeword_checkpoint), "--target", "c", "--quant", "int8",
-                                    "--out", str(bundle)]).exit_code == 0
+    bundle = int8_bundle
     audio = load_stream(StreamSpec(minutes=1, wakewords=4)).audio
     ref = checkpoint_scores(wakeword_checkpoint, audio)
     c = bundle_scores(bundle, read_manifest(bundle), audio)
