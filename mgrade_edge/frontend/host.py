@@ -12,12 +12,12 @@ import hashlib
 import os
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from ..cache import cache_root
+from ..safety.atomic import atomic_write
 from ..tflm_tree import find_tree
 from .sources import NATIVE_DIR, OUR_SOURCES, include_dirs, missing_signal_sources, signal_sources
 from .spec import FrontendError, FrontendSpec
@@ -68,26 +68,32 @@ def _library_key(root: Path, compiler: str) -> str:
     return h.hexdigest()[:16]
 
 
+def host_cxx() -> str:
+    """The host's C++ compiler ($CXX, else c++ or g++), or a one-line FrontendError."""
+    compiler = shutil.which(os.environ.get("CXX", "c++")) or shutil.which("g++")
+    if compiler is None:
+        raise FrontendError("the audio front end needs a C++ compiler on the host: install g++ (apt install g++)")
+    return compiler
+
+
+def compile_on_host(cmd: list[str], what: str) -> None:
+    """Run a host compiler command; a failure is one FrontendError line with the compiler's first error."""
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        first = next((ln for ln in done.stderr.splitlines() if "error" in ln), done.stderr.strip()[:300])
+        raise FrontendError(f"building {what} for the host failed: {first}")
+
+
 @functools.cache
 def library(tflm_dir: str | None = None) -> ctypes.CDLL:
     root = tflm_root(tflm_dir)
-    compiler = shutil.which(os.environ.get("CXX", "c++")) or shutil.which("g++")
-    if compiler is None:
-        raise FrontendError("the filter-bank front end needs a C++ compiler on the host: install g++ (apt install g++)")
-    directory = cache_root() / "frontend"
-    path = directory / f"mgrade_frontend-{_library_key(root, compiler)}.so"
+    compiler = host_cxx()
+    path = cache_root() / "frontend" / f"mgrade_frontend-{_library_key(root, compiler)}.so"
     if not path.exists():
-        directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".frontend-", suffix=".so", dir=directory)
-        os.close(fd)
-        cmd = [compiler, *CXX_FLAGS, *(f"-I{d}" for d in include_dirs(root)),
-               *(str(NATIVE_DIR / s) for s in OUR_SOURCES), *map(str, signal_sources(root)), "-o", tmp]
-        done = subprocess.run(cmd, capture_output=True, text=True)
-        if done.returncode != 0:
-            Path(tmp).unlink(missing_ok=True)
-            first = next((ln for ln in done.stderr.splitlines() if "error" in ln), done.stderr.strip()[:300])
-            raise FrontendError(f"building the host front end failed: {first}")
-        os.replace(tmp, path)
+        atomic_write(path, lambda tmp: compile_on_host(
+            [compiler, *CXX_FLAGS, *(f"-I{d}" for d in include_dirs(root)),
+             *(str(NATIVE_DIR / s) for s in OUR_SOURCES), *map(str, signal_sources(root)), "-o", str(tmp)],
+            "the front end"))
     lib = ctypes.CDLL(str(path))
     lib.mgrade_fe_memory_bytes.restype = ctypes.c_size_t
     lib.mgrade_fe_memory_bytes.argtypes = [ctypes.POINTER(Config)]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ctypes
 import shutil
-import subprocess
 import tempfile
 import weakref
 from pathlib import Path
@@ -17,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UserError
-from ..frontend.host import tflm_root
+from ..frontend.host import compile_on_host, host_cxx, tflm_root
 from ..frontend.sources import include_dirs, signal_sources
 from ..qio import QParams
 from .c_runner import compiler
@@ -26,18 +25,9 @@ CTYPES = {"float": (ctypes.c_float, np.float32), "int8_t": (ctypes.c_int8, np.in
           "int16_t": (ctypes.c_int16, np.int16)}
 
 
-def _compile(cmd: list[str], what: str) -> None:
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        first = next((ln for ln in proc.stderr.splitlines() if "error" in ln), proc.stderr.strip()[:300])
-        raise UserError(f"compiling {what} for the host failed: {first}")
-
-
 def build_audio_library(bundle: Path, facts: dict, build_dir: Path, tflm_dir: str | None = None) -> Path:
     root = tflm_root(tflm_dir)
-    cxx = shutil.which("c++") or shutil.which("g++")
-    if cxx is None:
-        raise UserError("the audio path needs a C++ compiler on the host: install g++")
+    cxx = host_cxx()
     includes = [f"-I{bundle}", *(f"-I{d}" for d in include_dirs(root)[1:])]
     objects = []
     c_sources = [bundle / s for s in facts["sources"]] + [bundle / s for s in facts["audio"]["frontend_sources"]
@@ -48,10 +38,10 @@ def build_audio_library(bundle: Path, facts: dict, build_dir: Path, tflm_dir: st
         is_c = src.suffix == ".c"
         tool, std = (compiler(), "-std=c99") if is_c else (cxx, "-std=c++17")
         extra = () if is_c else ("-fno-exceptions", "-fno-rtti")
-        _compile([tool, std, "-O2", "-fPIC", *extra, *includes, "-c", str(src), "-o", str(obj)], src.name)
+        compile_on_host([tool, std, "-O2", "-fPIC", *extra, *includes, "-c", str(src), "-o", str(obj)], src.name)
         objects.append(str(obj))
     lib = build_dir / "libmgrade_audio.so"
-    _compile([cxx, "-shared", *objects, "-lm", "-o", str(lib)], "the audio library")
+    compile_on_host([cxx, "-shared", *objects, "-lm", "-o", str(lib)], "the audio library")
     return lib
 
 
