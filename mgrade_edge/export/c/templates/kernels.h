@@ -124,19 +124,17 @@ static INLINE int32_t sxtb16_ror8(uint32_t v) {
  * returns what the portable loop returns. */
 #if W16
 #define MVE_ROW_OFFSETS {0, 1, 2, 3, 16, 17, 18, 19} /* halfwords: a chunk is 4 rows x 4 int16 */
-#define MVE_STRIDE 32                                 /* halfwords per 2 chunks */
 typedef int16_t mve_w_t;
 #define MVE_GATHER(p, o) vldrhq_gather_shifted_offset_s16((p), (o))
 #define MVE_GATHER_Z(p, o, m) vldrhq_gather_shifted_offset_z_s16((p), (o), (m))
-#define MVE_ROW_STEP 4
 #else
 #define MVE_ROW_OFFSETS {0, 2, 1, 3, 16, 18, 17, 19} /* bytes: a chunk is 4 rows x 4 int8 (0, 2, 1, 3) */
-#define MVE_STRIDE 32                                 /* bytes per 2 chunks */
 typedef int8_t mve_w_t;
 #define MVE_GATHER(p, o) vldrbq_gather_offset_s16((p), (o))
 #define MVE_GATHER_Z(p, o, m) vldrbq_gather_offset_z_s16((p), (o), (m))
-#define MVE_ROW_STEP 4
 #endif
+#define MVE_STRIDE 32 /* elements (halfwords or bytes) per 2 chunks */
+#define MVE_ROW_STEP 4 /* a row's 4 weights of a chunk follow the previous row's (elements, either layout) */
 static INLINE void dot4(const uint32_t *w, const int16_t *x, int chunks, int32_t *acc) {
   static const uint16_t row0[8] = MVE_ROW_OFFSETS;
   const uint16x8_t o0 = vld1q_u16(row0), o1 = vaddq_n_u16(o0, MVE_ROW_STEP), o2 = vaddq_n_u16(o0, 2 * MVE_ROW_STEP),
