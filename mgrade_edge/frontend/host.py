@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..atomic import atomic_write
 from ..cache import cache_root
-from ..safety.atomic import atomic_write
 from ..tflm_tree import find_tree
 from .sources import NATIVE_DIR, OUR_SOURCES, include_dirs, missing_signal_sources, signal_sources
 from .spec import FrontendError, FrontendSpec

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..atomic import atomic_savez
 from ..errors import DataError
-from ..safety.atomic import atomic_savez
 from .espeak import Espeak
 
 WORDS = ("yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go",

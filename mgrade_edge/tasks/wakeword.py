@@ -26,10 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..atomic import atomic_savez
 from ..cache import cache_root
 from ..errors import DataError
 from ..frontend.spec import FrontendSpec
-from ..safety.atomic import atomic_savez
 from .base import IGNORE, TaskData
 from .espeak import Espeak
 from .features import clip_features

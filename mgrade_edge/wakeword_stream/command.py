@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..atomic import atomic_write
 from ..errors import UserError
 from ..manifest import read_manifest
-from ..safety.atomic import atomic_write
 from .detectors import MLPERF_WAKEWORD, bundle_scores, checkpoint_scores, mlperf_scores
 from .report import evaluate, plot_report
 from .stream import StreamSpec, load_stream

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..atomic import atomic_savez
 from ..cache import cache_root
 from ..errors import DataError
-from ..safety.atomic import atomic_savez
 from ..tasks.espeak import Espeak
 from ..tasks.keywords import NOISES, SNR_DB, WORDS, noise, usable_variants, voice_splits
 from ..tasks.wakeword import speech
