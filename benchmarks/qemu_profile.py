@@ -2,7 +2,7 @@
 a bundle's golden program under QEMU.
 
     TFLM_DIR=../shared/third_party/tflite-micro PYTHONPATH=. python benchmarks/qemu_profile.py BUNDLE \
-        [--cpu cortex-m4] [--dsp] [--lines] [--top 40]
+        [--cpu cortex-m4] [--dsp | --mve] [--lines | --functions] [--top 40]
 
 BUNDLE is a tflm bundle (the golden program with real TensorFlow Lite Micro, CMSIS-NN kernels) or a
 `--target c` bundle (its golden program; --dsp adds -DMGRADE_USE_DSP). QEMU logs every translated
@@ -87,14 +87,49 @@ def _by_line(counts: collections.Counter, elf: Path) -> collections.Counter:
     return out
 
 
-def build(bundle: Path, cpu: str, dsp: bool, lines: bool, out_dir: Path):
+_FUNCTION_START = re.compile(r"^[A-Za-z_][\w \*]*?\b(\w+)\((?!.*;\s*$)")
+
+
+def enclosing_functions(source: Path) -> dict[int, str]:
+    """Line number -> the C function whose body holds it, for a generated step source (top-level
+    definitions start at column 0 and end at a line `}`); lines outside a function are absent."""
+    out: dict[int, str] = {}
+    current = None
+    for number, line in enumerate(source.read_text().splitlines(), 1):
+        m = None if current else _FUNCTION_START.match(line)
+        if m and not line.startswith(("typedef", "#")):
+            current = m.group(1)
+        if current:
+            out[number] = current
+            if line.startswith("}"):
+                current = None
+    return out
+
+
+def _by_function(by_line: collections.Counter, bundle: Path) -> collections.Counter:
+    """Per C function of the step source, inlined helpers counted as themselves (from --lines)."""
+    sources = {p.name: enclosing_functions(p) for p in bundle.glob("mgrade_*.c")}
+    out: collections.Counter = collections.Counter()
+    for location, n in by_line.items():
+        name, _, number = location.partition(":")
+        function = sources.get(name, {}).get(int(number), None) if number.isdigit() else None
+        out[f"{function}()" if function else location] += n
+    return out
+
+
+def build(bundle: Path, cpu: str, dsp: bool, lines: bool, out_dir: Path, mve: bool = False,
+          defines: tuple[str, ...] = ()):
     """(program, steps run by one boot, argv) for a c, tflm or tflm-fused bundle."""
     from mgrade_edge.board.c_golden import build_c_golden, is_c_bundle
 
     if is_c_bundle(bundle):
-        program, facts = build_c_golden(bundle, cpu, out_dir, dsp=dsp, flags=("-g",) if lines else ())
-        # main.c: the golden pass, its rerun, and the stack-painting pass (argv[1] steps, default the same)
-        steps = 3 * int(re.search(r"#define GOLDEN_STEPS (\d+)", (bundle / "main.c").read_text()).group(1))
+        from mgrade_edge.board.c_golden import MVE_DEFINE
+
+        program, facts = build_c_golden(bundle, cpu, out_dir, dsp=dsp or mve, defines=((MVE_DEFINE,) if mve else ()) + defines,
+                                        flags=("-g",) if lines else ())
+        # main.c: the golden pass, its rerun, the step_block pass and the stack-painting pass (argv[1]
+        # steps, default the same)
+        steps = 4 * int(re.search(r"#define GOLDEN_STEPS (\d+)", (bundle / "main.c").read_text()).group(1))
         return program, steps, ()
     if lines:
         raise SystemExit("--lines is for c bundles (TensorFlow Lite Micro's kernels are separate functions)")
@@ -127,13 +162,19 @@ def main(argv=None) -> int:
     parser.add_argument("bundle", type=Path)
     parser.add_argument("--cpu", default="cortex-m4", choices=("cortex-m4", "cortex-m55"))
     parser.add_argument("--dsp", action="store_true", help="c bundles: build with -DMGRADE_USE_DSP")
+    parser.add_argument("--mve", action="store_true", help="c bundles on cortex-m55: the Helium build")
+    parser.add_argument("--define", action="append", default=[], metavar="NAME",
+                        help="c bundles: one more -D for the step (e.g. MGRADE_BLOCK_PAIRS); repeatable")
     parser.add_argument("--lines", action="store_true", help="c bundles: per source line instead of per function")
+    parser.add_argument("--functions", action="store_true",
+                        help="c bundles: per C function of the step source, inlined ones counted apart")
     parser.add_argument("--top", type=int, default=40)
     args = parser.parse_args(argv)
     from mgrade_edge.board.run import run_command
 
     with tempfile.TemporaryDirectory(prefix="qemu-profile-") as tmp:
-        program, steps, run_args = build(args.bundle, args.cpu, args.dsp, args.lines, Path(tmp))
+        lines = args.lines or args.functions
+        program, steps, run_args = build(args.bundle, args.cpu, args.dsp, lines, Path(tmp), args.mve, tuple(args.define))
         log = Path(tmp) / "qemu.log"
         cmd = run_command(program.toolchain, program.elf, run_args)
         cmd = cmd[:1] + ["-d", "in_asm,exec,nochain", "-D", str(log)] + cmd[1:]
@@ -142,9 +183,11 @@ def main(argv=None) -> int:
                       f"no PASS/FAIL line (exit {run.returncode})")
         with open(log) as f:
             counts = instructions_per_address(f)
-        table = _by_line(counts, program.elf) if args.lines else by_symbol(counts, _symbols(program.elf))
+        table = _by_line(counts, program.elf) if lines else by_symbol(counts, _symbols(program.elf))
+        if args.functions:
+            table = _by_function(table, args.bundle)
     total = sum(table.values())
-    print(f"{args.bundle} on {args.cpu}{' (DSP)' if args.dsp else ''}: {result}")
+    print(f"{args.bundle} on {args.cpu}{' (Helium)' if args.mve else (' (DSP)' if args.dsp else '')}: {result}")
     print(f"{total:,} instructions over {steps} steps: {total / steps:,.0f} per step (start-up included)\n")
     print("| per step | share | " + ("source line" if args.lines else "function") + " |\n|---|---|---|")
     for name, n in table.most_common(args.top):
