@@ -17,7 +17,7 @@ import click
 from . import __version__
 from .board.audio_golden import board_test_audio, format_audio_report
 from .board.boards import BOARDS, board_keys, fit_lines, get_board
-from .board.c_golden import board_test_c, format_c_board_report, mve_defines
+from .board.c_golden import BLOCK_PAIRS_DEFINE, board_test_c, format_c_board_report, mve_defines
 from .board.cycles.estimate import NO_WAIT_STATES
 from .board.tflm_golden import board_test as run_board_test
 from .board.tflm_golden import format_board_report
@@ -602,6 +602,9 @@ def plan_command(path, d_in, d_out, board_name, rate, portable, as_json, **optio
 @click.option("--mve/--no-mve", default=None,
               help="c bundles on a core with Helium (" + ", ".join(c.name for c in CPUS.values() if c.mve)
               + "): the dot products in MVE vector instructions (-DMGRADE_USE_MVE); on by default there.")
+@click.option("--block-pairs", is_flag=True,
+              help="c bundles: build with -DMGRADE_BLOCK_PAIRS (step_block_q takes two steps through each layer "
+                   "together: fewer instructions per step on the DSP path, a second copy of the scratch).")
 @click.option("--stack-steps", type=int, default=None, callback=bounded_int(1, MAX_STACK_STEPS),
               help="c bundles: steps streamed while the stack is painted (default: the golden steps).")
 @click.option("--allow-modified", is_flag=True,
@@ -621,8 +624,8 @@ def plan_command(path, d_in, d_out, board_name, rate, portable, as_json, **optio
               help="Exit 1 when the verdict is NO (for CI); the verdict alone never changes the exit code.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @user_errors
-def board_test(directory, cpu, tflm_dir, kernels, dsp, mve, stack_steps, allow_modified, cycles, board_name,
-               clock_mhz, rate, require_real_time, as_json):
+def board_test(directory, cpu, tflm_dir, kernels, dsp, mve, block_pairs, stack_steps, allow_modified, cycles,
+               board_name, clock_mhz, rate, require_real_time, as_json):
     """Build a bundle's golden program (tflm: against real TensorFlow Lite Micro; c: the generated
     step) and run it.
 
@@ -642,8 +645,9 @@ def board_test(directory, cpu, tflm_dir, kernels, dsp, mve, stack_steps, allow_m
         raise UserError("estimated cycles need an emulated core: pass --cpu (a Cortex-M or riscv32) or --board")
     memory = board.memory if board else NO_WAIT_STATES
     if directory.suffix == ".tflite" and directory.is_file():
-        if dsp or mve is not None or stack_steps is not None or allow_modified:
-            raise UserError("--dsp, --mve, --stack-steps and --allow-modified are for bundles; drop them for a .tflite")
+        if dsp or mve is not None or block_pairs or stack_steps is not None or allow_modified:
+            raise UserError("--dsp, --mve, --block-pairs, --stack-steps and --allow-modified are for bundles; drop "
+                            "them for a .tflite")
         report = board_test_tflite(directory, cpu, kernels, tflm_dir, cycles=cycles, memory=memory)
         report["instructions_per_step"] = report["instructions_per_invoke"]  # one invoke is one step
         add_verdict(report, report["instructions_per_invoke"], clock_hz, rate, board, report["arena_bytes_min"],
@@ -670,7 +674,7 @@ def board_test(directory, cpu, tflm_dir, kernels, dsp, mve, stack_steps, allow_m
 
         helium = mve_defines(get_cpu(cpu), mve)
         report = board_test_c(directory, cpu=cpu, dsp=dsp, stack_steps=stack_steps, cycles=cycles, memory=memory,
-                              defines=helium)
+                              defines=helium + ((BLOCK_PAIRS_DEFINE,) if block_pairs else ()))
         if "audio" in manifest["details"]["c"]:
             with_audio_path(report, board_test_audio(directory, cpu, dsp, cycles, memory, defines=helium))
         audio = report.get("audio")  # the whole audio path's RAM and flash, else the step's
@@ -678,8 +682,8 @@ def board_test(directory, cpu, tflm_dir, kernels, dsp, mve, stack_steps, allow_m
                     (audio or report)["ram_bytes"], audio["flash_bytes"] if audio else report["step_flash_bytes"])
         text = format_c_board_report
     else:
-        if (dsp and target.format != "tflm-fused") or stack_steps is not None or mve is not None:
-            raise UserError(f"--dsp, --mve and --stack-steps are for c bundles (export --target c; --dsp also "
+        if (dsp and target.format != "tflm-fused") or stack_steps is not None or mve is not None or block_pairs:
+            raise UserError(f"--dsp, --mve, --block-pairs and --stack-steps are for c bundles (export --target c; --dsp also "
                             f"tflm-fused); {directory} is a {target.name} bundle")
         report = run_board_test(directory, cpu=cpu, kernels=kernels, tflm_dir=tflm_dir, dsp=dsp, cycles=cycles,
                                 memory=memory)

@@ -45,10 +45,13 @@ from .toolchain import CPUS, BoardError, Toolchain, get_cpu
 STATE_SYMBOL = "g_state"
 IO_SYMBOLS = ("g_io_x", "g_io_y")
 DSP_DEFINE = "MGRADE_USE_DSP"
+BLOCK_PAIRS_DEFINE = "MGRADE_BLOCK_PAIRS"
 MVE_DEFINE = "MGRADE_USE_MVE"
 STACK_PAINT_DEFINE = "MGRADE_STACK_PAINT_BYTES"
 _HASH = re.compile(r"output hash ([0-9a-f]{8})")
 _TICKS = re.compile(r"^ticks (\d+) for (\d+) steps", re.M)
+_BLOCK = re.compile(r"^block: (\d+) steps in calls of (\d+), output hash ([0-9a-f]{8}), (\w+)", re.M)
+_BLOCK_TICKS = re.compile(r"^block ticks (\d+) for (\d+) steps", re.M)
 _STACK = re.compile(r"^stack: (\d+) bytes high-water over (\d+) steps \((\d+) bytes painted\)", re.M)
 _STACK_OVER = re.compile(r"^stack: more than the (\d+) painted bytes over (\d+) steps", re.M)
 _GOLDEN_OUTPUT = re.compile(r"static const (\w+) kGoldenOutput\[(\d+)\] = \{([^}]*)\};")
@@ -66,6 +69,9 @@ class CGoldenRun:
     stack_bytes: int | None  # painted high-water; None if not printed or the painted region was exceeded
     stack_steps: int | None
     stack_painted_bytes: int | None
+    block_steps: int | None = None  # steps per step_block call of the block pass
+    block_identical: bool | None = None  # its outputs hash as the step by step pass's
+    block_ticks: int | None = None  # SysTick ticks inside its step_block calls (bare metal)
 
 
 def parse_c_golden_output(text: str, exit_code: int) -> CGoldenRun:
@@ -73,12 +79,15 @@ def parse_c_golden_output(text: str, exit_code: int) -> CGoldenRun:
     passed, line = golden_result(text, exit_code)
     h, ticks, stack = _HASH.search(line), _TICKS.search(text), _STACK.search(text)
     over = _STACK_OVER.search(text)
+    block, block_ticks = _BLOCK.search(text), _BLOCK_TICKS.search(text)
     return CGoldenRun(exit_code, passed, line,
                       h.group(1) if h else None,
                       int(ticks.group(1)) if ticks else None, int(ticks.group(2)) if ticks else None,
                       int(stack.group(1)) if stack else None,
                       int(stack.group(2)) if stack else (int(over.group(2)) if over else None),
-                      int(stack.group(3)) if stack else (int(over.group(1)) if over else None))
+                      int(stack.group(3)) if stack else (int(over.group(1)) if over else None),
+                      int(block.group(2)) if block else None, block.group(4) == "identical" if block else None,
+                      int(block_ticks.group(1)) if block_ticks else None)
 
 
 def fnv1a(data: bytes) -> str:
@@ -310,6 +319,8 @@ def board_test_c(bundle: str | Path, cpu: str = "host", dsp: bool = False, stack
     tc = program.toolchain
     instructions = (ticks_to_instructions(tc, run.ticks) / run.timed_steps
                     if run.ticks is not None and run.timed_steps else None)
+    block_instructions = (ticks_to_instructions(tc, run.block_ticks) / run.timed_steps
+                          if run.block_ticks is not None and run.timed_steps else None)
     bit_exact = None if expected is None else run.output_hash == expected
     parts = {"state": ram["state"], "scratch": ram["scratch"], "io": ram["io"], "stack": run.stack_bytes}
     ram_bytes = None if run.stack_bytes is None else sum(parts.values())
@@ -332,6 +343,9 @@ def board_test_c(bundle: str | Path, cpu: str = "host", dsp: bool = False, stack
         "step_code_bytes": flash["code"],
         "program_static_ram_bytes": sizes.static_ram,
         "instructions_per_step": None if instructions is None else round(instructions),
+        "block_steps": run.block_steps, "block_identical": run.block_identical,
+        "block_pairs": BLOCK_PAIRS_DEFINE in defines,
+        "instructions_per_step_in_blocks": None if block_instructions is None else round(block_instructions),
         "analytic_min_ram_bytes": analytic,
         "ram_over_minimum": None if ram_bytes is None or not analytic else round(ram_bytes / analytic, 3),
         "elf": {"text": sizes.text, "data": sizes.data, "bss": sizes.bss, "static_arena": None},
@@ -367,11 +381,28 @@ NOTES = {
     "flash_bytes": "text + data of the whole golden program (step, golden data, harness, C library)",
     "instructions_per_step": "guest instructions per step() under QEMU -icount shift=0 (an instruction count, not "
                              "cycles; includes the two SysTick reads around each call); none on the host",
+    "instructions_per_step_in_blocks": "the same count per step over the golden inputs through step_block, "
+                                       "block_steps steps a call (with block_pairs, two steps through each "
+                                       "layer together: -DMGRADE_BLOCK_PAIRS)",
+    "block_identical": "the step_block pass gave the step by step pass's outputs (part of passed)",
     "bit_exact_vs_mirror": "the output hash equals the hash of the outputs the export recorded (the Python integer "
                            "mirror); None for float32 bundles (checked within a tolerance)",
     "analytic_min_ram_bytes": "state + peak live activations + I/O from the analytic memory model (mgrade-edge "
                               "profile)",
 }
+
+
+def block_lines(r: dict) -> list[str]:
+    """The step_block pass: equal outputs, and its instructions per step against single steps."""
+    if r.get("block_steps") is None:
+        return []
+    how = "pairs of steps through each layer" if r["block_pairs"] else "a loop of steps"
+    line = (f"  step_block             {r['block_steps']} steps a call ({how}): outputs "
+            f"{'identical to' if r['block_identical'] else 'DIFFERENT from'} step by step")
+    per, single = r.get("instructions_per_step_in_blocks"), r.get("instructions_per_step")
+    if per and single:
+        line += f"; {per:,} instructions per step ({100 * (single - per) / single:+.1f}% fewer than single steps)"
+    return [line]
 
 
 def format_c_board_report(r: dict) -> str:
@@ -394,6 +425,7 @@ def format_c_board_report(r: dict) -> str:
              f"{num(r['model_flash_bytes'])}); whole program {num(r['flash_bytes'])}",
              f"  instructions_per_step  {num(r['instructions_per_step'])}"
              + ("  (QEMU -icount instruction count, not cycles)" if r["instructions_per_step"] else ""),
+             *block_lines(r),
              f"  analytic_min_ram_bytes {num(r['analytic_min_ram_bytes'])}",
              *timing_lines(r),
              f"  build: {r['build']['compiled']} objects compiled, {r['build']['cached']} from the cache"]

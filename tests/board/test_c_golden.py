@@ -6,7 +6,15 @@ import shutil
 
 import pytest
 
-from mgrade_edge.board.c_golden import board_test_c, expected_output_hash, fnv1a, mve_defines, parse_c_golden_output
+from mgrade_edge.board.c_golden import (
+    BLOCK_PAIRS_DEFINE,
+    board_test_c,
+    expected_output_hash,
+    fnv1a,
+    format_c_board_report,
+    mve_defines,
+    parse_c_golden_output,
+)
 from mgrade_edge.board.toolchain import get_cpu
 from tests.board.conftest import require_toolchain
 from tests.helpers import run_main
@@ -21,6 +29,15 @@ def test_parse_pass_with_ticks_and_stack():
     assert run.passed and run.output_hash == "a04b5b3d"
     assert (run.ticks, run.timed_steps, run.stack_bytes, run.stack_steps, run.stack_painted_bytes) == (
         421, 64, 320, 100, 16384)
+
+
+def test_parse_the_block_pass():
+    run = parse_c_golden_output(f"{PASS_LINE}\nblock: 64 steps in calls of 16, output hash a04b5b3d, identical\n"
+                                "ticks 421 for 64 steps (inside the step calls)\n"
+                                "block ticks 400 for 64 steps (inside the step_block calls)\n", 0)
+    assert (run.block_steps, run.block_identical, run.block_ticks) == (16, True, 400)
+    different = parse_c_golden_output("block: 64 steps in calls of 5, output hash 00000000, DIFFERENT\n", 1)
+    assert (different.block_steps, different.block_identical, different.passed) == (5, False, False)
 
 
 def test_parse_needs_pass_and_exit_zero_and_reports_an_exceeded_paint_region():
@@ -117,3 +134,37 @@ def test_painted_stack_agrees_with_the_compilers_call_graph_on_the_host(host_rep
     if r["stack_static_bound_external_calls"]:
         pytest.skip(f"the host step calls {r['stack_static_bound_external_calls']}: the bound is not complete")
     assert 0.5 * r["stack_bytes_static_bound"] <= r["stack_bytes"] <= r["stack_bytes_static_bound"]
+
+
+def _block_pairs(bundle, cpu="host", dsp=False, steps=5):
+    """step_block in calls of `steps` (odd: each call ends with a single step after its pairs)."""
+    return board_test_c(bundle, cpu=cpu, dsp=dsp, defines=(BLOCK_PAIRS_DEFINE, f"MGRADE_BLOCK_STEPS={steps}"))
+
+
+def test_block_pairs_give_the_single_steps_outputs_with_a_second_column_of_scratch(tiny_c_bundle, host_report):
+    r = _block_pairs(tiny_c_bundle)
+    assert r["passed"] and r["block_identical"] and r["block_steps"] == 5 and r["block_pairs"], r["result_line"]
+    assert r["output_hash"] == host_report["output_hash"]
+    assert host_report["block_identical"] and not host_report["block_pairs"]  # without: a loop of steps
+    assert r["ram_parts"]["scratch"] == 2 * r["planned_ram_parts"]["scratch"]
+    assert "step_block" in format_c_board_report(r)
+
+
+def test_a_wrong_block_step_fails_the_golden(tiny_c_bundle, tmp_path):
+    """The block pass can fail: the pair path's second column fed the first column's input."""
+    bundle = tmp_path / "wrong_pairs"
+    shutil.copytree(tiny_c_bundle, bundle)
+    source = bundle / "mgrade_tiny.c"
+    text, n = re.subn(r"uq \+ \(long\)k \* D_IN", "uq", source.read_text())
+    assert n == 1, "the step template no longer reads column k's input this way; update this test"
+    source.write_text(text)
+    r = _block_pairs(bundle)
+    assert not r["passed"] and r["block_identical"] is False, r["result_line"]
+
+
+@pytest.mark.board
+def test_block_pairs_on_cortex_m4_with_the_dsp_path(tiny_c_bundle, host_report):
+    require_toolchain("cortex-m4")
+    r = _block_pairs(tiny_c_bundle, "cortex-m4", dsp=True, steps=16)
+    assert r["passed"] and r["block_identical"] and r["output_hash"] == host_report["output_hash"], r["result_line"]
+    assert r["instructions_per_step_in_blocks"] > 1000

@@ -249,12 +249,14 @@ def int_sources(step, calibration, precision: str, p: str, desc: str, inputs: np
     mq_len = max(r4, d4 if cfg.rec_dense_out else 0, cfg.d_in, cfg.n_classes)
     # int32 g_xw [D], and g_vw [D] where a LayerNorm or the dense rec_out keeps a stage's output apart
     vw_needed = cfg.conv_ln or cfg.rec_ln or cfg.cm_ln or cfg.rec_dense_out
-    scratch = 4 * cfg.d_model * (2 if vw_needed else 1) + 2 * (d4 + mq_len)
+    column_bytes = (2 * (d4 + mq_len) + 3) // 4 * 4  # a column's int16 slots (xq, mq), word-aligned
+    scratch = 4 * cfg.d_model * (2 if vw_needed else 1) + column_bytes
     state_bytes = state_struct_bytes(act_bytes, max(total, 1), h_bytes, cfg.n_layers * cfg.d_model, cfg.n_layers)
     macros = (f"#define D_IN {cfg.d_in}\n#define D {cfg.d_model}\n#define R {cfg.mlp_hidden}\n"
               f"#define D4 {d4}\n#define R4 {r4}\n"
               f"#define N_CLASSES {cfg.n_classes}\n#define N_LAYERS {cfg.n_layers}\n"
               f"#define RING_VALUES {max(total, 1)}\n#define MQ_LEN {mq_len}\n#define QMAX {qm.qmax}\n"
+              f"#define COLUMN_BYTES {column_bytes}\n"
               f"#define HMAX {qm.hmax}\n#define H_SHIFT {qm.h_shift}\n#define WIDE_MAX {fx.WIDE_MAX}\n"
               f"#define SIG_ENTRIES {fx.SIG_ENTRIES}\n"
               f"#define GELU_LIMIT {fx.GELU_LIMIT}\n#define W16 {int(weights == 'int16')}\n"
@@ -273,7 +275,11 @@ def int_sources(step, calibration, precision: str, p: str, desc: str, inputs: np
     assert sig == "SIG_TABLE"
     act = qm.act_ctype
     extra = (f"/* Quantised I/O: xq = round(x / {qm.s_u!r}), y = yq * {qm.s_y!r} (symmetric, zero point 0). */\n"
-             f"void {p}_step_q({p}_state *s, const {act} *xq, {act} *yq);\n")
+             f"void {p}_step_q({p}_state *s, const {act} *xq, {act} *yq);\n"
+             f"/* n quantised steps: xq [n][D_IN] -> yq [n][N_CLASSES], as n calls of step_q. Built with\n"
+             f" * -DMGRADE_BLOCK_PAIRS, two steps go through each layer together (every weight read once for\n"
+             f" * both) at the price of a second copy of the scratch. */\n"
+             f"void {p}_step_block_q({p}_state *s, const {act} *xq, int n, {act} *yq);\n")
     header = header_text(p, desc, precision, cfg, act, total, qm.h_ctype, state_bytes, scratch, act, extra)
     ref = IntReference(qm)
     xq_golden = np.stack([ref.quantize_x(x) for x in inputs])

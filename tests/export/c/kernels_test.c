@@ -105,6 +105,26 @@ static void test_dot4(void) {  /* the blocked dense layer: 4 rows a call, every 
   done("dot4", DOT4_ROWS, bad);
 }
 
+/* two columns' inputs, COLUMN_BYTES apart, as the step's g_slots hold them */
+static union { int32_t align; int16_t v[COLUMN_BYTES]; } g_dot4x2_x;
+
+static void test_dot4x2(void) {  /* block stepping's pair kernel: both columns' rows from one pass */
+  int block, r, j, bad = 0;
+  int32_t acc[4], accy[4];
+  for (j = 0; j < DOT4_COLS; ++j) {
+    g_dot4x2_x.v[j] = DOT4_X[j];
+    g_dot4x2_x.v[COLUMN_BYTES / 2 + j] = DOT4_Y[j];
+  }
+  for (block = 0; block < DOT4_ROWS / 4; ++block) {
+    dot4x2(DOT4_W + block * ROW_WORDS(DOT4_COLS) * 4, g_dot4x2_x.v, DOT4_COLS / 4, acc, accy);
+    for (r = 0; r < 4; ++r) {
+      bad |= differs("dot4x2", 4 * block + r, acc[r], DOT4_WANT[4 * block + r], &bad);
+      bad |= differs("dot4x2", 4 * block + r, accy[r], DOT4_WANT_Y[4 * block + r], &bad);
+    }
+  }
+  done("dot4x2", DOT4_ROWS, bad);
+}
+
 static void test_layer_norm(void) {  /* both outputs: wide int32 values, and saturated int16 matmul inputs */
   int i, c, bad = 0;
   int32_t out[D];
@@ -132,6 +152,7 @@ int main(void) {
   test_isqrt62();
   test_dot();
   test_dot4();
+  test_dot4x2();
   test_layer_norm();
   printf("kernels: %d failed\n", g_failed);
   return g_failed;

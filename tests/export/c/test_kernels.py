@@ -122,8 +122,14 @@ def _dot_cases(rng, qmax: int, weights: str) -> str:
     x4[:cols] = x
     want4 = np.zeros(rows4, np.int64)
     want4[:rows] = w @ x
+    # dot4x2: a second column's input COLUMN_BYTES after the first's (a gap of 8 bytes between them)
+    y4 = np.zeros(cols4, np.int64)
+    y4[:cols] = rng.integers(-qmax - 1, qmax, cols, endpoint=True)
+    want4_y = np.zeros(rows4, np.int64)
+    want4_y[:rows] = w @ y4[:cols]
     act = "int8_t" if qmax == 127 else "int16_t"
     return "".join([
+        f"#define COLUMN_BYTES {2 * cols4 + 8}\n", _array("DOT4_Y", "int16_t", y4), _array("DOT4_WANT_Y", "int32_t", want4_y),
         f"#define DOT_ROWS {rows}\n#define DOT_LEN {cols}\n", _array("DOT_W", "int8_t", w),
         _array("DOT_X", act, x), _array("DOT_WANT", "int32_t", w @ x),
         f"#define DOT4_ROWS {rows4}\n#define DOT4_COLS {cols4}\n",
@@ -205,7 +211,8 @@ def run_kernel_tests(tmp_path: Path, config: str, cpu: str, dsp: bool = False, m
     return result.output
 
 
-KERNELS = ("rq", "rq_fast", "clamp", "rq_sat", "sig_q15", "gelu_q16", "rdiv", "isqrt62", "dot", "dot4", "layer_norm")
+KERNELS = ("rq", "rq_fast", "clamp", "rq_sat", "sig_q15", "gelu_q16", "rdiv", "isqrt62", "dot", "dot4", "dot4x2",
+           "layer_norm")
 
 
 @pytest.mark.parametrize("config", list(CONFIGS))

@@ -123,6 +123,11 @@ void API(step)(API(state) *s, const float *x, float *y) {
   matvec(DEC_W, DEC_B, SX, y, D, N_CLASSES);
 }
 
+void API(step_block)(API(state) *s, const float *x, int n, float *y) {
+  int t;
+  for (t = 0; t < n; ++t) API(step)(s, x + (long)t * D_IN, y + (long)t * N_CLASSES);
+}
+
 float *API(input_buffer)(void) { return SV; }
 float *API(output_buffer)(void) { return SV; }
 unsigned long API(state_bytes)(void) { return (unsigned long)sizeof(API(state)); }

@@ -24,6 +24,9 @@ typedef struct {
 void ${p}_reset(${p}_state *s);
 /* One timestep: x [${P}_D_IN] -> per-step logits y [${P}_N_CLASSES]. Not reentrant (static scratch). */
 void ${p}_step(${p}_state *s, const float *x, float *y);
+/* n timesteps in one call: x [n][${P}_D_IN] -> y [n][${P}_N_CLASSES] (not overlapping), the same outputs and
+ * state as n calls of step (a DMA buffer of frames or samples). */
+void ${p}_step_block(${p}_state *s, const float *x, int n, float *y);
 $extra_decls
 /* x and y may live in the step's scratch (saves their RAM): fill input_buffer() with x, call
  * step(s, input_buffer(), output_buffer()), read y from output_buffer() before the next step. */

@@ -6,23 +6,42 @@
  * generator bounded |a|, else int64).
  * Matmul inputs are kept in int16 slots (g_xq, g_mq) so one 32-bit load gives two of them; the dense
  * weights are laid out in blocks of 4 rows x 4 columns by the generator (BLOCKED LAYOUT, kernels.h).
- * Scratch: g_xw, g_vw (int32 [D]; g_vw only if VW_NEEDED), g_xq (int16 [D4]), g_mq (int16 [MQ_LEN]);
- * x and y of step_q may alias g_mq (input_buffer/output_buffer).
+ * Scratch per column (one, or two with MGRADE_BLOCK_PAIRS): g_xw, g_vw (int32 [D]; g_vw only if
+ * VW_NEEDED), the int16 slots xq [D4] and mq [MQ_LEN] (g_slots); x and y of step_q may alias column 0's mq
+ * (input_buffer/output_buffer).
  * The kernels it calls (rq, clamp, dot4, sig_q15, layer_norm_into, ...) come from templates/kernels.h, placed
  * above by the generator. */
 
 /* g_vw holds a stage's output apart from the residual only where a LayerNorm or the dense rec_out
  * comes between them (elsewhere each value joins the residual as soon as it is computed). */
 #define VW_NEEDED (CONV_LN || REC_LN || CM_LN || REC_DENSE_OUT)
-static int32_t g_xw[D];
-#if VW_NEEDED
-static int32_t g_vw[D];
+/* Block stepping (step_block_q). With -DMGRADE_BLOCK_PAIRS two consecutive steps go through each layer
+ * together ("columns" 0 and 1): every dense weight is loaded, and sign-extended, once for both steps,
+ * at the price of a second column of scratch. Without it the block is a loop of single steps and the
+ * scratch stays one column (the RAM minimum). */
+#if defined(MGRADE_BLOCK_PAIRS)
+#define N_COLUMNS 2
+#else
+#define N_COLUMNS 1
 #endif
-/* int16 slots, word-aligned (the DSP path loads pairs of them with LDRD) */
-static union { int32_t align; int16_t v[D4]; } g_xq_words;
-static union { int32_t align; int16_t v[MQ_LEN]; } g_mq_words;
-#define g_xq (g_xq_words.v)
-#define g_mq (g_mq_words.v)
+static int32_t g_xw[N_COLUMNS][D];
+#if VW_NEEDED
+static int32_t g_vw[N_COLUMNS][D];
+#endif
+/* A column's int16 slots, word-aligned (the DSP path loads pairs of them with LDRD); column 1's xq and
+ * mq follow column 0's by the same COLUMN_BYTES (defined by the generator), an immediate offset for
+ * the pair kernels. */
+typedef union {
+  int32_t align;
+  struct {
+    int16_t xq[D4];
+    int16_t mq[MQ_LEN];
+  } v;
+} column_slots;
+typedef char column_bytes_match[sizeof(column_slots) == COLUMN_BYTES ? 1 : -1];
+static column_slots g_slots[N_COLUMNS];
+#define XQ(k) (g_slots[k].v.xq)
+#define MQ(k) (g_slots[k].v.mq)
 
 /* The two outputs as functions (one copy of the code each; unused ones are not compiled). */
 static void layer_norm_q(const int32_t *w, const ln_params *p, int16_t *outq) {
@@ -56,8 +75,8 @@ static INLINE int32_t rec_out_value(const layer_params *p, int32_t h, int32_t lo
 
 /* Delay block for channels c..c+3 (lag 0 from x, lags rows..1 from the ring, oldest first from the
  * head slot), then the new x overwrites the head row of those channels. */
-static void conv4(const layer_params *p, act_t *ring, unsigned head, int c, int32_t *acc) {
-  const int16_t *x = g_xq + c;
+static void conv4(const layer_params *p, act_t *ring, unsigned head, int col, int c, int32_t *acc) {
+  const int16_t *x = XQ(col) + c;
   int32_t a0 = p->k0[c] * x[0], a1 = p->k0[c + 1] * x[1], a2 = p->k0[c + 2] * x[2], a3 = p->k0[c + 3] * x[3];
   const int8_t *w = p->kring + c;
   act_t *const top = ring + (long)head * D + c;
@@ -104,57 +123,76 @@ static void conv4(const layer_params *p, act_t *ring, unsigned head, int c, int3
 
 #if D % 4
 /* The same for one channel (the D % 4 channels after the last block of 4). */
-static int32_t conv1(const layer_params *p, act_t *ring, unsigned head, int c) {
-  int32_t a = p->k0[c] * g_xq[c];
+static int32_t conv1(const layer_params *p, act_t *ring, unsigned head, int col, int c) {
+  int32_t a = p->k0[c] * XQ(col)[c];
   unsigned k, slot = head;
   for (k = 0; k < p->rows; ++k) {
     a += p->kring[(long)k * D + c] * ring[(long)slot * D + c];
     if (++slot == p->rows) slot = 0;
   }
-  ring[(long)head * D + c] = (act_t)g_xq[c];
+  ring[(long)head * D + c] = (act_t)XQ(col)[c];
   return a;
 }
 #endif
 
 /* x1 = x + v (wide) and its act copy, which replaces x in g_xq; with CONV_LN, v is kept for the
  * LayerNorm (the residual follows it). */
-static INLINE void residual_x1(const layer_params *p, int c, int32_t v) {
+static INLINE void residual_x1(const layer_params *p, int col, int c, int32_t v) {
 #if CONV_LN
   (void)p;
-  g_vw[c] = v;
+  g_vw[col][c] = v;
 #else
-  g_xw[c] = RQ2S(g_xq[c], p->x_x1, X_X1, v, p->v_x1, V_X1, W_MIN, WIDE_MAX);
-  g_xq[c] = (int16_t)RQS(g_xw[c], p->x1q, X1Q, Q_MIN, QMAX);
+  g_xw[col][c] = RQ2S(XQ(col)[c], p->x_x1, X_X1, v, p->v_x1, V_X1, W_MIN, WIDE_MAX);
+  XQ(col)[c] = (int16_t)RQS(g_xw[col][c], p->x1q, X1Q, Q_MIN, QMAX);
 #endif
 }
 
-/* STMT(row, acc) for the rows of the block starting at row i of n (acc: a0..a3, constant indices so
+/* STMT(row, a) for the rows of the block starting at row i of n (a: acc[0..3], constant indices so
  * the accumulators stay in registers; the tests fold away when n is a multiple of 4). */
-#define EACH_ROW(i, n, STMT)                                \
-  do {                                                      \
-    STMT((i), acc[0]);                                      \
-    if ((n) % 4 == 0 || (i) + 1 < (n)) STMT((i) + 1, acc[1]); \
-    if ((n) % 4 == 0 || (i) + 2 < (n)) STMT((i) + 2, acc[2]); \
-    if ((n) % 4 == 0 || (i) + 3 < (n)) STMT((i) + 3, acc[3]); \
+#define EACH_ROW_OF(acc, i, n, STMT)                          \
+  do {                                                        \
+    STMT((i), (acc)[0]);                                      \
+    if ((n) % 4 == 0 || (i) + 1 < (n)) STMT((i) + 1, (acc)[1]); \
+    if ((n) % 4 == 0 || (i) + 2 < (n)) STMT((i) + 2, (acc)[2]); \
+    if ((n) % 4 == 0 || (i) + 3 < (n)) STMT((i) + 3, (acc)[3]); \
   } while (0)
+#define EACH_ROW(i, n, STMT) EACH_ROW_OF(acc, i, n, STMT)
 
-/* out[i] = sat(rq(b_i + W_i . x)) for a blocked dense layer of N_OUT rows over x[IN4]. */
-#define DENSE_SAT(p, site, x, IN4, N_OUT, out, lo, hi)                                            \
-  do {                                                                                            \
-    int32_t acc[4];                                                                               \
-    int i_;                                                                                       \
-    for (i_ = 0; i_ < (N_OUT); i_ += 4) {                                                         \
-      dot4((const uint32_t *)(p)->w + (long)i_ * ROW_WORDS(IN4), (x), (IN4) / 4, acc);            \
-      EACH_ROW(i_, (N_OUT), DENSE_ROW_##site);                                                    \
-    }                                                                                             \
+/* acc[k][r] = W_r . x_k for the 4 rows of a block and the first nc columns' inputs X(0), X(1) (slots of
+ * g_slots, COLUMN_BYTES apart): with two columns one pass over the weights serves both. */
+/* the column loops unrolled (GCC keeps them rolled otherwise, the accumulators in memory) */
+#if defined(__GNUC__) && !defined(__clang__)
+#define UNROLL_COLUMNS _Pragma("GCC unroll 2")
+#else
+#define UNROLL_COLUMNS
+#endif
+#if N_COLUMNS == 2
+#define DOT4_COLUMNS(w, X, chunks, nc, acc) \
+  ((nc) == 2 ? dot4x2((w), X(0), (chunks), (acc)[0], (acc)[1]) : dot4((w), X(0), (chunks), (acc)[0]))
+#else
+#define DOT4_COLUMNS(w, X, chunks, nc, acc) dot4((w), X(0), (chunks), (acc)[0])
+#endif
+
+/* For each column k < nc: DENSE_ROW_<site>(k, row, a) with a = b_i + W_i . X(k) accumulated, for a
+ * blocked dense layer of N_OUT rows over X(k)[IN4]. */
+#define DENSE_EACH(p, site, X, IN4, N_OUT, nc)                                                         \
+  do {                                                                                                 \
+    int32_t accs_[N_COLUMNS][4];                                                                       \
+    int i_, k_;                                                                                        \
+    for (i_ = 0; i_ < (N_OUT); i_ += 4) {                                                              \
+      DOT4_COLUMNS((const uint32_t *)(p)->w + (long)i_ * ROW_WORDS(IN4), X, (IN4) / 4, (nc), accs_);   \
+      UNROLL_COLUMNS for (k_ = 0; k_ < (nc); ++k_) {                                                   \
+        EACH_ROW_OF(accs_[k_], i_, (N_OUT), DENSE_ROW_##site);                                         \
+      }                                                                                                \
+    }                                                                                                  \
   } while (0)
 
 /* minGRU of one channel: k, a are its gate accumulators (scalars), h is updated in place.
  * gh_pre, gh_lim: where the generator could not bound g for the 32-bit rq by g_h (RQ32_G_H 0), the
  * 32-bit form still holds for each g <= gh_lim (g * 2^gh_pre fits int32, n + gh_pre = 33: shift 1),
  * which is most of them; the others take the int64 form. gh_lim -1: always the int64 form. */
-static INLINE void gru_update(const layer_params *p, h_t *h, int i, int row, int32_t k_acc, int32_t a_acc,
-                              int gh_pre, int32_t gh_lim) {
+static INLINE void gru_update(const layer_params *p, int col, h_t *h, int i, int row, int32_t k_acc,
+                              int32_t a_acc, int gh_pre, int32_t gh_lim) {
   const int32_t k = RQS(p->gate.b[row] + k_acc, p->gate.m[row], GATE, -INT32_MAX, INT32_MAX);
   const int32_t a = RQS(p->gate.b[row + 1] + a_acc, p->gate.m[row + 1], GATE, -INT32_MAX, INT32_MAX);
   const int32_t z = sig_q15(k);
@@ -176,93 +214,116 @@ static INLINE void gru_update(const layer_params *p, h_t *h, int i, int row, int
   const int64_t next = (mul_wide(32768 - z, (int32_t)h[i]) + mul_wide(z, gh) + (1 << 14)) >> 15;
 #endif
   h[i] = (h_t)(next > HMAX ? HMAX : next);
-#if !REC_DENSE_OUT && !REC_LN
-  /* the recurrent output joins the residual at once: x2 = x1 + o */
-  g_xw[i] = RQ2S(g_xw[i], p->x1_x2, X1_X2, rec_out_value(p, h[i], W_MIN, WIDE_MAX), p->o_x2, O_X2, W_MIN, WIDE_MAX);
+  /* the recurrent output is taken at once (with two columns, column 1 updates h next) */
+#if REC_DENSE_OUT
+  MQ(col)[i] = (int16_t)rec_out_value(p, h[i], Q_MIN, QMAX);  /* the input of the dense rec_out */
+#elif REC_LN
+  g_vw[col][i] = rec_out_value(p, h[i], W_MIN, WIDE_MAX);  /* LayerNorm'd before it joins the residual */
+#else
+  /* it joins the residual: x2 = x1 + o */
+  g_xw[col][i] = RQ2S(g_xw[col][i], p->x1_x2, X1_X2, rec_out_value(p, h[i], W_MIN, WIDE_MAX), p->o_x2, O_X2, W_MIN,
+                      WIDE_MAX);
 #endif
 }
 
-static void layer_step(const layer_params *p, act_t *ring, h_t *h, uint16_t *head) {
-  int32_t *xw = g_xw;
-#if VW_NEEDED
-  int32_t *vw = g_vw;
-#endif
-  int16_t *xq = g_xq, *mq = g_mq;
-  int32_t acc[4], gh_lim;
-  int c, i, gh_pre;
+/* One layer for the first nc columns (nc is a constant where this is inlined: the column loops fold
+ * away). Column 1 is the step after column 0: it reads the delay line after column 0's x went in, and
+ * its minGRU update starts from column 0's h. */
+static INLINE void layer_step_n(const layer_params *p, act_t *ring, h_t *h, uint16_t *head, const int nc) {
+  int32_t acc[4], accs[N_COLUMNS][4], gh_lim;
+  int c, i, k, gh_pre;
   /* delay block, fused with the residual when there is no LayerNorm in between */
-  if (p->rows > 0) {
-    for (c = 0; c + 4 <= D; c += 4) {
-      conv4(p, ring, *head, c, acc);
-#define CONV_ROW(ch, a) residual_x1(p, ch, RQS((a), p->m_v[ch], M_V, W_MIN, WIDE_MAX))
-      EACH_ROW(c, 4, CONV_ROW);
+  UNROLL_COLUMNS for (k = 0; k < nc; ++k) {
+    if (p->rows > 0) {
+      for (c = 0; c + 4 <= D; c += 4) {
+        conv4(p, ring, *head, k, c, acc);
+#define CONV_ROW(ch, a) residual_x1(p, k, ch, RQS((a), p->m_v[ch], M_V, W_MIN, WIDE_MAX))
+        EACH_ROW(c, 4, CONV_ROW);
 #undef CONV_ROW
-    }
+      }
 #if D % 4
-    for (; c < D; ++c) residual_x1(p, c, RQS(conv1(p, ring, *head, c), p->m_v[c], M_V, W_MIN, WIDE_MAX));
+      for (; c < D; ++c) residual_x1(p, k, c, RQS(conv1(p, ring, *head, k, c), p->m_v[c], M_V, W_MIN, WIDE_MAX));
 #endif
-    *head = (uint16_t)((unsigned)*head + 1u == p->rows ? 0u : (unsigned)*head + 1u);
-  } else {
-    for (c = 0; c < D; ++c) residual_x1(p, c, RQS(p->k0[c] * xq[c], p->m_v[c], M_V, W_MIN, WIDE_MAX));
-  }
+      *head = (uint16_t)((unsigned)*head + 1u == p->rows ? 0u : (unsigned)*head + 1u);
+    } else {
+      for (c = 0; c < D; ++c) residual_x1(p, k, c, RQS(p->k0[c] * XQ(k)[c], p->m_v[c], M_V, W_MIN, WIDE_MAX));
+    }
 #if CONV_LN
-  layer_norm(vw, p->conv_ln, vw, W_MIN, WIDE_MAX);
-  for (c = 0; c < D; ++c) {
-    xw[c] = RQ2S(xq[c], p->x_x1, X_X1, vw[c], p->v_x1, V_X1, W_MIN, WIDE_MAX);
-    xq[c] = (int16_t)RQS(xw[c], p->x1q, X1Q, Q_MIN, QMAX);
-  }
+    layer_norm(g_vw[k], p->conv_ln, g_vw[k], W_MIN, WIDE_MAX);
+    for (c = 0; c < D; ++c) {
+      g_xw[k][c] = RQ2S(XQ(k)[c], p->x_x1, X_X1, g_vw[k][c], p->v_x1, V_X1, W_MIN, WIDE_MAX);
+      XQ(k)[c] = (int16_t)RQS(g_xw[k][c], p->x1q, X1Q, Q_MIN, QMAX);
+    }
 #endif
+  }
   /* minGRU: the gate rows are interleaved k_i, a_i, k_i+1, a_i+1 per block of 4 */
   gh_pre = p->g_h.n > 2 && p->g_h.n < 33 ? 33 - p->g_h.n : 0;
   gh_lim = gh_pre ? INT32_MAX >> gh_pre : -1;
   for (i = 0; i < D; i += 2) {
-    dot4((const uint32_t *)p->gate.w + (long)2 * i * ROW_WORDS(D4), xq, D4 / 4, acc);
-    gru_update(p, h, i, 2 * i, acc[0], acc[1], gh_pre, gh_lim);
-    if (i + 1 < D) gru_update(p, h, i + 1, 2 * i + 2, acc[2], acc[3], gh_pre, gh_lim);
+    DOT4_COLUMNS((const uint32_t *)p->gate.w + (long)2 * i * ROW_WORDS(D4), XQ, D4 / 4, nc, accs);
+    UNROLL_COLUMNS for (k = 0; k < nc; ++k) {
+      gru_update(p, k, h, i, 2 * i, accs[k][0], accs[k][1], gh_pre, gh_lim);
+      if (i + 1 < D) gru_update(p, k, h, i + 1, 2 * i + 2, accs[k][2], accs[k][3], gh_pre, gh_lim);
+    }
   }
 #if REC_DENSE_OUT
-  for (c = 0; c < D; ++c) mq[c] = (int16_t)rec_out_value(p, h[c], Q_MIN, QMAX);
-#define DENSE_ROW_REC_OUT(row, a) vw[row] = RQS(p->rec_out.b[row] + (a), p->rec_out.m[row], REC_OUT, W_MIN, WIDE_MAX)
-  DENSE_SAT(&p->rec_out, REC_OUT, mq, D4, D, vw, W_MIN, WIDE_MAX);
-#elif REC_LN
-  for (c = 0; c < D; ++c) vw[c] = rec_out_value(p, h[c], W_MIN, WIDE_MAX);
+#define DENSE_ROW_REC_OUT(row, a) \
+  g_vw[k_][row] = RQS(p->rec_out.b[row] + (a), p->rec_out.m[row], REC_OUT, W_MIN, WIDE_MAX)
+  DENSE_EACH(&p->rec_out, REC_OUT, MQ, D4, D, nc);
+#undef DENSE_ROW_REC_OUT
 #endif
+  UNROLL_COLUMNS for (k = 0; k < nc; ++k) {
 #if REC_LN
-  layer_norm(vw, p->rec_ln, vw, W_MIN, WIDE_MAX);
+    layer_norm(g_vw[k], p->rec_ln, g_vw[k], W_MIN, WIDE_MAX);
 #endif
 #if REC_DENSE_OUT || REC_LN
-  for (c = 0; c < D; ++c) xw[c] = RQ2S(xw[c], p->x1_x2, X1_X2, vw[c], p->o_x2, O_X2, W_MIN, WIDE_MAX);
+    for (c = 0; c < D; ++c)
+      g_xw[k][c] = RQ2S(g_xw[k][c], p->x1_x2, X1_X2, g_vw[k][c], p->o_x2, O_X2, W_MIN, WIDE_MAX);
 #endif
-  /* channel mixing */
-  layer_norm_q(xw, p->mlp_ln, xq);
+    /* channel mixing */
+    layer_norm_q(g_xw[k], p->mlp_ln, XQ(k));
+  }
 #if MLP_ACT_GELU
 #define MLP_ACT(m) gelu_q16(m)
 #else
 #define MLP_ACT(m) ((m) > 0 ? (m) : 0)
 #endif
 #define MLP_IN_ROW(row, a) \
-  mq[row] = (int16_t)RQS(MLP_ACT(RQS(p->mlp_in.b[row] + (a), p->mlp_in.m[row], MLP_IN, -INT32_MAX, INT32_MAX)), \
-                         p->m2, M2, Q_MIN, QMAX)
+  MQ(k)[row] = (int16_t)RQS(MLP_ACT(RQS(p->mlp_in.b[row] + (a), p->mlp_in.m[row], MLP_IN, -INT32_MAX, INT32_MAX)), \
+                            p->m2, M2, Q_MIN, QMAX)
   for (i = 0; i < R; i += 4) {
-    dot4((const uint32_t *)p->mlp_in.w + (long)i * ROW_WORDS(D4), xq, D4 / 4, acc);
-    EACH_ROW(i, R, MLP_IN_ROW);
+    DOT4_COLUMNS((const uint32_t *)p->mlp_in.w + (long)i * ROW_WORDS(D4), XQ, D4 / 4, nc, accs);
+    UNROLL_COLUMNS for (k = 0; k < nc; ++k) EACH_ROW_OF(accs[k], i, R, MLP_IN_ROW);
   }
 #undef MLP_IN_ROW
 #define MLP_OUT_VALUE(row, a) RQS(p->mlp_out.b[row] + (a), p->mlp_out.m[row], MLP_OUT, W_MIN, WIDE_MAX)
 #if CM_LN
-#define DENSE_ROW_MLP_OUT(row, a) vw[row] = MLP_OUT_VALUE(row, a)
-  DENSE_SAT(&p->mlp_out, MLP_OUT, mq, R4, D, vw, W_MIN, WIDE_MAX);
-  layer_norm(vw, p->cm_ln, vw, W_MIN, WIDE_MAX);
-  for (c = 0; c < D; ++c) xw[c] = RQ2S(xw[c], p->x2_s, X2_S, vw[c], p->m_s, M_S, W_MIN, WIDE_MAX);
+#define DENSE_ROW_MLP_OUT(row, a) g_vw[k_][row] = MLP_OUT_VALUE(row, a)
+  DENSE_EACH(&p->mlp_out, MLP_OUT, MQ, R4, D, nc);
+  UNROLL_COLUMNS for (k = 0; k < nc; ++k) {
+    layer_norm(g_vw[k], p->cm_ln, g_vw[k], W_MIN, WIDE_MAX);
+    for (c = 0; c < D; ++c) g_xw[k][c] = RQ2S(g_xw[k][c], p->x2_s, X2_S, g_vw[k][c], p->m_s, M_S, W_MIN, WIDE_MAX);
+  }
 #else
   /* each output row joins the residual at once: s = x2 + m */
 #define DENSE_ROW_MLP_OUT(row, a) \
-  xw[row] = RQ2S(xw[row], p->x2_s, X2_S, MLP_OUT_VALUE(row, a), p->m_s, M_S, W_MIN, WIDE_MAX)
-  DENSE_SAT(&p->mlp_out, MLP_OUT, mq, R4, D, xw, W_MIN, WIDE_MAX);
+  g_xw[k_][row] = RQ2S(g_xw[k_][row], p->x2_s, X2_S, MLP_OUT_VALUE(row, a), p->m_s, M_S, W_MIN, WIDE_MAX)
+  DENSE_EACH(&p->mlp_out, MLP_OUT, MQ, R4, D, nc);
 #endif
-  layer_norm_q(xw, p->post_ln, xq);  /* the next layer (or the decoder) reads only xq */
+#undef DENSE_ROW_MLP_OUT
+#undef MLP_OUT_VALUE
+#undef MLP_ACT
+  UNROLL_COLUMNS for (k = 0; k < nc; ++k) layer_norm_q(g_xw[k], p->post_ln, XQ(k));  /* the next layer (or the decoder) reads XQ */
 }
 
+static void layer_step(const layer_params *p, act_t *ring, h_t *h, uint16_t *head) {
+  layer_step_n(p, ring, h, head, 1);
+}
+#if N_COLUMNS == 2
+static void layer_step2(const layer_params *p, act_t *ring, h_t *h, uint16_t *head) {
+  layer_step_n(p, ring, h, head, 2);
+}
+#endif
 void API(reset)(API(state) *s) {
   long i;
   for (i = 0; i < RING_VALUES; ++i) s->ring[i] = 0;
@@ -270,44 +331,104 @@ void API(reset)(API(state) *s) {
   for (i = 0; i < N_LAYERS; ++i) s->head[i] = 0;
 }
 
-/* The whole step up to the decoder's int32 accumulators (written to out[N_CLASSES]). */
-static void step_acc(API(state) *s, const act_t *uq, int32_t *out) {
-  int32_t acc[4];
-  int i, l;
-  for (i = 0; i < D; ++i)
-    g_xq[i] = (int16_t)RQS(ENC.b[i] + dot((const int8_t *)ENC.w + (long)i * D_IN, uq, D_IN), ENC.m[i], ENC, Q_MIN, QMAX);
-  for (l = 0; l < N_LAYERS; ++l)
+/* The whole step of the first nc columns up to the decoder's int32 accumulators: column k's input is
+ * uq + k * D_IN, its accumulators out[k][N_CLASSES]. */
+static INLINE void step_acc_n(API(state) *s, const act_t *uq, int32_t (*out)[N_CLASSES], const int nc) {
+  int32_t accs[N_COLUMNS][4];
+  int i, k, l;
+  UNROLL_COLUMNS for (k = 0; k < nc; ++k)
+    for (i = 0; i < D; ++i)
+      XQ(k)[i] = (int16_t)RQS(ENC.b[i] + dot((const int8_t *)ENC.w + (long)i * D_IN, uq + (long)k * D_IN, D_IN),
+                              ENC.m[i], ENC, Q_MIN, QMAX);
+  for (l = 0; l < N_LAYERS; ++l) {
+#if N_COLUMNS == 2
+    if (nc == 2) {
+      layer_step2(&LAYERS[l], s->ring + LAYERS[l].ring_offset, s->h + l * D, &s->head[l]);
+      continue;
+    }
+#endif
     layer_step(&LAYERS[l], s->ring + LAYERS[l].ring_offset, s->h + l * D, &s->head[l]);
-#define DEC_ROW(row, a) out[row] = DEC.b[row] + (a)
-  for (i = 0; i < N_CLASSES; i += 4) {
-    dot4((const uint32_t *)DEC.w + (long)i * ROW_WORDS(D4), g_xq, D4 / 4, acc);
-    EACH_ROW(i, N_CLASSES, DEC_ROW);
   }
+#define DEC_ROW(row, a) out[k][row] = DEC.b[row] + (a)
+  for (i = 0; i < N_CLASSES; i += 4) {
+    DOT4_COLUMNS((const uint32_t *)DEC.w + (long)i * ROW_WORDS(D4), XQ, D4 / 4, nc, accs);
+    UNROLL_COLUMNS for (k = 0; k < nc; ++k) EACH_ROW_OF(accs[k], i, N_CLASSES, DEC_ROW);
+  }
+#undef DEC_ROW
 }
+/* One copy of the code per column count. */
+static void step_acc1(API(state) *s, const act_t *uq, int32_t (*out)[N_CLASSES]) { step_acc_n(s, uq, out, 1); }
+#if N_COLUMNS == 2
+static void step_acc2(API(state) *s, const act_t *uq, int32_t (*out)[N_CLASSES]) { step_acc_n(s, uq, out, 2); }
+#endif
 
-void API(step_q)(API(state) *s, const act_t *xq, act_t *yq) {
-  int32_t acc[N_CLASSES];
-  int i;
-  step_acc(s, xq, acc);
-  for (i = 0; i < N_CLASSES; ++i) yq[i] = (act_t)RQS(acc[i], DEC.m[i], DEC, Q_MIN, QMAX);
-}
-
-void API(step)(API(state) *s, const float *x, float *y) {
-  act_t uq[D_IN];
-  int32_t acc[N_CLASSES];
+static void quantize_input(const float *x, act_t *uq) {
   int i;
   for (i = 0; i < D_IN; ++i) {  /* mgrade-edge's qio quantise: x / scale, rounded half away, clamped */
     const long q = lroundf(x[i] / S_U);
     uq[i] = (act_t)(q < -QMAX - 1 ? -QMAX - 1 : (q > QMAX ? QMAX : q));
   }
-  step_acc(s, uq, acc);
-  for (i = 0; i < N_CLASSES; ++i) y[i] = (float)acc[i] * Y_SCALE[i];
 }
 
-/* act_t views of g_mq (act_t is a character type or int16_t, so the access is well defined). */
-act_t *API(input_buffer)(void) { return (act_t *)(void *)g_mq; }
-act_t *API(output_buffer)(void) { return (act_t *)(void *)g_mq; }
+void API(step_q)(API(state) *s, const act_t *xq, act_t *yq) {
+  int32_t acc[1][N_CLASSES];
+  int i;
+  step_acc1(s, xq, acc);
+  for (i = 0; i < N_CLASSES; ++i) yq[i] = (act_t)RQS(acc[0][i], DEC.m[i], DEC, Q_MIN, QMAX);
+}
+
+void API(step)(API(state) *s, const float *x, float *y) {
+  act_t uq[D_IN];
+  int32_t acc[1][N_CLASSES];
+  int i;
+  quantize_input(x, uq);
+  step_acc1(s, uq, acc);
+  for (i = 0; i < N_CLASSES; ++i) y[i] = (float)acc[0][i] * Y_SCALE[i];
+}
+
+/* n steps: xq [n][D_IN] -> yq [n][N_CLASSES], the same outputs and state as n calls of step_q (xq and
+ * yq must not overlap). With MGRADE_BLOCK_PAIRS the steps go through the layers two at a time. */
+void API(step_block_q)(API(state) *s, const act_t *xq, int n, act_t *yq) {
+  int32_t acc[N_COLUMNS][N_CLASSES];
+  int t = 0, i, k;
+#if N_COLUMNS == 2
+  for (; t + 2 <= n; t += 2) {
+    step_acc2(s, xq + (long)t * D_IN, acc);
+    for (k = 0; k < 2; ++k)
+      for (i = 0; i < N_CLASSES; ++i) yq[(long)(t + k) * N_CLASSES + i] = (act_t)RQS(acc[k][i], DEC.m[i], DEC, Q_MIN, QMAX);
+  }
+#endif
+  for (; t < n; ++t) {
+    step_acc1(s, xq + (long)t * D_IN, acc);
+    for (i = 0; i < N_CLASSES; ++i) yq[(long)t * N_CLASSES + i] = (act_t)RQS(acc[0][i], DEC.m[i], DEC, Q_MIN, QMAX);
+  }
+  (void)k;
+}
+
+/* The same with float I/O: x [n][D_IN] -> y [n][N_CLASSES], as n calls of step. */
+void API(step_block)(API(state) *s, const float *x, int n, float *y) {
+  act_t uq[N_COLUMNS][D_IN];
+  int32_t acc[N_COLUMNS][N_CLASSES];
+  int t = 0, i, k, m;
+  while (t < n) {
+    m = n - t < N_COLUMNS ? n - t : N_COLUMNS;
+    for (k = 0; k < m; ++k) quantize_input(x + (long)(t + k) * D_IN, uq[k]);
+#if N_COLUMNS == 2
+    if (m == 2)
+      step_acc2(s, uq[0], acc);
+    else
+#endif
+      step_acc1(s, uq[0], acc);
+    for (k = 0; k < m; ++k)
+      for (i = 0; i < N_CLASSES; ++i) y[(long)(t + k) * N_CLASSES + i] = (float)acc[k][i] * Y_SCALE[i];
+    t += m;
+  }
+}
+
+/* act_t views of column 0's mq (act_t is a character type or int16_t, so the access is well defined). */
+act_t *API(input_buffer)(void) { return (act_t *)(void *)MQ(0); }
+act_t *API(output_buffer)(void) { return (act_t *)(void *)MQ(0); }
 unsigned long API(state_bytes)(void) { return (unsigned long)sizeof(API(state)); }
 unsigned long API(scratch_bytes)(void) {
-  return (unsigned long)(sizeof(g_xw) + VW_NEEDED * sizeof(g_xw) + sizeof(g_xq) + sizeof(g_mq));
+  return (unsigned long)(sizeof(g_xw) + VW_NEEDED * sizeof(g_xw) + sizeof(g_slots));
 }

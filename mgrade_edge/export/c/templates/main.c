@@ -1,7 +1,8 @@
 $banner
 /* Golden test: streams $golden_steps recorded inputs through ${p}_step$golden_variant from a reset
  * state and compares every output with the one recorded at export time ($golden_rule).
- * Then resets and streams again: the second pass must reproduce the first bit for bit.
+ * Then resets and streams again: the second pass must reproduce the first bit for bit, and a third
+ * time through ${p}_step_block$golden_variant, MGRADE_BLOCK_STEPS steps a call: the same outputs again.
  * Prints PASS/FAIL, the worst error and an FNV-1a hash of all outputs; returns 0 on PASS.
  *
  * Then measures the step's stack by painting: a region below the stack pointer is filled with a
@@ -29,6 +30,9 @@ extern uint32_t mgrade_systick_now(void);
 #endif
 #define STACK_PAINT_WORDS (MGRADE_STACK_PAINT_BYTES / 4)
 #define STACK_PATTERN 0xA5C3E10FUL
+#ifndef MGRADE_BLOCK_STEPS
+#define MGRADE_BLOCK_STEPS 16
+#endif
 
 #ifdef __GNUC__
 #define NOINLINE __attribute__((noinline))
@@ -43,6 +47,8 @@ static ${p}_state g_state;
  * them live in the scratch instead). */
 static $out_type g_io_x[${P}_D_IN], g_io_y[${P}_N_CLASSES];
 static unsigned long g_step_ticks;  /* SysTick ticks inside the step calls of the first pass */
+static $out_type g_block_y[MGRADE_BLOCK_STEPS * ${P}_N_CLASSES];  /* the block pass's outputs */
+static unsigned long g_block_ticks;  /* SysTick ticks inside its step_block calls */
 
 static unsigned long fnv1a(unsigned long hash, const unsigned char *bytes, unsigned long n) {
   unsigned long i;
@@ -74,6 +80,22 @@ static unsigned long run(double *worst, int *worst_at) {
       }
     }
     hash = fnv1a(hash, (const unsigned char *)g_io_y, (unsigned long)sizeof(g_io_y));
+  }
+  return hash;
+}
+
+/* The golden inputs through step_block, MGRADE_BLOCK_STEPS at a time (the last block may be shorter):
+ * the hash of the outputs, to compare with the step by step pass's. */
+static unsigned long run_blocks(void) {
+  unsigned long hash = 2166136261UL;
+  int t;
+  ${p}_reset(&g_state);
+  for (t = 0; t < GOLDEN_STEPS; t += MGRADE_BLOCK_STEPS) {
+    const int n = GOLDEN_STEPS - t < MGRADE_BLOCK_STEPS ? GOLDEN_STEPS - t : MGRADE_BLOCK_STEPS;
+    unsigned long t0 = (unsigned long)NOW();
+    ${p}_step_block$golden_variant(&g_state, kGoldenInput + (long)t * ${P}_D_IN, n, g_block_y);
+    g_block_ticks += (unsigned long)NOW() - t0;
+    hash = fnv1a(hash, (const unsigned char *)g_block_y, (unsigned long)n * sizeof(g_io_y));
   }
   return hash;
 }
@@ -113,8 +135,9 @@ int main(int argc, char **argv) {
   unsigned long first = run(&worst, &worst_at);
   unsigned long ticks = g_step_ticks;
   unsigned long second = run(&worst2, &worst_at2);
+  unsigned long blocks = run_blocks();
   long stack_steps = argc > 1 ? atol(argv[1]) : GOLDEN_STEPS, stack;
-  int pass = worst <= GOLDEN_TOLERANCE && first == second;
+  int pass = worst <= GOLDEN_TOLERANCE && first == second && blocks == first;
   printf("%s: %d steps, ", pass ? "PASS" : "FAIL", GOLDEN_STEPS);
   if (worst_at < 0)
     printf("worst error 0 (every output equals the golden, tolerance %g)", (double)GOLDEN_TOLERANCE);
@@ -122,8 +145,11 @@ int main(int argc, char **argv) {
     printf("worst error %g at step %d (tolerance %g)", worst, worst_at, (double)GOLDEN_TOLERANCE);
   printf(", output hash %08lx, rerun %s; state %lu bytes, scratch %lu bytes\n", first,
          first == second ? "identical" : "DIFFERENT", ${p}_state_bytes(), ${p}_scratch_bytes());
+  printf("block: %d steps in calls of %d, output hash %08lx, %s\n", GOLDEN_STEPS, MGRADE_BLOCK_STEPS, blocks,
+         blocks == first ? "identical" : "DIFFERENT");
 #ifdef MGRADE_SYSTICK
   printf("ticks %lu for %d steps (inside the step calls)\n", ticks, GOLDEN_STEPS);
+  printf("block ticks %lu for %d steps (inside the step_block calls)\n", g_block_ticks, GOLDEN_STEPS);
 #else
   (void)ticks;
 #endif
