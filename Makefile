@@ -88,7 +88,11 @@ bench: $(STAMP) board-tools
 	@if [ -n "$$TFLM_DIR" ]; then PYTHONPATH=. $(BIN)/python benchmarks/board_table.py \
 	  --json benchmarks/board_table.json > benchmarks/board_table.md && cat benchmarks/board_table.md \
 	  && PYTHONPATH=. $(BIN)/python benchmarks/timing_table.py --json benchmarks/timing_table.json \
-	  && PYTHONPATH=. $(BIN)/python benchmarks/cycle_model_check.py --json benchmarks/cycle_model_check.json; \
+	  && PYTHONPATH=. $(BIN)/python benchmarks/cycle_model_check.py --json benchmarks/cycle_model_check.json \
+	  && PYTHONPATH=. $(BIN)/python benchmarks/speed_table.py --json benchmarks/speed_table.json \
+	    > benchmarks/speed_table.md && cat benchmarks/speed_table.md \
+	  && PYTHONPATH=. $(BIN)/python benchmarks/step_breakdown.py --json benchmarks/step_breakdown.json \
+	    > benchmarks/step_breakdown.md && cat benchmarks/step_breakdown.md; \
 	else echo "board and timing tables skipped: set TFLM_DIR to a TensorFlow Lite Micro tree"; fi
 	PYTHONPATH=. $(BIN)/python benchmarks/update_docs.py
 

@@ -29,7 +29,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 M4_FLAGS = ("-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16", "-std=c99", "-O2")
-SCRATCH_SYMBOLS = ("g_xw", "g_vw", "g_xq", "g_mq", "g_xq_words", "g_mq_words", "g_scratch")
+SCRATCH_SYMBOLS = ("g_xw", "g_vw", "g_slots", "g_scratch")
 # The step's call chains (caller -> callee); the stack bound is the deepest sum along one chain.
 CALLS = {"step": ["step_acc"], "step_q": ["step_acc"], "step_acc": ["layer_step", "dot", "dot4"],
          "layer_step": ["layer_norm", "dot", "dot4", "conv4", "conv1", "gru_update", "residual_x1", "sig_q15",

@@ -157,6 +157,29 @@ def build(bundle: Path, cpu: str, dsp: bool, lines: bool, out_dir: Path, mve: bo
     return program, consts["kGoldenSteps"], (str(arena),)
 
 
+def profile(bundle: Path, cpu: str, dsp: bool, mve: bool = False, defines: tuple[str, ...] = (),
+            by: str = "symbols") -> tuple[collections.Counter, int, str]:
+    """(instructions per symbol, source line or C function over the whole run, steps run, the PASS/FAIL
+    line) of one traced boot of the bundle's golden program; `by`: symbols, lines or functions."""
+    from mgrade_edge.board.run import run_command
+
+    with tempfile.TemporaryDirectory(prefix="qemu-profile-") as tmp:
+        lines = by in ("lines", "functions")
+        program, steps, run_args = build(bundle, cpu, dsp, lines, Path(tmp), mve, defines)
+        log = Path(tmp) / "qemu.log"
+        cmd = run_command(program.toolchain, program.elf, run_args)
+        cmd = cmd[:1] + ["-d", "in_asm,exec,nochain", "-D", str(log)] + cmd[1:]
+        run = subprocess.run(cmd, capture_output=True, text=True)
+        result = next((ln for ln in (run.stdout + run.stderr).splitlines() if ln.startswith(("PASS", "FAIL"))),
+                      f"no PASS/FAIL line (exit {run.returncode})")
+        with open(log) as f:
+            counts = instructions_per_address(f)
+        table = _by_line(counts, program.elf) if lines else by_symbol(counts, _symbols(program.elf))
+        if by == "functions":
+            table = _by_function(table, bundle)
+    return table, steps, result
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("bundle", type=Path)
@@ -170,22 +193,9 @@ def main(argv=None) -> int:
                         help="c bundles: per C function of the step source, inlined ones counted apart")
     parser.add_argument("--top", type=int, default=40)
     args = parser.parse_args(argv)
-    from mgrade_edge.board.run import run_command
 
-    with tempfile.TemporaryDirectory(prefix="qemu-profile-") as tmp:
-        lines = args.lines or args.functions
-        program, steps, run_args = build(args.bundle, args.cpu, args.dsp, lines, Path(tmp), args.mve, tuple(args.define))
-        log = Path(tmp) / "qemu.log"
-        cmd = run_command(program.toolchain, program.elf, run_args)
-        cmd = cmd[:1] + ["-d", "in_asm,exec,nochain", "-D", str(log)] + cmd[1:]
-        run = subprocess.run(cmd, capture_output=True, text=True)
-        result = next((ln for ln in (run.stdout + run.stderr).splitlines() if ln.startswith(("PASS", "FAIL"))),
-                      f"no PASS/FAIL line (exit {run.returncode})")
-        with open(log) as f:
-            counts = instructions_per_address(f)
-        table = _by_line(counts, program.elf) if lines else by_symbol(counts, _symbols(program.elf))
-        if args.functions:
-            table = _by_function(table, args.bundle)
+    table, steps, result = profile(args.bundle, args.cpu, args.dsp, args.mve, tuple(args.define),
+                                   "functions" if args.functions else ("lines" if args.lines else "symbols"))
     total = sum(table.values())
     print(f"{args.bundle} on {args.cpu}{' (Helium)' if args.mve else (' (DSP)' if args.dsp else '')}: {result}")
     print(f"{total:,} instructions over {steps} steps: {total / steps:,.0f} per step (start-up included)\n")

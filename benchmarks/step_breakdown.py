@@ -1,0 +1,120 @@
+"""Where a C step's instructions go, by kind of work: the dense dot products, the delay convolution, and
+everything that is not a multiply-accumulate (requantisation, LayerNorm, the minGRU gates, the MLP
+activation, the layer's glue), per step, for one `--target c --quant int8` bundle on Cortex-M4 (DSP path)
+and Cortex-M55 (Helium).
+
+    TFLM_DIR=../shared/third_party/tflite-micro PYTHONPATH=. python benchmarks/step_breakdown.py \
+        [--model speech-commands|digits|keywords_frames] [--json F]
+
+Each build is one traced boot of the golden program (benchmarks/qemu_profile.py --functions: QEMU's
+executed blocks mapped to source lines, each line to the C function holding it, inlined helpers
+counted as themselves); per step = the whole run over its steps. The golden harness (main.c, the C
+library) is listed apart and not in the step's total. Instruction counts, not cycles.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+KINDS = {  # kind -> the step source's functions doing it
+    "dense dot products": ("dot4", "dot4x2", "dot"),
+    "delay convolution": ("conv4", "conv1", "sxtb16_ror8"),
+    "requantisation": ("rq_hi", "rq_fast", "rq_fast1", "rq", "rq_sat", "rq2_sat", "clamp32", "clamp64", "mul_hi32",
+                       "residual_x1", "rec_out_value"),
+    "LayerNorm": ("layer_norm_into", "layer_norm", "layer_norm_q", "rdiv", "isqrt62"),
+    "minGRU gates": ("gru_update", "sig_q15", "mul_wide", "rec_act_q16"),
+    "MLP activation (GELU)": ("gelu_q16",),
+    "layer glue (epilogues, loops)": ("layer_step_n", "layer_step", "layer_step2", "step_acc_n", "step_acc1",
+                                      "step_acc2", "API", "quantize_input"),
+}
+MAC_KINDS = ("dense dot products", "delay convolution")
+# ACLE / MVE intrinsics are attributed to their header's line: the intrinsic named there decides the kind
+INTRINSIC_KINDS = (("sxtb16", "delay convolution"), ("smlabb", "delay convolution"),
+                   ("smlatt", "delay convolution"), ("ssat", "requantisation"), ("mve", "dense dot products"))
+BUILDS = (("cortex-m4", "DSP", True, False), ("cortex-m55", "Helium", True, True))
+
+
+def intrinsic_kind(location: str, headers: dict[str, list[str]]) -> str | None:
+    name, _, number = location.partition(":")
+    if name not in ("arm_acle.h", "arm_mve.h") or not number.isdigit():
+        return None
+    if name == "arm_mve.h":
+        return "dense dot products"  # the MVE path uses Helium in its dot products only
+    text = headers[name][int(number) - 1]
+    return next((kind for key, kind in INTRINSIC_KINDS if key in text), None)
+
+
+def kind_of(location: str, headers: dict[str, list[str]]) -> str:
+    function = location[:-2] if location.endswith("()") else None
+    for kind, functions in KINDS.items():
+        if function in functions:
+            return kind
+    return intrinsic_kind(location, headers) or "harness (not the step)"
+
+
+def toolchain_headers(cpu: str) -> dict[str, list[str]]:
+    import subprocess
+
+    out = {}
+    for name in ("arm_acle.h", "arm_mve.h"):
+        path = subprocess.run(["arm-none-eabi-gcc", f"-mcpu={cpu}", f"-print-file-name=include/{name}"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+        out[name] = Path(path).read_text().splitlines() if Path(path).is_file() else []
+    return out
+
+
+def breakdown(bundle: Path, cpu: str, dsp: bool, mve: bool) -> dict:
+    from benchmarks.qemu_profile import profile
+
+    table, steps, result = profile(bundle, cpu, dsp, mve, by="functions")
+    headers = toolchain_headers(cpu)
+    kinds: collections.Counter = collections.Counter()
+    functions: collections.Counter = collections.Counter()
+    for location, n in table.items():
+        kind = kind_of(location, headers)
+        kinds[kind] += n
+        if not kind.startswith("harness"):
+            functions[re.sub(r":\d+$", "", location)] += n
+    step = sum(n for k, n in kinds.items() if not k.startswith("harness"))
+    mac = sum(kinds[k] for k in MAC_KINDS)
+    return {"cpu": cpu, "result": result, "steps": steps,
+            "per_step": {k: round(n / steps) for k, n in kinds.most_common()},
+            "step_total": round(step / steps), "not_mac": round((step - mac) / steps),
+            "top_functions": {k: round(n / steps) for k, n in functions.most_common(12)}}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="speech-commands", choices=("speech-commands", "digits", "keywords_frames"))
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.speed_table import export_bundles
+
+    with tempfile.TemporaryDirectory() as tmp:
+        bundle, _ = export_bundles(args.model, Path(tmp), tflm=False)
+        runs = [{"build": label, **breakdown(bundle, cpu, dsp, mve)} for cpu, label, dsp, mve in BUILDS]
+    print(f"{args.model}, c-int8 step, instructions per step by kind (QEMU, not cycles):\n")
+    print("| kind | " + " | ".join(f"{r['cpu']} {r['build']}" for r in runs) + " |")
+    print("|---|" + "---|" * len(runs))
+    for kind in [*KINDS, "harness (not the step)"]:
+        cells = [f"{r['per_step'].get(kind, 0):,}" for r in runs]
+        print(f"| {kind} | " + " | ".join(cells) + " |")
+    print("| **step** | " + " | ".join(f"**{r['step_total']:,}**" for r in runs) + " |")
+    print("| not a multiply-accumulate | " + " | ".join(f"{r['not_mac']:,}" for r in runs) + " |")
+    for r in runs:
+        print(f"\n{r['cpu']} {r['build']}: {r['result'][:60]}...; top functions per step: "
+              + ", ".join(f"{k} {v:,}" for k, v in r["top_functions"].items()))
+    if args.json:
+        args.json.write_text(json.dumps({"model": args.model, "runs": runs}, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
