@@ -77,10 +77,24 @@ static INLINE int32_t rec_out_value(const layer_params *p, int32_t h, int32_t lo
  * head slot), then the new x overwrites the head row of those channels. */
 static void conv4(const layer_params *p, act_t *ring, unsigned head, int col, int c, int32_t *acc) {
   const int16_t *x = XQ(col) + c;
-  int32_t a0 = p->k0[c] * x[0], a1 = p->k0[c + 1] * x[1], a2 = p->k0[c + 2] * x[2], a3 = p->k0[c + 3] * x[3];
   const int8_t *w = p->kring + c;
   act_t *const top = ring + (long)head * D + c;
   const act_t *b, *const end = ring + (long)p->rows * D + c;
+#if defined(MVE_PATH)
+  /* Helium: the 4 channels' weights and delay-line values widened into int32 lanes, one multiply and
+     one add per row (MVE has no vector-by-vector multiply-accumulate); exact, as the scalar sums */
+#if QMAX == 127
+#define RING_LANES(q) vldrbq_s32((const int8_t *)(q))
+#else
+#define RING_LANES(q) vldrhq_s32((const int16_t *)(q))
+#endif
+  int32x4_t a = vmulq_s32(vldrbq_s32(p->k0 + c), vldrhq_s32(x));
+  for (b = top; b < end; b += D, w += D) a = vaddq_s32(a, vmulq_s32(vldrbq_s32(w), RING_LANES(b)));
+  for (b = ring + c; b < top; b += D, w += D) a = vaddq_s32(a, vmulq_s32(vldrbq_s32(w), RING_LANES(b)));
+#undef RING_LANES
+  vst1q_s32(acc, a);
+#else
+  int32_t a0 = p->k0[c] * x[0], a1 = p->k0[c + 1] * x[1], a2 = p->k0[c + 2] * x[2], a3 = p->k0[c + 3] * x[3];
 #if defined(DSP_PATH) && QMAX == 127
   /* 4 channels' int8 weights and delay-line values in one word each: SMLABB/SMLATT on their
      sign-extended even and odd bytes */
@@ -115,6 +129,7 @@ static void conv4(const layer_params *p, act_t *ring, unsigned head, int col, in
   acc[1] = a1;
   acc[2] = a2;
   acc[3] = a3;
+#endif
   top[0] = (act_t)x[0];
   top[1] = (act_t)x[1];
   top[2] = (act_t)x[2];

@@ -426,21 +426,31 @@ static INLINE void layer_norm_into(const int32_t *w, const ln_params *p, int32_t
   uint64_t v;
   uint32_t sd;
   int c, k = 0, s;
+/* Helium: VADDVA / VADDLVA add 4 values to the (32- or 64-bit) sum, VMLALDAVA their squares to sq */
+#if defined(MVE_PATH) && D % 4 == 0
+#define LN_SUMS(add_across)                             \
+  for (c = 0; c < D; c += 4) {                          \
+    const int32x4_t v_ = vld1q_s32(w + c);              \
+    sum = add_across(sum, v_);                          \
+    sq = vmlaldavaq_s32(sq, v_, v_);                    \
+  }
+#else
+#define LN_SUMS(add_across)                             \
+  for (c = 0; c < D; ++c) {                             \
+    sum += w[c];                                        \
+    sq += (int64_t)w[c] * w[c];                         \
+  }
+#endif
 #if D * (WIDE_MAX + 1) <= INT32_MAX
   int32_t sum = 0;  /* fits: D * 2^24 */
-  for (c = 0; c < D; ++c) {
-    sum += w[c];
-    sq += (int64_t)w[c] * w[c];
-  }
+  LN_SUMS(vaddvaq_s32)
   mean = sum >= 0 ? (sum + D / 2) / D : -((-sum + D / 2) / D);
 #else
   int64_t sum = 0;
-  for (c = 0; c < D; ++c) {
-    sum += w[c];
-    sq += (int64_t)w[c] * w[c];
-  }
+  LN_SUMS(vaddlvaq_s32)
   mean = (int32_t)rdiv(sum, D);
 #endif
+#undef LN_SUMS
   var = sq - (int64_t)mean * (2 * (int64_t)sum - (int64_t)D * mean);
   var = rdiv(var, D) + p->eps;
   v = (uint64_t)(var < 1 ? 1 : var);
@@ -475,7 +485,40 @@ static INLINE void layer_norm_into(const int32_t *w, const ln_params *p, int32_t
     /* the 32-bit form (as rq_fast): diff * 2^ld and inv * 2^li fit int32 for ld <= 6, li <= 3 */
     const int l = s >= 33 ? 0 : 33 - s, li = l < 3 ? l : 3, ld = l - li, sh = s + l - 32;
     const int32_t inv2 = inv * ((int32_t)1 << li), round = (int32_t)1 << (sh - 1), up = (int32_t)1 << ld;
-    for (c = 0; c < D; ++c) {
+    c = 0;
+#if defined(MVE_PATH) && RQ32_LN && LN_ADD32 && D % 4 == 0
+    /* Helium, 4 channels a time: VMULH is the high word of the product, VRSHL by -n the rounded shift
+       (v + 2^(n-1)) >> n; gamma's multiplier, pre and shift gathered from the mult structs */
+    {
+      static const uint32_t mult_offsets[4] = {0, sizeof(mult), 2 * sizeof(mult), 3 * sizeof(mult)};
+      const uint32x4_t offs = vld1q_u32(mult_offsets);
+      /* scalar operands where MVE has them (few vectors live: no callee-saved q4-q7 to push) */
+      const int32x4_t inv2v = vdupq_n_s32(inv2);
+      for (; c < D; c += 4) {
+        const mult *g = p->g + c;
+        const int32x4_t diff = vshlq_r_s32(vsubq_n_s32(vld1q_s32(w + c), mean), ld);
+        const int32x4_t xhat = vrshlq_n_s32(vmulhq_s32(diff, inv2v), -sh);
+        const int32x4_t pre = vldrbq_gather_offset_s32(&g->pre, offs);
+        int32x4_t o = vmulhq_s32(vshlq_s32(xhat, pre), vldrwq_gather_offset_s32(&g->m, offs));
+#if SH1_LN
+        o = vrshrq_n_s32(o, 1);
+#else
+        o = vrshlq_s32(o, vnegq_s32(vldrbq_gather_offset_s32(&g->shift, offs)));
+#endif
+        o = vaddq_s32(o, vld1q_s32(p->b + c));
+        /* the step's ranges are [-2^(k-1), 2^(k-1) - 1]: a saturating shift left and back (SSAT) */
+        if (lo == Q_MIN && hi == QMAX)
+          o = vshrq_n_s32(vqshlq_n_s32(o, 32 - QMAX_BITS), 32 - QMAX_BITS);
+        else if (lo == W_MIN && hi == WIDE_MAX)
+          o = vshrq_n_s32(vqshlq_n_s32(o, 32 - WIDE_BITS), 32 - WIDE_BITS);
+        else
+          o = vmaxq_s32(vminq_s32(o, vdupq_n_s32(hi)), vdupq_n_s32(lo));
+        if (outq) vstrhq_s32(outq + c, o);
+        else vst1q_s32(out + c, o);
+      }
+    }
+#endif
+    for (; c < D; ++c) {
       const int32_t hi32 = (int32_t)(((int64_t)((w[c] - mean) * up) * inv2) >> 32);
       LN_STORE((hi32 + round) >> sh);
     }
