@@ -77,13 +77,24 @@ def _symbols(elf: Path) -> list[tuple[int, str]]:
     return out
 
 
-def _by_line(counts: collections.Counter, elf: Path) -> collections.Counter:
+def _by_line(counts: collections.Counter, elf: Path, own_source: str | None = None) -> collections.Counter:
+    """Per source line ("file:line"). With `own_source` (a file name prefix, e.g. "mgrade_"), an
+    instruction inlined from a header (an ACLE or MVE intrinsic) counts for the line of that source
+    which inlined it (addr2line -i's chain), not for the header."""
     pcs = sorted(counts)
-    locations = subprocess.run(["arm-none-eabi-addr2line", "-e", str(elf), *map(hex, pcs)], capture_output=True,
-                               text=True, check=True).stdout.splitlines()
+    text = subprocess.run(["arm-none-eabi-addr2line", "-a", "-i", "-e", str(elf), *map(hex, pcs)],
+                          capture_output=True, text=True, check=True).stdout
+    chains: dict[int, list[str]] = {}
+    for line in text.splitlines():
+        if line.startswith("0x"):
+            chain = chains.setdefault(int(line, 16), [])
+        else:
+            chain.append(line.split(" ")[0].rsplit("/", 1)[-1])
     out: collections.Counter = collections.Counter()
-    for pc, loc in zip(pcs, locations):
-        out[loc.split(" ")[0].rsplit("/", 1)[-1]] += counts[pc]
+    for pc in pcs:
+        chain = chains.get(pc) or ["??:0"]
+        own = [loc for loc in chain if own_source and loc.startswith(own_source)]
+        out[own[0] if own else chain[0]] += counts[pc]
     return out
 
 
@@ -125,7 +136,8 @@ def build(bundle: Path, cpu: str, dsp: bool, lines: bool, out_dir: Path, mve: bo
     if is_c_bundle(bundle):
         from mgrade_edge.board.c_golden import MVE_DEFINE
 
-        program, facts = build_c_golden(bundle, cpu, out_dir, dsp=dsp or mve, defines=((MVE_DEFINE,) if mve else ()) + defines,
+        helium = (MVE_DEFINE,) if mve else ()
+        program, facts = build_c_golden(bundle, cpu, out_dir, dsp=dsp or mve, defines=helium + defines,
                                         flags=("-g",) if lines else ())
         # main.c: the golden pass, its rerun, the step_block pass and the stack-painting pass (argv[1]
         # steps, default the same)
@@ -174,7 +186,8 @@ def profile(bundle: Path, cpu: str, dsp: bool, mve: bool = False, defines: tuple
                       f"no PASS/FAIL line (exit {run.returncode})")
         with open(log) as f:
             counts = instructions_per_address(f)
-        table = _by_line(counts, program.elf) if lines else by_symbol(counts, _symbols(program.elf))
+        own = "mgrade_" if by == "functions" else None  # intrinsics count for the step's function using them
+        table = _by_line(counts, program.elf, own) if lines else by_symbol(counts, _symbols(program.elf))
         if by == "functions":
             table = _by_function(table, bundle)
     return table, steps, result
@@ -190,7 +203,8 @@ def main(argv=None) -> int:
                         help="c bundles: one more -D for the step (e.g. MGRADE_BLOCK_PAIRS); repeatable")
     parser.add_argument("--lines", action="store_true", help="c bundles: per source line instead of per function")
     parser.add_argument("--functions", action="store_true",
-                        help="c bundles: per C function of the step source, inlined ones counted apart")
+                        help="c bundles: per C function of the step source, inlined ones counted apart "
+                             "(ACLE/MVE intrinsics for the function using them)")
     parser.add_argument("--top", type=int, default=40)
     args = parser.parse_args(argv)
 

@@ -8,7 +8,8 @@ and Cortex-M55 (Helium).
 
 Each build is one traced boot of the golden program (benchmarks/qemu_profile.py --functions: QEMU's
 executed blocks mapped to source lines, each line to the C function holding it, inlined helpers
-counted as themselves); per step = the whole run over its steps. The golden harness (main.c, the C
+counted as themselves, ACLE/MVE intrinsics for the function using them); per step = the whole run
+over its steps. The golden harness (main.c, the C
 library) is listed apart and not in the step's total. Instruction counts, not cycles.
 """
 
@@ -35,50 +36,24 @@ KINDS = {  # kind -> the step source's functions doing it
                                       "step_acc2", "API", "quantize_input"),
 }
 MAC_KINDS = ("dense dot products", "delay convolution")
-# ACLE / MVE intrinsics are attributed to their header's line: the intrinsic named there decides the kind
-INTRINSIC_KINDS = (("sxtb16", "delay convolution"), ("smlabb", "delay convolution"),
-                   ("smlatt", "delay convolution"), ("ssat", "requantisation"), ("mve", "dense dot products"))
 BUILDS = (("cortex-m4", "DSP", True, False), ("cortex-m55", "Helium", True, True))
 
 
-def intrinsic_kind(location: str, headers: dict[str, list[str]]) -> str | None:
-    name, _, number = location.partition(":")
-    if name not in ("arm_acle.h", "arm_mve.h") or not number.isdigit():
-        return None
-    if name == "arm_mve.h":
-        return "dense dot products"  # the MVE path uses Helium in its dot products only
-    text = headers[name][int(number) - 1]
-    return next((kind for key, kind in INTRINSIC_KINDS if key in text), None)
-
-
-def kind_of(location: str, headers: dict[str, list[str]]) -> str:
+def kind_of(location: str) -> str:
+    """The kind of a profile entry: a step function's ("name()"; ACLE and MVE intrinsics are counted for
+    the function using them), else the golden harness's."""
     function = location[:-2] if location.endswith("()") else None
-    for kind, functions in KINDS.items():
-        if function in functions:
-            return kind
-    return intrinsic_kind(location, headers) or "harness (not the step)"
-
-
-def toolchain_headers(cpu: str) -> dict[str, list[str]]:
-    import subprocess
-
-    out = {}
-    for name in ("arm_acle.h", "arm_mve.h"):
-        path = subprocess.run(["arm-none-eabi-gcc", f"-mcpu={cpu}", f"-print-file-name=include/{name}"],
-                              capture_output=True, text=True, check=True).stdout.strip()
-        out[name] = Path(path).read_text().splitlines() if Path(path).is_file() else []
-    return out
+    return next((kind for kind, functions in KINDS.items() if function in functions), "harness (not the step)")
 
 
 def breakdown(bundle: Path, cpu: str, dsp: bool, mve: bool) -> dict:
     from benchmarks.qemu_profile import profile
 
     table, steps, result = profile(bundle, cpu, dsp, mve, by="functions")
-    headers = toolchain_headers(cpu)
     kinds: collections.Counter = collections.Counter()
     functions: collections.Counter = collections.Counter()
     for location, n in table.items():
-        kind = kind_of(location, headers)
+        kind = kind_of(location)
         kinds[kind] += n
         if not kind.startswith("harness"):
             functions[re.sub(r":\d+$", "", location)] += n

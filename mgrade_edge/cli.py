@@ -17,7 +17,7 @@ import click
 from . import __version__
 from .board.audio_golden import board_test_audio, format_audio_report
 from .board.boards import BOARDS, board_keys, fit_lines, get_board
-from .board.c_golden import BLOCK_PAIRS_DEFINE, board_test_c, format_c_board_report, mve_defines
+from .board.c_golden import BLOCK_PAIRS_DEFINE, board_test_c, format_c_board_report, mve_defines, without_helium
 from .board.cycles.estimate import NO_WAIT_STATES
 from .board.tflm_golden import board_test as run_board_test
 from .board.tflm_golden import format_board_report
@@ -673,8 +673,11 @@ def board_test(directory, cpu, tflm_dir, kernels, dsp, mve, block_pairs, stack_s
                             f"for the Arm DSP variant)")
 
         helium = mve_defines(get_cpu(cpu), mve)
+        pairs = (BLOCK_PAIRS_DEFINE,) if block_pairs else ()
         report = board_test_c(directory, cpu=cpu, dsp=dsp, stack_steps=stack_steps, cycles=cycles, memory=memory,
-                              defines=helium + ((BLOCK_PAIRS_DEFINE,) if block_pairs else ()))
+                              defines=helium + pairs)
+        if helium and mve is None:  # the default Helium build: the DSP build's count beside it
+            report["without_helium"] = without_helium(board_test_c(directory, cpu=cpu, dsp=True, defines=pairs))
         if "audio" in manifest["details"]["c"]:
             with_audio_path(report, board_test_audio(directory, cpu, dsp, cycles, memory, defines=helium))
         audio = report.get("audio")  # the whole audio path's RAM and flash, else the step's
@@ -682,9 +685,10 @@ def board_test(directory, cpu, tflm_dir, kernels, dsp, mve, block_pairs, stack_s
                     (audio or report)["ram_bytes"], audio["flash_bytes"] if audio else report["step_flash_bytes"])
         text = format_c_board_report
     else:
-        if (dsp and target.format != "tflm-fused") or stack_steps is not None or mve is not None or block_pairs:
-            raise UserError(f"--dsp, --mve, --block-pairs and --stack-steps are for c bundles (export --target c; --dsp also "
-                            f"tflm-fused); {directory} is a {target.name} bundle")
+        c_only = stack_steps is not None or mve is not None or block_pairs
+        if (dsp and target.format != "tflm-fused") or c_only:
+            raise UserError(f"--dsp, --mve, --block-pairs and --stack-steps are for c bundles (export --target c; "
+                            f"--dsp also tflm-fused); {directory} is a {target.name} bundle")
         report = run_board_test(directory, cpu=cpu, kernels=kernels, tflm_dir=tflm_dir, dsp=dsp, cycles=cycles,
                                 memory=memory)
         add_verdict(report, report["instructions_per_step"], clock_hz, rate, board, report["model_ram_bytes"],

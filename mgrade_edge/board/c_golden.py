@@ -392,6 +392,22 @@ NOTES = {
 }
 
 
+def without_helium(r: dict) -> dict:
+    """The parts of a board test of the DSP build that the Helium build's report shows beside its own."""
+    return {k: r[k] for k in ("kernels", "passed", "output_hash", "instructions_per_step")}
+
+
+def helium_lines(r: dict) -> list[str]:
+    other = r.get("without_helium")
+    if not other:
+        return []
+    ips, mine = other["instructions_per_step"], r.get("instructions_per_step")
+    ratio = f" ({ips / mine:.2f}x the Helium build's)" if ips and mine else ""
+    same = "same outputs" if other["output_hash"] == r["output_hash"] else "DIFFERENT outputs"
+    return [f"  without Helium         {other['kernels']} build: {num(ips)} instructions per step{ratio}, {same}"
+            + ("" if other["passed"] else ", golden FAILED")]
+
+
 def block_lines(r: dict) -> list[str]:
     """The step_block pass: equal outputs, and its instructions per step against single steps."""
     if r.get("block_steps") is None:
@@ -401,7 +417,9 @@ def block_lines(r: dict) -> list[str]:
             f"{'identical to' if r['block_identical'] else 'DIFFERENT from'} step by step")
     per, single = r.get("instructions_per_step_in_blocks"), r.get("instructions_per_step")
     if per and single:
-        line += f"; {per:,} instructions per step ({100 * (single - per) / single:+.1f}% fewer than single steps)"
+        change = 100 * (single - per) / single
+        line += (f"; {per:,} instructions per step ({abs(change):.1f}% {'fewer' if change >= 0 else 'more'} than "
+                 f"this build's single steps)")
     return [line]
 
 
@@ -425,6 +443,7 @@ def format_c_board_report(r: dict) -> str:
              f"{num(r['model_flash_bytes'])}); whole program {num(r['flash_bytes'])}",
              f"  instructions_per_step  {num(r['instructions_per_step'])}"
              + ("  (QEMU -icount instruction count, not cycles)" if r["instructions_per_step"] else ""),
+             *helium_lines(r),
              *block_lines(r),
              f"  analytic_min_ram_bytes {num(r['analytic_min_ram_bytes'])}",
              *timing_lines(r),

@@ -1,6 +1,7 @@
 """The c target's golden program built with the board layer: RAM from the linked program's symbols,
 the step's stack by painting, bit-identical outputs on the host and under QEMU."""
 
+import json
 import re
 import shutil
 
@@ -168,3 +169,15 @@ def test_block_pairs_on_cortex_m4_with_the_dsp_path(tiny_c_bundle, host_report):
     r = _block_pairs(tiny_c_bundle, "cortex-m4", dsp=True, steps=16)
     assert r["passed"] and r["block_identical"] and r["output_hash"] == host_report["output_hash"], r["result_line"]
     assert r["instructions_per_step_in_blocks"] > 1000
+
+
+@pytest.mark.board
+def test_board_test_on_cortex_m55_reports_the_helium_and_the_dsp_build(tiny_c_bundle, capsys, monkeypatch):
+    require_toolchain("cortex-m55")
+    code, out, err = run_main(["board-test", tiny_c_bundle, "--cpu", "cortex-m55", "--json"], capsys, monkeypatch)
+    assert code == 0, err
+    report = json.loads(out)
+    other = report["without_helium"]
+    assert report["kernels"] == "helium" and other["kernels"] == "arm-dsp" and other["passed"]
+    assert other["output_hash"] == report["output_hash"] == expected_output_hash(tiny_c_bundle)
+    assert other["instructions_per_step"] > 0 and report["instructions_per_step"] > 0

@@ -129,7 +129,8 @@ def _dot_cases(rng, qmax: int, weights: str) -> str:
     want4_y[:rows] = w @ y4[:cols]
     act = "int8_t" if qmax == 127 else "int16_t"
     return "".join([
-        f"#define COLUMN_BYTES {2 * cols4 + 8}\n", _array("DOT4_Y", "int16_t", y4), _array("DOT4_WANT_Y", "int32_t", want4_y),
+        f"#define COLUMN_BYTES {2 * cols4 + 8}\n", _array("DOT4_Y", "int16_t", y4),
+        _array("DOT4_WANT_Y", "int32_t", want4_y),
         f"#define DOT_ROWS {rows}\n#define DOT_LEN {cols}\n", _array("DOT_W", "int8_t", w),
         _array("DOT_X", act, x), _array("DOT_WANT", "int32_t", w @ x),
         f"#define DOT4_ROWS {rows4}\n#define DOT4_COLS {cols4}\n",
