@@ -344,7 +344,7 @@ def board_test_c(bundle: str | Path, cpu: str = "host", dsp: bool = False, stack
         "program_static_ram_bytes": sizes.static_ram,
         "instructions_per_step": None if instructions is None else round(instructions),
         "block_steps": run.block_steps, "block_identical": run.block_identical,
-        "block_pairs": BLOCK_PAIRS_DEFINE in defines,
+        "block_pairs": BLOCK_PAIRS_DEFINE in defines and bool(facts.get("step_variant")),  # integer steps only
         "instructions_per_step_in_blocks": None if block_instructions is None else round(block_instructions),
         "analytic_min_ram_bytes": analytic,
         "ram_over_minimum": None if ram_bytes is None or not analytic else round(ram_bytes / analytic, 3),
