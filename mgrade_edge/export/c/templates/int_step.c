@@ -241,6 +241,44 @@ static INLINE void gru_update(const layer_params *p, int col, h_t *h, int i, int
 #endif
 }
 
+#if defined(MVE_PATH) && RQ32_MLP_IN && RQ32_M2 && R % 4 == 0 && MLP_ACT_GELU
+#define MLP_IN_ROWS4 1
+/* Helium: the MLP's first layer's epilogue for rows i..i+3 at once, the scalar MLP_IN_ROW's arithmetic
+ * lane by lane: bias, rq by each row's multiplier (VMULH, VRSHL), GELU by table (two gathers, the
+ * interpolation, and the two ends selected by predicate), rq by m2, SSAT as a saturating shift.
+ * Not inlined, the accumulators passed in a vector register: its vectors would otherwise make the whole
+ * layer step save Helium's callee-saved registers and spill (stack painting: digits' step grew by 112
+ * bytes inlined, past 1.05x the RAM minimum). */
+__attribute__((noinline)) static void mlp_in_rows4(const layer_params *p, int i, int32x4_t v, int16_t *out) {
+  static const uint32_t mult_offsets[4] = {0, sizeof(mult), 2 * sizeof(mult), 3 * sizeof(mult)};
+  const uint32x4_t offs = vld1q_u32(mult_offsets);
+  const mult *k = p->mlp_in.m + i;
+  int32x4_t t, t0, t1;
+  v = vaddq_s32(v, vld1q_s32(p->mlp_in.b + i));
+  v = vmulhq_s32(vshlq_s32(v, vldrbq_gather_offset_s32(&k->pre, offs)), vldrwq_gather_offset_s32(&k->m, offs));
+#if SH1_MLP_IN
+  v = vrshrq_n_s32(v, 1);
+#else
+  v = vrshlq_s32(v, vnegq_s32(vldrbq_gather_offset_s32(&k->shift, offs)));
+#endif
+  /* gelu_q16: t = x + LIMIT kept in [0, 2 LIMIT) for the gathers; lanes beyond either end selected after */
+  t = vminq_s32(vmaxq_s32(vaddq_n_s32(v, GELU_LIMIT), vdupq_n_s32(0)), vdupq_n_s32(2 * GELU_LIMIT - 1));
+  t0 = vldrwq_gather_shifted_offset_s32(GELU_TABLE, vreinterpretq_u32_s32(vshrq_n_s32(t, 12)));
+  t1 = vldrwq_gather_shifted_offset_s32(GELU_TABLE + 1, vreinterpretq_u32_s32(vshrq_n_s32(t, 12)));
+  t = vaddq_s32(t0, vshrq_n_s32(vaddq_n_s32(vmulq_s32(vsubq_s32(t1, t0), vandq_s32(t, vdupq_n_s32(4095))), 2048), 12));
+  t = vpselq_s32(v, t, vcmpgeq_n_s32(v, GELU_LIMIT));
+  v = vpselq_s32(vdupq_n_s32(0), t, vcmpleq_n_s32(v, -GELU_LIMIT));
+  /* rq by m2, saturated to the act range */
+  v = vmulhq_s32(vshlq_r_s32(v, p->m2.pre), vdupq_n_s32(p->m2.m));
+#if SH1_M2
+  v = vrshrq_n_s32(v, 1);
+#else
+  v = vrshlq_n_s32(v, -p->m2.shift);
+#endif
+  vstrhq_s32(out + i, vshrq_n_s32(vqshlq_n_s32(v, 32 - QMAX_BITS), 32 - QMAX_BITS));
+}
+#endif
+
 /* One layer for the first nc columns (nc is a constant where this is inlined: the column loops fold
  * away). Column 1 is the step after column 0: it reads the delay line after column 0's x went in, and
  * its minGRU update starts from column 0's h. */
@@ -308,7 +346,16 @@ static INLINE void layer_step_n(const layer_params *p, act_t *ring, h_t *h, uint
                             p->m2, M2, Q_MIN, QMAX)
   for (i = 0; i < R; i += 4) {
     DOT4_COLUMNS((const uint32_t *)p->mlp_in.w + (long)i * ROW_WORDS(D4), XQ, D4 / 4, nc, accs);
+#if defined(MLP_IN_ROWS4)
+    UNROLL_COLUMNS for (k = 0; k < nc; ++k) {
+      int32x4_t v = vdupq_n_s32(accs[k][0]);
+      v = vsetq_lane_s32(accs[k][1], v, 1);
+      v = vsetq_lane_s32(accs[k][2], v, 2);
+      mlp_in_rows4(p, i, vsetq_lane_s32(accs[k][3], v, 3), MQ(k));
+    }
+#else
     UNROLL_COLUMNS for (k = 0; k < nc; ++k) EACH_ROW_OF(accs[k], i, R, MLP_IN_ROW);
+#endif
   }
 #undef MLP_IN_ROW
 #define MLP_OUT_VALUE(row, a) RQS(p->mlp_out.b[row] + (a), p->mlp_out.m[row], MLP_OUT, W_MIN, WIDE_MAX)
