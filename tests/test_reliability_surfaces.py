@@ -87,13 +87,13 @@ def test_a_linker_overflow_names_the_region_and_the_fix(tmp_path):
 
     require_toolchain("cortex-m55")
     source = tmp_path / "big.c"
-    # 600 KB of constants: more than the 512 KB CODE region of the mps3-an547 map
-    source.write_text("const unsigned char big[600 * 1024] = {1};\n"
+    # 2.5 MB of constants: more than the 2 MB CONST region (read-only data) of the mps3-an547 map
+    source.write_text("const unsigned char big[2560 * 1024] = {1};\n"
                       "int main(int argc, char **argv) { (void)argv; return big[argc * 12345]; }\n")
     with pytest.raises(BoardError) as info:
         build_program("cortex-m55", ProgramSpec((SourceSet((source,)),), name="big"), tmp_path / "out")
     message = str(info.value)
-    assert "bytes too large for the CODE region of mps3_an547.ld" in message and "\n" not in message, message
+    assert "bytes too large for the CONST region of mps3_an547.ld" in message and "\n" not in message, message
 
 
 def test_a_golden_run_that_never_ends_is_not_a_golden_failure(tmp_path, monkeypatch):
