@@ -107,7 +107,7 @@ def enclosing_functions(source: Path) -> dict[int, str]:
     out: dict[int, str] = {}
     current = None
     for number, line in enumerate(source.read_text().splitlines(), 1):
-        m = None if current else _FUNCTION_START.match(line)
+        m = None if current else _FUNCTION_START.match(re.sub(r"^__attribute__\(\(\w+\)\)\s*", "", line))
         if m and not line.startswith(("typedef", "#")):
             current = m.group(1)
         if current:

@@ -31,7 +31,8 @@ KINDS = {  # kind -> the step source's functions doing it
                        "residual_x1", "rec_out_value"),
     "LayerNorm": ("layer_norm_into", "layer_norm", "layer_norm_q", "rdiv", "isqrt62"),
     "minGRU gates": ("gru_update", "sig_q15", "mul_wide", "rec_act_q16"),
-    "MLP activation (GELU)": ("gelu_q16",),
+    # on Helium, mlp_in_rows4 is the first MLP layer's whole epilogue (both requantisations and GELU)
+    "MLP activation (GELU)": ("gelu_q16", "mlp_in_rows4"),
     "layer glue (epilogues, loops)": ("layer_step_n", "layer_step", "layer_step2", "step_acc_n", "step_acc1",
                                       "step_acc2", "API", "quantize_input"),
 }
