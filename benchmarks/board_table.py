@@ -57,14 +57,21 @@ C_RUNS = {"digits": ("host", "cortex-m4", "cortex-m55"), "speech-commands": ("ho
 C_W16_RUNS = {"digits": ("cortex-m4", "cortex-m55"), "speech-commands": ("cortex-m4",)}
 
 
-def bundles(work: Path, target: tuple[str, ...] = ("--target", "tflm"), suffix: str = "tflm") -> dict[str, Path]:
-    preset = work / "speech_commands.pt"
-    if not preset.exists():
-        cli("init", "--preset", "speech-commands", "--out", str(preset))
+def bundles(work: Path, target: tuple[str, ...] = ("--target", "tflm"), suffix: str = "tflm",
+            models: tuple[str, ...] = ("digits", "speech-commands")) -> dict[str, Path]:
+    """One bundle per model: examples/<model>.pt, or the untrained speech-commands preset calibrated on
+    seeded noise (it has no task data)."""
     out = {}
-    for name, ckpt in (("digits", ROOT / "examples" / "digits.pt"), ("speech-commands", preset)):
+    for name in models:
+        calib: tuple[str, ...] = ()
+        if name == "speech-commands":
+            ckpt = work / "speech_commands.pt"
+            if not ckpt.exists():
+                cli("init", "--preset", "speech-commands", "--out", str(ckpt))
+            calib = ("--calib", str(noise_calibration(work)))
+        else:
+            ckpt = ROOT / "examples" / f"{name}.pt"
         out[name] = work / f"{name}_{suffix}"
-        calib = () if name == "digits" else ("--calib", str(noise_calibration(work)))
         cli("export", str(ckpt), *target, "--out", str(out[name]), "--no-validate", *calib)
     return out
 

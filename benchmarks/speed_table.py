@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -41,39 +40,16 @@ TFLM_CPUS = ("cortex-m4", "cortex-m55")
 CYCLE_CPUS = ("cortex-m4",)
 
 
-def cli(*args: str) -> None:
-    subprocess.run([sys.executable, "-m", "mgrade_edge", *args], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-
-
-def export_bundles(model: str, work: Path, tflm: bool = True) -> tuple[Path, Path | None]:
-    """(c bundle, tflm bundle or None) of one model; the preset is calibrated on seeded noise (it has no
-    task)."""
-    calib: tuple[str, ...] = ()
-    if model == "speech-commands":
-        from benchmarks.board_table import noise_calibration
-
-        ckpt = work / "speech_commands.pt"
-        cli("init", "--preset", "speech-commands", "--out", str(ckpt))
-        calib = ("--calib", str(noise_calibration(work)))
-    else:
-        ckpt = ROOT / "examples" / f"{model}.pt"
-    c = work / f"{model}_c"
-    cli("export", str(ckpt), "--target", "c", "--quant", "int8", "--out", str(c), "--no-validate", *calib)
-    if not tflm:
-        return c, None
-    tflm_bundle = work / f"{model}_tflm"
-    cli("export", str(ckpt), "--target", "tflm", "--out", str(tflm_bundle), "--no-validate", *calib)
-    return c, tflm_bundle
-
-
 def model_rows(model: str, work: Path) -> list[dict]:
+    from benchmarks.board_table import bundles
     from mgrade_edge.analytic import step_macs
     from mgrade_edge.board.c_golden import board_test_c
     from mgrade_edge.board.tflm_golden import board_test
     from mgrade_edge.config import MGRADEConfig
     from mgrade_edge.manifest import read_manifest
 
-    c, tflm = export_bundles(model, work)
+    c = bundles(work, ("--target", "c", "--quant", "int8"), "c", (model,))[model]
+    tflm = bundles(work, ("--target", "tflm"), "tflm", (model,))[model]
     macs = step_macs(MGRADEConfig(**read_manifest(c)["config"]))
     reference = {}
     rows = []

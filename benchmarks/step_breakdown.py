@@ -72,10 +72,10 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
-    from benchmarks.speed_table import export_bundles
+    from benchmarks.board_table import bundles
 
     with tempfile.TemporaryDirectory() as tmp:
-        bundle, _ = export_bundles(args.model, Path(tmp), tflm=False)
+        bundle = bundles(Path(tmp), ("--target", "c", "--quant", "int8"), "c", (args.model,))[args.model]
         runs = [{"build": label, **breakdown(bundle, cpu, dsp, mve)} for cpu, label, dsp, mve in BUILDS]
     print(f"{args.model}, c-int8 step, instructions per step by kind (QEMU, not cycles):\n")
     print("| kind | " + " | ".join(f"{r['cpu']} {r['build']}" for r in runs) + " |")

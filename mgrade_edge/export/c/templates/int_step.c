@@ -173,14 +173,14 @@ static INLINE void residual_x1(const layer_params *p, int col, int c, int32_t v)
   } while (0)
 #define EACH_ROW(i, n, STMT) EACH_ROW_OF(acc, i, n, STMT)
 
-/* acc[k][r] = W_r . x_k for the 4 rows of a block and the first nc columns' inputs X(0), X(1) (slots of
- * g_slots, COLUMN_BYTES apart): with two columns one pass over the weights serves both. */
 /* the column loops unrolled (GCC keeps them rolled otherwise, the accumulators in memory) */
 #if defined(__GNUC__) && !defined(__clang__)
 #define UNROLL_COLUMNS _Pragma("GCC unroll 2")
 #else
 #define UNROLL_COLUMNS
 #endif
+/* acc[k][r] = W_r . x_k for the 4 rows of a block and the first nc columns' inputs X(0), X(1) (slots of
+ * g_slots, COLUMN_BYTES apart): with two columns one pass over the weights serves both. */
 #if N_COLUMNS == 2
 #define DOT4_COLUMNS(w, X, chunks, nc, acc) \
   ((nc) == 2 ? dot4x2((w), X(0), (chunks), (acc)[0], (acc)[1]) : dot4((w), X(0), (chunks), (acc)[0]))
@@ -250,17 +250,8 @@ static INLINE void gru_update(const layer_params *p, int col, h_t *h, int i, int
  * layer step save Helium's callee-saved registers and spill (stack painting: digits' step grew by 112
  * bytes inlined, past 1.05x the RAM minimum). */
 __attribute__((noinline)) static void mlp_in_rows4(const layer_params *p, int i, int32x4_t v, int16_t *out) {
-  static const uint32_t mult_offsets[4] = {0, sizeof(mult), 2 * sizeof(mult), 3 * sizeof(mult)};
-  const uint32x4_t offs = vld1q_u32(mult_offsets);
-  const mult *k = p->mlp_in.m + i;
   int32x4_t t, t0, t1;
-  v = vaddq_s32(v, vld1q_s32(p->mlp_in.b + i));
-  v = vmulhq_s32(vshlq_s32(v, vldrbq_gather_offset_s32(&k->pre, offs)), vldrwq_gather_offset_s32(&k->m, offs));
-#if SH1_MLP_IN
-  v = vrshrq_n_s32(v, 1);
-#else
-  v = vrshlq_s32(v, vnegq_s32(vldrbq_gather_offset_s32(&k->shift, offs)));
-#endif
+  v = rq_fast_lanes(vaddq_s32(v, vld1q_s32(p->mlp_in.b + i)), p->mlp_in.m + i, SH1_MLP_IN);
   /* gelu_q16: t = x + LIMIT kept in [0, 2 LIMIT) for the gathers; lanes beyond either end selected after */
   t = vminq_s32(vmaxq_s32(vaddq_n_s32(v, GELU_LIMIT), vdupq_n_s32(0)), vdupq_n_s32(2 * GELU_LIMIT - 1));
   t0 = vldrwq_gather_shifted_offset_s32(GELU_TABLE, vreinterpretq_u32_s32(vshrq_n_s32(t, 12)));
@@ -275,7 +266,7 @@ __attribute__((noinline)) static void mlp_in_rows4(const layer_params *p, int i,
 #else
   v = vrshlq_n_s32(v, -p->m2.shift);
 #endif
-  vstrhq_s32(out + i, vshrq_n_s32(vqshlq_n_s32(v, 32 - QMAX_BITS), 32 - QMAX_BITS));
+  vstrhq_s32(out + i, clamp_lanes(v, Q_MIN, QMAX));
 }
 #endif
 
@@ -375,7 +366,8 @@ static INLINE void layer_step_n(const layer_params *p, act_t *ring, h_t *h, uint
 #undef DENSE_ROW_MLP_OUT
 #undef MLP_OUT_VALUE
 #undef MLP_ACT
-  UNROLL_COLUMNS for (k = 0; k < nc; ++k) layer_norm_q(g_xw[k], p->post_ln, XQ(k));  /* the next layer (or the decoder) reads XQ */
+  /* the next layer (or the decoder) reads only XQ */
+  UNROLL_COLUMNS for (k = 0; k < nc; ++k) layer_norm_q(g_xw[k], p->post_ln, XQ(k));
 }
 
 static void layer_step(const layer_params *p, act_t *ring, h_t *h, uint16_t *head) {
@@ -448,42 +440,43 @@ void API(step)(API(state) *s, const float *x, float *y) {
   for (i = 0; i < N_CLASSES; ++i) y[i] = (float)acc[0][i] * Y_SCALE[i];
 }
 
+/* The accumulators of the next m (1 or N_COLUMNS) steps of a block: two through the pair path. */
+static void step_acc_m(API(state) *s, const act_t *uq, int m, int32_t (*out)[N_CLASSES]) {
+#if N_COLUMNS == 2
+  if (m == 2) {
+    step_acc2(s, uq, out);
+    return;
+  }
+#endif
+  (void)m;
+  step_acc1(s, uq, out);
+}
+#define NEXT_COLUMNS(n, t) ((n) - (t) < N_COLUMNS ? (n) - (t) : N_COLUMNS)
+
 /* n steps: xq [n][D_IN] -> yq [n][N_CLASSES], the same outputs and state as n calls of step_q (xq and
  * yq must not overlap). With MGRADE_BLOCK_PAIRS the steps go through the layers two at a time. */
 void API(step_block_q)(API(state) *s, const act_t *xq, int n, act_t *yq) {
   int32_t acc[N_COLUMNS][N_CLASSES];
-  int t = 0, i, k;
-#if N_COLUMNS == 2
-  for (; t + 2 <= n; t += 2) {
-    step_acc2(s, xq + (long)t * D_IN, acc);
-    for (k = 0; k < 2; ++k)
+  int t, i, k, m;
+  for (t = 0; t < n; t += m) {
+    m = NEXT_COLUMNS(n, t);
+    step_acc_m(s, xq + (long)t * D_IN, m, acc);
+    for (k = 0; k < m; ++k)
       for (i = 0; i < N_CLASSES; ++i) yq[(long)(t + k) * N_CLASSES + i] = (act_t)RQS(acc[k][i], DEC.m[i], DEC, Q_MIN, QMAX);
   }
-#endif
-  for (; t < n; ++t) {
-    step_acc1(s, xq + (long)t * D_IN, acc);
-    for (i = 0; i < N_CLASSES; ++i) yq[(long)t * N_CLASSES + i] = (act_t)RQS(acc[0][i], DEC.m[i], DEC, Q_MIN, QMAX);
-  }
-  (void)k;
 }
 
 /* The same with float I/O: x [n][D_IN] -> y [n][N_CLASSES], as n calls of step. */
 void API(step_block)(API(state) *s, const float *x, int n, float *y) {
   act_t uq[N_COLUMNS][D_IN];
   int32_t acc[N_COLUMNS][N_CLASSES];
-  int t = 0, i, k, m;
-  while (t < n) {
-    m = n - t < N_COLUMNS ? n - t : N_COLUMNS;
+  int t, i, k, m;
+  for (t = 0; t < n; t += m) {
+    m = NEXT_COLUMNS(n, t);
     for (k = 0; k < m; ++k) quantize_input(x + (long)(t + k) * D_IN, uq[k]);
-#if N_COLUMNS == 2
-    if (m == 2)
-      step_acc2(s, uq[0], acc);
-    else
-#endif
-      step_acc1(s, uq[0], acc);
+    step_acc_m(s, uq[0], m, acc);
     for (k = 0; k < m; ++k)
       for (i = 0; i < N_CLASSES; ++i) y[(long)(t + k) * N_CLASSES + i] = (float)acc[k][i] * Y_SCALE[i];
-    t += m;
   }
 }
 

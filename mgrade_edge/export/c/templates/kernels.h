@@ -163,6 +163,22 @@ static INLINE void dot4(const uint32_t *w, const int16_t *x, int chunks, int32_t
   acc[2] = a2;
   acc[3] = a3;
 }
+/* rq_fast of 4 values by 4 consecutive mults, their m, pre and shift gathered from the structs: VMULH
+ * is the high word of the product, VRSHL by -shift the rounded shift (v + 2^(shift-1)) >> shift (the
+ * 32-bit form's round is 2^(shift-1)); sh1: the site's shifts are all 1 (SH1_<site>). */
+static INLINE int32x4_t rq_fast_lanes(int32x4_t a, const mult *k, int sh1) {
+  static const uint32_t mult_offsets[4] = {0, sizeof(mult), 2 * sizeof(mult), 3 * sizeof(mult)};
+  const uint32x4_t o = vld1q_u32(mult_offsets);
+  const int32x4_t hi = vmulhq_s32(vshlq_s32(a, vldrbq_gather_offset_s32(&k->pre, o)), vldrwq_gather_offset_s32(&k->m, o));
+  return sh1 ? vrshrq_n_s32(hi, 1) : vrshlq_s32(hi, vnegq_s32(vldrbq_gather_offset_s32(&k->shift, o)));
+}
+/* clamp32 of 4 values: the step's ranges [-2^(k-1), 2^(k-1) - 1] by a saturating shift left and back
+ * (SSAT's value), any other by VMIN/VMAX */
+static INLINE int32x4_t clamp_lanes(int32x4_t v, int32_t lo, int32_t hi) {
+  if (lo == -QMAX - 1 && hi == QMAX) return vshrq_n_s32(vqshlq_n_s32(v, 32 - QMAX_BITS), 32 - QMAX_BITS);
+  if (lo == -WIDE_MAX - 1 && hi == WIDE_MAX) return vshrq_n_s32(vqshlq_n_s32(v, 32 - WIDE_BITS), 32 - WIDE_BITS);
+  return vmaxq_s32(vminq_s32(v, vdupq_n_s32(hi)), vdupq_n_s32(lo));
+}
 #undef MVE_ROW_OFFSETS
 #undef MVE_STRIDE
 #undef MVE_GATHER
@@ -488,32 +504,15 @@ static INLINE void layer_norm_into(const int32_t *w, const ln_params *p, int32_t
     const int32_t inv2 = inv * ((int32_t)1 << li), round = (int32_t)1 << (sh - 1), up = (int32_t)1 << ld;
     c = 0;
 #if defined(MVE_PATH) && RQ32_LN && LN_ADD32 && D % 4 == 0
-    /* Helium, 4 channels a time: VMULH is the high word of the product, VRSHL by -n the rounded shift
-       (v + 2^(n-1)) >> n; gamma's multiplier, pre and shift gathered from the mult structs */
+    /* Helium, 4 channels a time: xhat's multiply-high and rounded shift, then LN_OUT's rq by gamma,
+       beta and the clamp, as rq_fast_lanes and clamp_lanes do them (scalar operands where MVE has
+       them: few vectors live, no callee-saved q4-q7 to push) */
     {
-      static const uint32_t mult_offsets[4] = {0, sizeof(mult), 2 * sizeof(mult), 3 * sizeof(mult)};
-      const uint32x4_t offs = vld1q_u32(mult_offsets);
-      /* scalar operands where MVE has them (few vectors live: no callee-saved q4-q7 to push) */
       const int32x4_t inv2v = vdupq_n_s32(inv2);
       for (; c < D; c += 4) {
-        const mult *g = p->g + c;
         const int32x4_t diff = vshlq_r_s32(vsubq_n_s32(vld1q_s32(w + c), mean), ld);
         const int32x4_t xhat = vrshlq_n_s32(vmulhq_s32(diff, inv2v), -sh);
-        const int32x4_t pre = vldrbq_gather_offset_s32(&g->pre, offs);
-        int32x4_t o = vmulhq_s32(vshlq_s32(xhat, pre), vldrwq_gather_offset_s32(&g->m, offs));
-#if SH1_LN
-        o = vrshrq_n_s32(o, 1);
-#else
-        o = vrshlq_s32(o, vnegq_s32(vldrbq_gather_offset_s32(&g->shift, offs)));
-#endif
-        o = vaddq_s32(o, vld1q_s32(p->b + c));
-        /* the step's ranges are [-2^(k-1), 2^(k-1) - 1]: a saturating shift left and back (SSAT) */
-        if (lo == Q_MIN && hi == QMAX)
-          o = vshrq_n_s32(vqshlq_n_s32(o, 32 - QMAX_BITS), 32 - QMAX_BITS);
-        else if (lo == W_MIN && hi == WIDE_MAX)
-          o = vshrq_n_s32(vqshlq_n_s32(o, 32 - WIDE_BITS), 32 - WIDE_BITS);
-        else
-          o = vmaxq_s32(vminq_s32(o, vdupq_n_s32(hi)), vdupq_n_s32(lo));
+        const int32x4_t o = clamp_lanes(vaddq_s32(rq_fast_lanes(xhat, p->g + c, SH1_LN), vld1q_s32(p->b + c)), lo, hi);
         if (outq) vstrhq_s32(outq + c, o);
         else vst1q_s32(out + c, o);
       }
