@@ -28,6 +28,7 @@ KINDS = {  # kind -> the step source's functions doing it
     "dense dot products": ("dot4", "dot4x2", "dot"),
     "delay convolution": ("conv4", "conv1", "sxtb16_ror8"),
     "requantisation": ("rq_hi", "rq_fast", "rq_fast1", "rq", "rq_sat", "rq2_sat", "clamp32", "clamp64", "mul_hi32",
+                       "rq_fast_lanes", "clamp_lanes",
                        "residual_x1", "rec_out_value"),
     "LayerNorm": ("layer_norm_into", "layer_norm", "layer_norm_q", "rdiv", "isqrt62"),
     "minGRU gates": ("gru_update", "sig_q15", "mul_wide", "rec_act_q16"),
