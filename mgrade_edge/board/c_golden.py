@@ -284,8 +284,11 @@ def measure_ram(program: Program, facts: dict) -> dict:
             "io": sum(sizes.symbol_size(s) for s in IO_SYMBOLS), "scratch_symbols": linked, "elf": sizes}
 
 
-def planned_ram(facts: dict) -> dict:
-    return {"state": facts["state_bytes"], "scratch": facts["scratch_bytes"], "io": facts["io_bytes"]}
+def planned_ram(facts: dict, kernels: str = "portable-c") -> dict:
+    """What the export planned for this build (Helium's int8 slots are smaller; bundles from before
+    they existed record one figure)."""
+    scratch = facts.get("scratch_bytes_helium", facts["scratch_bytes"]) if kernels == "helium" else facts["scratch_bytes"]
+    return {"state": facts["state_bytes"], "scratch": scratch, "io": facts["io_bytes"]}
 
 
 def analytic_min_ram(facts: dict) -> int | None:
@@ -334,7 +337,7 @@ def board_test_c(bundle: str | Path, cpu: str = "host", dsp: bool = False, stack
         "output_hash": run.output_hash, "expected_output_hash": expected, "bit_exact_vs_mirror": bit_exact,
         "emitted_arena_bytes": None, "arena_bytes_min": None, "arena_used_bytes": None,
         "ram_bytes_at_emitted_arena": None,
-        "ram_bytes": ram_bytes, "ram_parts": parts, "planned_ram_parts": planned_ram(facts),
+        "ram_bytes": ram_bytes, "ram_parts": parts, "planned_ram_parts": planned_ram(facts, kernels_label(dsp, defines)),
         "scratch_symbols": ram["scratch_symbols"],
         "stack_bytes": run.stack_bytes, "stack_steps": run.stack_steps,
         "stack_painted_bytes": run.stack_painted_bytes, "stack_bytes_static_bound": bound["bytes"],

@@ -21,6 +21,7 @@ from .generator import (
     golden_arrays,
     golden_inputs,
     render,
+    scratch_text,
     torch_outputs,
 )
 from .int_step import int_sources
@@ -49,7 +50,8 @@ def export_c(step, opts, out_dir: Path) -> ExportResult:
     files["main.c"] = render("main.c", banner=cgen.banner(desc), p=p, P=p.upper(), golden_steps=len(inputs),
                              golden_variant=variant, golden_rule=rule, golden_data=golden, out_type=out_type)
     files["README.md"] = render("README.md", banner=cgen.banner(desc, "markdown"), p=p, precision=precision,
-                                state_bytes=facts["state_bytes"], scratch_bytes=facts["scratch_bytes"],
+                                state_bytes=facts["state_bytes"],
+                                scratch_bytes=scratch_text(facts["scratch_bytes"], facts.get("scratch_bytes_helium")),
                                 io_bytes=facts["io_bytes"], rows=", ".join(map(str, facts["rows"])),
                                 kernel_size=step.cfg.kernel_size, io_type=out_type, variant=variant,
                                 quant_note=QUANT_NOTE + DSP_NOTE.format(weights=facts["weights"],

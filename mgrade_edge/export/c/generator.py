@@ -122,12 +122,20 @@ def render(template: str, **values) -> str:
     return string.Template((TEMPLATES / template).read_text()).substitute(**values)
 
 
+def scratch_text(scratch_bytes: int, scratch_helium: int | None = None) -> str:
+    """"N bytes", and the Helium build's figure where its int8 slots make it smaller."""
+    return f"{scratch_bytes} bytes" + (f" ({scratch_helium} in a Helium build: int8 slots)"
+                                       if scratch_helium not in (None, scratch_bytes) else "")
+
+
 def header_text(p: str, desc: str, precision: str, cfg, ring_type: str, ring_len: int, h_type: str,
-                state_bytes: int, scratch_bytes: int, io_type: str, extra_decls: str = "") -> str:
+                state_bytes: int, scratch_bytes: int, io_type: str, extra_decls: str = "",
+                scratch_helium: int | None = None) -> str:
+    scratch = scratch_text(scratch_bytes, scratch_helium)
     return render("header.h", banner=cgen.banner(desc), GUARD=cgen.header_guard(p, "h"), p=p, P=p.upper(),
                   precision=precision, model_desc=desc, d_in=cfg.d_in, n_classes=cfg.n_classes,
                   ring_type=ring_type, ring_len=max(ring_len, 1), h_type=h_type, h_len=cfg.n_layers * cfg.d_model,
-                  n_layers=cfg.n_layers, state_bytes=state_bytes, scratch_bytes=scratch_bytes,
+                  n_layers=cfg.n_layers, state_bytes=state_bytes, scratch_bytes=scratch,
                   io_type=io_type, extra_decls=extra_decls)
 
 

@@ -250,13 +250,17 @@ def int_sources(step, calibration, precision: str, p: str, desc: str, inputs: np
     # int32 g_xw [D], and g_vw [D] where a LayerNorm or the dense rec_out keeps a stage's output apart
     vw_needed = cfg.conv_ln or cfg.rec_ln or cfg.cm_ln or cfg.rec_dense_out
     column_bytes = (2 * (d4 + mq_len) + 3) // 4 * 4  # a column's int16 slots (xq, mq), word-aligned
+    column_bytes_int8 = (d4 + mq_len + 3) // 4 * 4  # the same in int8 slots (Helium, int8 act and weights)
     scratch = 4 * cfg.d_model * (2 if vw_needed else 1) + column_bytes
+    # Helium builds of int8 act and weights keep the slots in int8 (kernels.h SLOT_INT8)
+    scratch_int8_slots = scratch - column_bytes + column_bytes_int8 if qm.qmax == 127 and weights == "int8" else None
     state_bytes = state_struct_bytes(act_bytes, max(total, 1), h_bytes, cfg.n_layers * cfg.d_model, cfg.n_layers)
     macros = (f"#define D_IN {cfg.d_in}\n#define D {cfg.d_model}\n#define R {cfg.mlp_hidden}\n"
               f"#define D4 {d4}\n#define R4 {r4}\n"
               f"#define N_CLASSES {cfg.n_classes}\n#define N_LAYERS {cfg.n_layers}\n"
-              f"#define RING_VALUES {max(total, 1)}\n#define MQ_LEN {mq_len}\n#define QMAX {qm.qmax}\n"
-              f"#define COLUMN_BYTES {column_bytes}\n"
+              f"#define RING_VALUES {max(total, 1)}\n#define RING_ROWS_MAX {max(qm.ring_rows, default=0)}\n"
+              f"#define MQ_LEN {mq_len}\n#define QMAX {qm.qmax}\n"
+              f"#define COLUMN_BYTES_INT16 {column_bytes}\n#define COLUMN_BYTES_INT8 {column_bytes_int8}\n"
               f"#define HMAX {qm.hmax}\n#define H_SHIFT {qm.h_shift}\n#define WIDE_MAX {fx.WIDE_MAX}\n"
               f"#define SIG_ENTRIES {fx.SIG_ENTRIES}\n"
               f"#define GELU_LIMIT {fx.GELU_LIMIT}\n#define W16 {int(weights == 'int16')}\n"
@@ -280,7 +284,8 @@ def int_sources(step, calibration, precision: str, p: str, desc: str, inputs: np
              f" * -DMGRADE_BLOCK_PAIRS, two steps go through each layer together (every weight read once for\n"
              f" * both) at the price of a second copy of the scratch. */\n"
              f"void {p}_step_block_q({p}_state *s, const {act} *xq, int n, {act} *yq);\n")
-    header = header_text(p, desc, precision, cfg, act, total, qm.h_ctype, state_bytes, scratch, act, extra)
+    header = header_text(p, desc, precision, cfg, act, total, qm.h_ctype, state_bytes, scratch, act, extra,
+                         scratch_helium=scratch_int8_slots)
     ref = IntReference(qm)
     xq_golden = np.stack([ref.quantize_x(x) for x in inputs])
     ref.reset()
@@ -288,7 +293,8 @@ def int_sources(step, calibration, precision: str, p: str, desc: str, inputs: np
     golden = (f"#define GOLDEN_STEPS {len(inputs)}\n#define GOLDEN_TOLERANCE 0.0\n"
               + cgen.c_array("kGoldenInput", act, xq_golden.reshape(-1), per_line=16, modifiers="static const")
               + cgen.c_array("kGoldenOutput", act, yq_golden.reshape(-1), per_line=16, modifiers="static const"))
-    facts = {"rows": qm.ring_rows, "ring_values": total, "scratch_bytes": scratch, "state_bytes": state_bytes,
+    facts = {"rows": qm.ring_rows, "ring_values": total, "scratch_bytes": scratch,
+             "scratch_bytes_helium": scratch_int8_slots or scratch, "state_bytes": state_bytes,
              "io_bytes": act_bytes * (cfg.d_in + cfg.n_classes), "io_ctype": act,
              "x_scale": qm.s_u, "y_scale": qm.s_y, "h_type": qm.h_ctype, "weights": weights}
     tensors = [TensorInfo("x", "input", [1, cfg.d_in], act.replace("_t", ""), qm.s_u, 0),

@@ -91,8 +91,9 @@ static void test_dot(void) {  /* the encoder's plain row */
   done("dot", DOT_ROWS, bad);
 }
 
-/* dot4 reads its input as word-aligned int16 pairs (the step's scratch buffers are) */
-static union { int32_t align; int16_t v[DOT4_COLS]; } g_dot4_x;
+/* dot4 reads its input from word-aligned slots (int16 pairs, or int8 on Helium: the step's scratch
+   buffers are) */
+static union { int32_t align; slot_t v[DOT4_COLS]; } g_dot4_x;
 
 static void test_dot4(void) {  /* the blocked dense layer: 4 rows a call, every block of the matrix */
   int block, r, j, bad = 0;
@@ -106,14 +107,15 @@ static void test_dot4(void) {  /* the blocked dense layer: 4 rows a call, every 
 }
 
 /* two columns' inputs, COLUMN_BYTES apart, as the step's g_slots hold them */
-static union { int32_t align; int16_t v[COLUMN_BYTES]; } g_dot4x2_x;
+#define COLUMN_SLOTS (COLUMN_BYTES / (int)sizeof(slot_t))
+static union { int32_t align; slot_t v[2 * COLUMN_SLOTS]; } g_dot4x2_x;
 
 static void test_dot4x2(void) {  /* block stepping's pair kernel: both columns' rows from one pass */
   int block, r, j, bad = 0;
   int32_t acc[4], accy[4];
   for (j = 0; j < DOT4_COLS; ++j) {
     g_dot4x2_x.v[j] = DOT4_X[j];
-    g_dot4x2_x.v[COLUMN_BYTES / 2 + j] = DOT4_Y[j];
+    g_dot4x2_x.v[COLUMN_SLOTS + j] = DOT4_Y[j];
   }
   for (block = 0; block < DOT4_ROWS / 4; ++block) {
     dot4x2(DOT4_W + block * ROW_WORDS(DOT4_COLS) * 4, g_dot4x2_x.v, DOT4_COLS / 4, acc, accy);
@@ -125,10 +127,10 @@ static void test_dot4x2(void) {  /* block stepping's pair kernel: both columns' 
   done("dot4x2", DOT4_ROWS, bad);
 }
 
-static void test_layer_norm(void) {  /* both outputs: wide int32 values, and saturated int16 matmul inputs */
+static void test_layer_norm(void) {  /* both outputs: wide int32 values, and saturated matmul inputs (slots) */
   int i, c, bad = 0;
   int32_t out[D];
-  int16_t outq[D];
+  slot_t outq[D];
   for (i = 0; i < LN_N; ++i) {
     const ln_params p = {LN_G + i * D, LN_B + i * D, LN_EPS[i]};
     layer_norm_into(LN_W + i * D, &p, out, 0, LN_LO[i], LN_HI[i]);

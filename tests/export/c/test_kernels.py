@@ -105,6 +105,9 @@ def _division_cases(rng) -> str:
     b = [2, 2, 2, 10, 10, 14, 14, 3, 3] + [int(v) for v in rng.integers(1, 1 << 20, 500)]
     want = [int(fx.rdiv(x, y)) for x, y in zip(a, b)]
     v = [0, 1, 2, 3, 4, (1 << 62) - 1, (1 << 58), (1 << 58) - 1] + [int(s) for s in rng.integers(0, 1 << 62, 500)]
+    # LayerNorm's range [2^58, 2^62) (the Newton path): squares and their neighbours, where floor(sqrt) turns
+    roots = [int(s) for s in rng.integers(1 << 29, 1 << 31, 100)] + [1 << 29, (1 << 31) - 1]
+    v += [r * r + d for r in roots for d in (-1, 0, 1) if (1 << 58) <= r * r + d < (1 << 62)]
     return "".join([f"#define RDIV_N {len(a)}\n", _array("RDIV_A", "int64_t", a), _array("RDIV_B", "int64_t", b),
                     _array("RDIV_WANT", "int64_t", want), f"#define ISQRT_N {len(v)}\n",
                     cgen.c_array("ISQRT_V", "uint64_t", v, per_line=6, modifiers="static const"),

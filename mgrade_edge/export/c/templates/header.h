@@ -3,7 +3,7 @@ $banner
 #define ${GUARD}
 
 /* mGRADE streaming step, $precision: $model_desc.
- * RAM: state $state_bytes bytes (this struct, one per stream) + scratch $scratch_bytes bytes (static,
+ * RAM: state $state_bytes bytes (this struct, one per stream) + scratch $scratch_bytes (static,
  * inside ${p}.c) ; flash: the const data of ${p}.c. No heap, no interpreter. */
 #include <stdint.h>
 

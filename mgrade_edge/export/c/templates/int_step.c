@@ -34,8 +34,8 @@ static int32_t g_vw[N_COLUMNS][D];
 typedef union {
   int32_t align;
   struct {
-    int16_t xq[D4];
-    int16_t mq[MQ_LEN];
+    slot_t xq[D4];
+    slot_t mq[MQ_LEN];
   } v;
 } column_slots;
 typedef char column_bytes_match[sizeof(column_slots) == COLUMN_BYTES ? 1 : -1];
@@ -44,7 +44,7 @@ static column_slots g_slots[N_COLUMNS];
 #define MQ(k) (g_slots[k].v.mq)
 
 /* The two outputs as functions (one copy of the code each; unused ones are not compiled). */
-static void layer_norm_q(const int32_t *w, const ln_params *p, int16_t *outq) {
+static void layer_norm_q(const int32_t *w, const ln_params *p, slot_t *outq) {
   layer_norm_into(w, p, 0, outq, Q_MIN, QMAX);
 }
 #if CONV_LN || REC_LN || CM_LN
@@ -73,10 +73,46 @@ static INLINE int32_t rec_out_value(const layer_params *p, int32_t h, int32_t lo
 #endif
 }
 
+#if defined(MVE_PATH) && RING_ROWS_MAX * D <= 65535 && D % 4 == 0
+#define MVE_TAP_GATHERS 1
+/* Helium: one channel's delay taps as a dot product over the ring's rows, 8 rows a VMLADAVA (int16
+ * lanes), the ring's values and the weights gathered by row offsets (uint16: the ring is under 64 K
+ * values). TAP_OFFSETS: a layer step's ring row offsets, oldest first. */
+#define TAP_OFFSETS ((RING_ROWS_MAX + 7) / 8 * 8)
+/* off[k] = ((head + k) mod rows) * D: weight row k meets that ring row */
+static INLINE void ring_row_offsets(unsigned rows, unsigned head, uint16_t *off) {
+  unsigned g;
+  for (g = 0; g < rows; g += 8) {
+    const uint16x8_t k = vaddq_n_u16(vidupq_n_u16(g, 1), (uint16_t)head);
+    vst1q_u16(off + g, vmulq_n_u16(vpselq_u16(vsubq_n_u16(k, (uint16_t)rows), k, vcmpcsq_n_u16(k, (uint16_t)rows)), D));
+  }
+}
+#if QMAX == 127
+#define RING_GATHER(r, o) vldrbq_gather_offset_s16((const int8_t *)(r), (o))
+#define RING_GATHER_Z(r, o, m) vldrbq_gather_offset_z_s16((const int8_t *)(r), (o), (m))
+#else
+#define RING_GATHER(r, o) vldrhq_gather_shifted_offset_s16((const int16_t *)(r), (o))
+#define RING_GATHER_Z(r, o, m) vldrhq_gather_shifted_offset_z_s16((const int16_t *)(r), (o), (m))
+#endif
+/* The 4 channels' taps of one group of 8 rows: ring row offsets ro, weight row offsets wo from the
+ * group's first weight row wg (under the predicate m where given). Channel j: the ring's offsets + j
+ * (one vector add), the weights' base + j (one scalar add; offsets + j would keep 3 more vectors). */
+#define RING_TAPS4(GATHER_RING, GATHER_W, MLA, ...)                                                      \
+  do {                                                                                                  \
+    a0 = MLA(a0, GATHER_RING(r, ro, ##__VA_ARGS__), GATHER_W(wg, wo, ##__VA_ARGS__), ##__VA_ARGS__);   \
+    a1 = MLA(a1, GATHER_RING(r, vaddq_n_u16(ro, 1), ##__VA_ARGS__), GATHER_W(wg + 1, wo, ##__VA_ARGS__), \
+             ##__VA_ARGS__);                                                                            \
+    a2 = MLA(a2, GATHER_RING(r, vaddq_n_u16(ro, 2), ##__VA_ARGS__), GATHER_W(wg + 2, wo, ##__VA_ARGS__), \
+             ##__VA_ARGS__);                                                                            \
+    a3 = MLA(a3, GATHER_RING(r, vaddq_n_u16(ro, 3), ##__VA_ARGS__), GATHER_W(wg + 3, wo, ##__VA_ARGS__), \
+             ##__VA_ARGS__);                                                                            \
+  } while (0)
+#endif
+
 /* Delay block for channels c..c+3 (lag 0 from x, lags rows..1 from the ring, oldest first from the
  * head slot), then the new x overwrites the head row of those channels. */
 static void conv4(const layer_params *p, act_t *ring, unsigned head, int col, int c, int32_t *acc) {
-  const int16_t *x = XQ(col) + c;
+  const slot_t *x = XQ(col) + c;
   const int8_t *w = p->kring + c;
   act_t *const top = ring + (long)head * D + c;
   const act_t *b, *const end = ring + (long)p->rows * D + c;
@@ -88,7 +124,7 @@ static void conv4(const layer_params *p, act_t *ring, unsigned head, int col, in
 #else
 #define RING_LANES(q) vldrhq_s32((const int16_t *)(q))
 #endif
-  int32x4_t a = vmulq_s32(vldrbq_s32(p->k0 + c), vldrhq_s32(x));
+  int32x4_t a = vmulq_s32(vldrbq_s32(p->k0 + c), SLOT_LOAD_LANES(x));
   for (b = top; b < end; b += D, w += D) a = vaddq_s32(a, vmulq_s32(vldrbq_s32(w), RING_LANES(b)));
   for (b = ring + c; b < top; b += D, w += D) a = vaddq_s32(a, vmulq_s32(vldrbq_s32(w), RING_LANES(b)));
 #undef RING_LANES
@@ -158,9 +194,12 @@ static INLINE void residual_x1(const layer_params *p, int col, int c, int32_t v)
   g_vw[col][c] = v;
 #else
   g_xw[col][c] = RQ2S(XQ(col)[c], p->x_x1, X_X1, v, p->v_x1, V_X1, W_MIN, WIDE_MAX);
-  XQ(col)[c] = (int16_t)RQS(g_xw[col][c], p->x1q, X1Q, Q_MIN, QMAX);
+  XQ(col)[c] = (slot_t)RQS(g_xw[col][c], p->x1q, X1Q, Q_MIN, QMAX);
 #endif
 }
+
+/* the delay block's output v of channel ch by its accumulator a (col k) */
+#define CONV_ROW(ch, a) residual_x1(p, k, ch, RQS((a), p->m_v[ch], M_V, W_MIN, WIDE_MAX))
 
 /* STMT(row, a) for the rows of the block starting at row i of n (a: acc[0..3], constant indices so
  * the accumulators stay in registers; the tests fold away when n is a multiple of 4). */
@@ -231,7 +270,7 @@ static INLINE void gru_update(const layer_params *p, int col, h_t *h, int i, int
   h[i] = (h_t)(next > HMAX ? HMAX : next);
   /* the recurrent output is taken at once (with two columns, column 1 updates h next) */
 #if REC_DENSE_OUT
-  MQ(col)[i] = (int16_t)rec_out_value(p, h[i], Q_MIN, QMAX);  /* the input of the dense rec_out */
+  MQ(col)[i] = (slot_t)rec_out_value(p, h[i], Q_MIN, QMAX);  /* the input of the dense rec_out */
 #elif REC_LN
   g_vw[col][i] = rec_out_value(p, h[i], W_MIN, WIDE_MAX);  /* LayerNorm'd before it joins the residual */
 #else
@@ -249,7 +288,7 @@ static INLINE void gru_update(const layer_params *p, int col, h_t *h, int i, int
  * Not inlined, the accumulators passed in a vector register: its vectors would otherwise make the whole
  * layer step save Helium's callee-saved registers and spill (stack painting: digits' step grew by 112
  * bytes inlined, past 1.05x the RAM minimum). */
-__attribute__((noinline)) static void mlp_in_rows4(const layer_params *p, int i, int32x4_t v, int16_t *out) {
+__attribute__((noinline)) static void mlp_in_rows4(const layer_params *p, int i, int32x4_t v, slot_t *out) {
   int32x4_t t, t0, t1;
   v = rq_fast_lanes(vaddq_s32(v, vld1q_s32(p->mlp_in.b + i)), p->mlp_in.m + i, SH1_MLP_IN);
   /* gelu_q16: t = x + LIMIT kept in [0, 2 LIMIT) for the gathers; lanes beyond either end selected after */
@@ -266,9 +305,133 @@ __attribute__((noinline)) static void mlp_in_rows4(const layer_params *p, int i,
 #else
   v = vrshlq_n_s32(v, -p->m2.shift);
 #endif
-  vstrhq_s32(out + i, clamp_lanes(v, Q_MIN, QMAX));
+  SLOT_STORE_LANES(out + i, clamp_lanes(v, Q_MIN, QMAX));
 }
 #endif
+
+#if defined(MVE_PATH) && D % 4 == 0
+/* Helium epilogues, 4 channels (rows) a time, each the scalar statement's arithmetic lane by lane, where
+ * every rq of the statement has the 32-bit form (RQ32_<site>). Not inlined, as mlp_in_rows4. */
+#define RQF_LANES(v, k, site) (IDENT_##site ? (v) : rq_fast_lanes1((v), (k), SH1_##site))
+#define RQ2S_LANES(a, ka, sa, b, kb, sb, lo, hi) clamp_lanes(vaddq_s32(RQF_LANES(a, ka, sa), RQF_LANES(b, kb, sb)), (lo), (hi))
+#if defined(MVE_TAP_GATHERS)
+/* The delay block of every channel (column k's x; the ring's rows from head, oldest first) and its
+ * CONV_ROWs, 4 channels a time: each channel's taps one dot product over the rows, 8 rows a
+ * VMLADAVA (int16 lanes) of the ring's values and the weights gathered by row offsets. The new x
+ * then overwrites the head row. */
+__attribute__((noinline)) static void conv_lanes(const layer_params *p, act_t *ring, unsigned head, int k) {
+  uint16_t off[TAP_OFFSETS];
+  const uint16_t *const o_end = off + (p->rows & ~7u);
+  const uint16x8_t wo = vmulq_n_u16(vidupq_n_u16(0, 1), D); /* weight row k at k * D */
+  int c;
+  ring_row_offsets(p->rows, head, off);
+  for (c = 0; c < D; c += 4) {
+    const slot_t *const x = XQ(k) + c;
+    const act_t *const r = ring + c;
+    const int8_t *wg = p->kring + c;
+    const uint16_t *o = off;
+    int32_t a0 = p->k0[c] * x[0], a1 = p->k0[c + 1] * x[1], a2 = p->k0[c + 2] * x[2], a3 = p->k0[c + 3] * x[3];
+    uint16x8_t ro;
+    int32_t acc[4];
+    act_t *const top = ring + (long)head * D + c;
+    for (; o < o_end; o += 8, wg += 8 * D) {
+      ro = vld1q_u16(o);
+      RING_TAPS4(RING_GATHER, vldrbq_gather_offset_s16, vmladavaq_s16);
+    }
+    if (p->rows % 8) {
+      const mve_pred16_t tail = vctp16q(p->rows % 8);
+      ro = vld1q_u16(o);
+      RING_TAPS4(RING_GATHER_Z, vldrbq_gather_offset_z_s16, vmladavaq_p_s16, tail);
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+    top[0] = (act_t)x[0]; /* before the CONV_ROWs replace x by x1 */
+    top[1] = (act_t)x[1];
+    top[2] = (act_t)x[2];
+    top[3] = (act_t)x[3];
+#if RQ32_M_V && (CONV_LN || (RQ32_X_X1 && RQ32_V_X1 && RQ32_X1Q))
+    {
+      /* CONV_ROW lane by lane: v = rq by m_v, then residual_x1 */
+      const int32x4_t v = clamp_lanes(rq_fast_lanes(vld1q_s32(acc), p->m_v + c, SH1_M_V), W_MIN, WIDE_MAX);
+#if CONV_LN
+      vst1q_s32(g_vw[k] + c, v);
+#else
+      const int32x4_t x1 = RQ2S_LANES(SLOT_LOAD_LANES(x), p->x_x1, X_X1, v, p->v_x1, V_X1, W_MIN, WIDE_MAX);
+      vst1q_s32(g_xw[k] + c, x1);
+      SLOT_STORE_LANES(XQ(k) + c, clamp_lanes(rq_fast_lanes1(x1, p->x1q, SH1_X1Q), Q_MIN, QMAX));
+#endif
+    }
+#else
+    EACH_ROW(c, 4, CONV_ROW);
+#endif
+  }
+}
+#undef RING_TAPS4
+#undef RING_GATHER
+#undef RING_GATHER_Z
+#endif
+#if CONV_LN && RQ32_X_X1 && RQ32_V_X1 && RQ32_X1Q
+#define CONV_LN_RESIDUAL_LANES 1
+/* after the conv LayerNorm: x1 = x + v and its act copy, for every channel */
+__attribute__((noinline)) static void conv_ln_residual(const layer_params *p, int col) {
+  int c;
+  for (c = 0; c < D; c += 4) {
+    const int32x4_t x1 = RQ2S_LANES(SLOT_LOAD_LANES(XQ(col) + c), p->x_x1, X_X1, vld1q_s32(g_vw[col] + c), p->v_x1, V_X1,
+                                    W_MIN, WIDE_MAX);
+    vst1q_s32(g_xw[col] + c, x1);
+    SLOT_STORE_LANES(XQ(col) + c, clamp_lanes(rq_fast_lanes1(x1, p->x1q, SH1_X1Q), Q_MIN, QMAX));
+  }
+}
+#endif
+#if (REC_DENSE_OUT || REC_LN) && RQ32_X1_X2 && RQ32_O_X2
+#define REC_RESIDUAL_LANES 1
+/* x2 = x1 + o for every channel (o in g_vw) */
+__attribute__((noinline)) static void rec_residual(const layer_params *p, int col) {
+  int c;
+  for (c = 0; c < D; c += 4)
+    vst1q_s32(g_xw[col] + c, RQ2S_LANES(vld1q_s32(g_xw[col] + c), p->x1_x2, X1_X2, vld1q_s32(g_vw[col] + c), p->o_x2,
+                                        O_X2, W_MIN, WIDE_MAX));
+}
+#endif
+#if REC_DENSE_OUT && RQ32_REC_OUT
+#define REC_OUT_ROWS4 1
+/* DENSE_ROW_REC_OUT of rows i..i+3 */
+__attribute__((noinline)) static void rec_out_rows4(const layer_params *p, int col, int i, const int32_t *acc) {
+  const int32x4_t a = vaddq_s32(vld1q_s32(p->rec_out.b + i), vld1q_s32(acc));
+  vst1q_s32(g_vw[col] + i, clamp_lanes(rq_fast_lanes(a, p->rec_out.m + i, SH1_REC_OUT), W_MIN, WIDE_MAX));
+}
+#endif
+#if RQ32_MLP_OUT && (CM_LN || (RQ32_X2_S && RQ32_M_S))
+#define MLP_OUT_ROWS4 1
+/* DENSE_ROW_MLP_OUT of rows i..i+3 */
+__attribute__((noinline)) static void mlp_out_rows4(const layer_params *p, int col, int i, const int32_t *acc) {
+  const int32x4_t a = vaddq_s32(vld1q_s32(p->mlp_out.b + i), vld1q_s32(acc));
+  const int32x4_t m = clamp_lanes(rq_fast_lanes(a, p->mlp_out.m + i, SH1_MLP_OUT), W_MIN, WIDE_MAX);
+#if CM_LN
+  vst1q_s32(g_vw[col] + i, m);
+#else
+  vst1q_s32(g_xw[col] + i, RQ2S_LANES(vld1q_s32(g_xw[col] + i), p->x2_s, X2_S, m, p->m_s, M_S, W_MIN, WIDE_MAX));
+#endif
+}
+#endif
+#undef RQF_LANES
+#undef RQ2S_LANES
+#endif
+
+/* For each column k < nc: ROWS4(lp, k, i, acc) with acc the 4 sums W_i . X(k) of the block from row i,
+ * for layer lp's blocked dense layer dn of N_OUT (a multiple of 4) rows over X(k)[IN4] (the Helium
+ * epilogues). */
+#define DENSE_EACH4(lp, dn, X, IN4, N_OUT, nc, ROWS4)                                                   \
+  do {                                                                                               \
+    int32_t accs_[N_COLUMNS][4];                                                                     \
+    int i_, k_;                                                                                      \
+    for (i_ = 0; i_ < (N_OUT); i_ += 4) {                                                            \
+      DOT4_COLUMNS((const uint32_t *)(dn)->w + (long)i_ * ROW_WORDS(IN4), X, (IN4) / 4, (nc), accs_); \
+      UNROLL_COLUMNS for (k_ = 0; k_ < (nc); ++k_) ROWS4((lp), k_, i_, accs_[k_]);                  \
+    }                                                                                                \
+  } while (0)
 
 /* One layer for the first nc columns (nc is a constant where this is inlined: the column loops fold
  * away). Column 1 is the step after column 0: it reads the delay line after column 0's x went in, and
@@ -279,12 +442,14 @@ static INLINE void layer_step_n(const layer_params *p, act_t *ring, h_t *h, uint
   /* delay block, fused with the residual when there is no LayerNorm in between */
   UNROLL_COLUMNS for (k = 0; k < nc; ++k) {
     if (p->rows > 0) {
+#if defined(MVE_TAP_GATHERS)
+      conv_lanes(p, ring, *head, k);
+#else
       for (c = 0; c + 4 <= D; c += 4) {
         conv4(p, ring, *head, k, c, acc);
-#define CONV_ROW(ch, a) residual_x1(p, k, ch, RQS((a), p->m_v[ch], M_V, W_MIN, WIDE_MAX))
         EACH_ROW(c, 4, CONV_ROW);
-#undef CONV_ROW
       }
+#endif
 #if D % 4
       for (; c < D; ++c) residual_x1(p, k, c, RQS(conv1(p, ring, *head, k, c), p->m_v[c], M_V, W_MIN, WIDE_MAX));
 #endif
@@ -294,10 +459,14 @@ static INLINE void layer_step_n(const layer_params *p, act_t *ring, h_t *h, uint
     }
 #if CONV_LN
     layer_norm(g_vw[k], p->conv_ln, g_vw[k], W_MIN, WIDE_MAX);
+#if defined(CONV_LN_RESIDUAL_LANES)
+    conv_ln_residual(p, k);
+#else
     for (c = 0; c < D; ++c) {
       g_xw[k][c] = RQ2S(XQ(k)[c], p->x_x1, X_X1, g_vw[k][c], p->v_x1, V_X1, W_MIN, WIDE_MAX);
-      XQ(k)[c] = (int16_t)RQS(g_xw[k][c], p->x1q, X1Q, Q_MIN, QMAX);
+      XQ(k)[c] = (slot_t)RQS(g_xw[k][c], p->x1q, X1Q, Q_MIN, QMAX);
     }
+#endif
 #endif
   }
   /* minGRU: the gate rows are interleaved k_i, a_i, k_i+1, a_i+1 per block of 4 */
@@ -313,14 +482,20 @@ static INLINE void layer_step_n(const layer_params *p, act_t *ring, h_t *h, uint
 #if REC_DENSE_OUT
 #define DENSE_ROW_REC_OUT(row, a) \
   g_vw[k_][row] = RQS(p->rec_out.b[row] + (a), p->rec_out.m[row], REC_OUT, W_MIN, WIDE_MAX)
+#if defined(REC_OUT_ROWS4)
+  DENSE_EACH4(p, &p->rec_out, MQ, D4, D, nc, rec_out_rows4);
+#else
   DENSE_EACH(&p->rec_out, REC_OUT, MQ, D4, D, nc);
+#endif
 #undef DENSE_ROW_REC_OUT
 #endif
   UNROLL_COLUMNS for (k = 0; k < nc; ++k) {
 #if REC_LN
     layer_norm(g_vw[k], p->rec_ln, g_vw[k], W_MIN, WIDE_MAX);
 #endif
-#if REC_DENSE_OUT || REC_LN
+#if defined(REC_RESIDUAL_LANES)
+    rec_residual(p, k);
+#elif REC_DENSE_OUT || REC_LN
     for (c = 0; c < D; ++c)
       g_xw[k][c] = RQ2S(g_xw[k][c], p->x1_x2, X1_X2, g_vw[k][c], p->o_x2, O_X2, W_MIN, WIDE_MAX);
 #endif
@@ -333,7 +508,7 @@ static INLINE void layer_step_n(const layer_params *p, act_t *ring, h_t *h, uint
 #define MLP_ACT(m) ((m) > 0 ? (m) : 0)
 #endif
 #define MLP_IN_ROW(row, a) \
-  MQ(k)[row] = (int16_t)RQS(MLP_ACT(RQS(p->mlp_in.b[row] + (a), p->mlp_in.m[row], MLP_IN, -INT32_MAX, INT32_MAX)), \
+  MQ(k)[row] = (slot_t)RQS(MLP_ACT(RQS(p->mlp_in.b[row] + (a), p->mlp_in.m[row], MLP_IN, -INT32_MAX, INT32_MAX)), \
                             p->m2, M2, Q_MIN, QMAX)
   for (i = 0; i < R; i += 4) {
     DOT4_COLUMNS((const uint32_t *)p->mlp_in.w + (long)i * ROW_WORDS(D4), XQ, D4 / 4, nc, accs);
@@ -352,7 +527,11 @@ static INLINE void layer_step_n(const layer_params *p, act_t *ring, h_t *h, uint
 #define MLP_OUT_VALUE(row, a) RQS(p->mlp_out.b[row] + (a), p->mlp_out.m[row], MLP_OUT, W_MIN, WIDE_MAX)
 #if CM_LN
 #define DENSE_ROW_MLP_OUT(row, a) g_vw[k_][row] = MLP_OUT_VALUE(row, a)
+#if defined(MLP_OUT_ROWS4)
+  DENSE_EACH4(p, &p->mlp_out, MQ, R4, D, nc, mlp_out_rows4);
+#else
   DENSE_EACH(&p->mlp_out, MLP_OUT, MQ, R4, D, nc);
+#endif
   UNROLL_COLUMNS for (k = 0; k < nc; ++k) {
     layer_norm(g_vw[k], p->cm_ln, g_vw[k], W_MIN, WIDE_MAX);
     for (c = 0; c < D; ++c) g_xw[k][c] = RQ2S(g_xw[k][c], p->x2_s, X2_S, g_vw[k][c], p->m_s, M_S, W_MIN, WIDE_MAX);
@@ -361,7 +540,11 @@ static INLINE void layer_step_n(const layer_params *p, act_t *ring, h_t *h, uint
   /* each output row joins the residual at once: s = x2 + m */
 #define DENSE_ROW_MLP_OUT(row, a) \
   g_xw[k_][row] = RQ2S(g_xw[k_][row], p->x2_s, X2_S, MLP_OUT_VALUE(row, a), p->m_s, M_S, W_MIN, WIDE_MAX)
+#if defined(MLP_OUT_ROWS4)
+  DENSE_EACH4(p, &p->mlp_out, MQ, R4, D, nc, mlp_out_rows4);
+#else
   DENSE_EACH(&p->mlp_out, MLP_OUT, MQ, R4, D, nc);
+#endif
 #endif
 #undef DENSE_ROW_MLP_OUT
 #undef MLP_OUT_VALUE
@@ -392,7 +575,7 @@ static INLINE void step_acc_n(API(state) *s, const act_t *uq, int32_t (*out)[N_C
   int i, k, l;
   UNROLL_COLUMNS for (k = 0; k < nc; ++k)
     for (i = 0; i < D; ++i)
-      XQ(k)[i] = (int16_t)RQS(ENC.b[i] + dot((const int8_t *)ENC.w + (long)i * D_IN, uq + (long)k * D_IN, D_IN),
+      XQ(k)[i] = (slot_t)RQS(ENC.b[i] + dot((const int8_t *)ENC.w + (long)i * D_IN, uq + (long)k * D_IN, D_IN),
                               ENC.m[i], ENC, Q_MIN, QMAX);
   for (l = 0; l < N_LAYERS; ++l) {
 #if N_COLUMNS == 2

@@ -37,6 +37,24 @@ static INLINE int64_t rq(int32_t a, mult k) {
 #if defined(MGRADE_USE_MVE) && defined(DSP_PATH) && defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
 #define MVE_PATH 1
 #endif
+/* slot_t: the matmul inputs' slots (g_slots in int_step.c). int16 for SMLAD's pairs and the portable
+ * loop; int8 on Helium where the act values and the weights are int8 (QMAX 127, not W16): VMLADAVA.S8
+ * multiplies 16 of them a time, twice VMLADAVA.S16's 8, and the slots take half the bytes. The generator
+ * gives a column's slot bytes for both (COLUMN_BYTES_INT16, COLUMN_BYTES_INT8: word-aligned). */
+#if defined(MVE_PATH) && QMAX == 127 && !W16
+#define SLOT_INT8 1
+typedef int8_t slot_t;
+#else
+#define SLOT_INT8 0
+typedef int16_t slot_t;
+#endif
+#if !defined(COLUMN_BYTES) && defined(COLUMN_BYTES_INT16)
+#if SLOT_INT8
+#define COLUMN_BYTES COLUMN_BYTES_INT8
+#else
+#define COLUMN_BYTES COLUMN_BYTES_INT16
+#endif
+#endif
 /* SSAT is a core instruction of ARMv6 and ARMv7-M (ACLE's __ARM_FEATURE_SAT; not the DSP extension),
  * so every Arm build that has it uses it, with or without MGRADE_USE_DSP; elsewhere (x86, Cortex-M0)
  * the comparisons below. gcc does not form SSAT from them in this code itself. */
@@ -118,6 +136,38 @@ static INLINE int32_t sxtb16_ror8(uint32_t v) {
 }
 #if defined(MVE_PATH)
 #include <arm_mve.h>
+#if SLOT_INT8
+/* int8 inputs: four chunks (16 inputs) per row and iteration, the row's 16 weights gathered into int8
+ * lanes in column order (one VLDRB gather: the layout keeps a row's columns 0, 2, 1, 3 in bytes 0..3 of
+ * each chunk), the 16 inputs loaded as they are, and one VMLADAVA.S8 (16 MACs into the row's int32
+ * sum); the last 1-3 chunks with the lanes past them predicated off. Exact, as the portable loop. */
+static INLINE void dot4(const uint32_t *w, const slot_t *x, int chunks, int32_t *acc) {
+  static const uint8_t row0[16] = {0, 2, 1, 3, 16, 18, 17, 19, 32, 34, 33, 35, 48, 50, 49, 51};
+  const uint8x16_t o0 = vld1q_u8(row0), o1 = vaddq_n_u8(o0, 4), o2 = vaddq_n_u8(o0, 8), o3 = vaddq_n_u8(o0, 12);
+  const int8_t *p = (const int8_t *)(const void *)w;
+  int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+  int k;
+  for (k = 0; k + 4 <= chunks; k += 4, x += 16, p += 64) {
+    const int8x16_t xv = vld1q_s8(x);
+    a0 = vmladavaq_s8(a0, vldrbq_gather_offset_s8(p, o0), xv);
+    a1 = vmladavaq_s8(a1, vldrbq_gather_offset_s8(p, o1), xv);
+    a2 = vmladavaq_s8(a2, vldrbq_gather_offset_s8(p, o2), xv);
+    a3 = vmladavaq_s8(a3, vldrbq_gather_offset_s8(p, o3), xv);
+  }
+  if (k < chunks) {
+    const mve_pred16_t tail = vctp8q(4 * (chunks - k));
+    const int8x16_t xv = vldrbq_z_s8(x, tail);
+    a0 = vmladavaq_p_s8(a0, vldrbq_gather_offset_z_s8(p, o0, tail), xv, tail);
+    a1 = vmladavaq_p_s8(a1, vldrbq_gather_offset_z_s8(p, o1, tail), xv, tail);
+    a2 = vmladavaq_p_s8(a2, vldrbq_gather_offset_z_s8(p, o2, tail), xv, tail);
+    a3 = vmladavaq_p_s8(a3, vldrbq_gather_offset_z_s8(p, o3, tail), xv, tail);
+  }
+  acc[0] = a0;
+  acc[1] = a1;
+  acc[2] = a2;
+  acc[3] = a3;
+}
+#else
 /* Two chunks (8 inputs) per row and iteration: the row's 8 weights of both chunks gathered into int16
  * lanes in column order (VLDRB.S16 / VLDRH gather: the int8 layout keeps a row's columns 0, 2, 1, 3 in
  * bytes 0..3, W16 in order), the 8 inputs loaded as they are, and one VMLADAVA (8 MACs into the row's
@@ -136,7 +186,7 @@ typedef int8_t mve_w_t;
 #endif
 #define MVE_STRIDE 32 /* elements (halfwords or bytes) per 2 chunks */
 #define MVE_ROW_STEP 4 /* a row's 4 weights of a chunk follow the previous row's (elements, either layout) */
-static INLINE void dot4(const uint32_t *w, const int16_t *x, int chunks, int32_t *acc) {
+static INLINE void dot4(const uint32_t *w, const slot_t *x, int chunks, int32_t *acc) {
   static const uint16_t row0[8] = MVE_ROW_OFFSETS;
   const uint16x8_t o0 = vld1q_u16(row0), o1 = vaddq_n_u16(o0, MVE_ROW_STEP), o2 = vaddq_n_u16(o0, 2 * MVE_ROW_STEP),
                    o3 = vaddq_n_u16(o0, 3 * MVE_ROW_STEP);
@@ -163,6 +213,15 @@ static INLINE void dot4(const uint32_t *w, const int16_t *x, int chunks, int32_t
   acc[2] = a2;
   acc[3] = a3;
 }
+#endif /* SLOT_INT8 */
+/* 4 slots to or from int32 lanes */
+#if SLOT_INT8
+#define SLOT_LOAD_LANES(q) vldrbq_s32(q)
+#define SLOT_STORE_LANES(q, v) vstrbq_s32((q), (v))
+#else
+#define SLOT_LOAD_LANES(q) vldrhq_s32(q)
+#define SLOT_STORE_LANES(q, v) vstrhq_s32((q), (v))
+#endif
 /* rq_fast of 4 values by 4 consecutive mults, their m, pre and shift gathered from the structs: VMULH
  * is the high word of the product, VRSHL by -shift the rounded shift (v + 2^(shift-1)) >> shift (the
  * 32-bit form's round is 2^(shift-1)); sh1: the site's shifts are all 1 (SH1_<site>). */
@@ -171,6 +230,11 @@ static INLINE int32x4_t rq_fast_lanes(int32x4_t a, const mult *k, int sh1) {
   const uint32x4_t o = vld1q_u32(mult_offsets);
   const int32x4_t hi = vmulhq_s32(vshlq_s32(a, vldrbq_gather_offset_s32(&k->pre, o)), vldrwq_gather_offset_s32(&k->m, o));
   return sh1 ? vrshrq_n_s32(hi, 1) : vrshlq_s32(hi, vnegq_s32(vldrbq_gather_offset_s32(&k->shift, o)));
+}
+/* rq_fast of 4 values by one mult k (a scalar site's) */
+static INLINE int32x4_t rq_fast_lanes1(int32x4_t a, mult k, int sh1) {
+  const int32x4_t hi = vmulhq_s32(vshlq_r_s32(a, k.pre), vdupq_n_s32(k.m));
+  return sh1 ? vrshrq_n_s32(hi, 1) : vrshlq_n_s32(hi, -k.shift);
 }
 /* clamp32 of 4 values: the step's ranges [-2^(k-1), 2^(k-1) - 1] by a saturating shift left and back
  * (SSAT's value), any other by VMIN/VMAX */
@@ -241,7 +305,7 @@ static INLINE int32x4_t clamp_lanes(int32x4_t v, int32_t lo, int32_t hi) {
 #define DOT4_OPERANDS                                                                          \
   : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x), [w] "+r"(w),       \
     [x01] "=&r"(x01), [x23] "=&r"(x23), DOT4_W_OPERANDS, [t] "=&r"(t)
-static INLINE void dot4(const uint32_t *w, const int16_t *x, int chunks, int32_t *acc) {
+static INLINE void dot4(const uint32_t *w, const slot_t *x, int chunks, int32_t *acc) {
   int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
   uint32_t x01, x23, t;
   DOT4_W_DECL;
@@ -290,7 +354,7 @@ static INLINE void dot4(const uint32_t *w, const int16_t *x, int chunks, int32_t
   : [a0] "+r"(a0), [a1] "+r"(a1), [b0] "+r"(b0), [b1] "+r"(b1), [x] "+r"(xp), [w] "+r"(wp), \
     [xa01] "=&r"(xa01), [xa23] "=&r"(xa23), [xb01] "=&r"(xb01), [xb23] "=&r"(xb23),     \
     [w0] "=&r"(w0), [w1] "=&r"(w1), [t] "=&r"(t)
-static INLINE void dot4x2(const uint32_t *w, const int16_t *x, int chunks, int32_t *acca, int32_t *accb) {
+static INLINE void dot4x2(const uint32_t *w, const slot_t *x, int chunks, int32_t *acca, int32_t *accb) {
   int half;
   for (half = 0; half < 2; ++half) {
     int32_t a0 = 0, a1 = 0, b0 = 0, b1 = 0;
@@ -351,12 +415,12 @@ static INLINE int32_t half_lo(uint32_t v) { return (int16_t)(uint16_t)v; }
 #define ROW_MACS(acc, r) \
   acc += b[4 * (r) + o0] * x0 + b[4 * (r) + o2] * x1 + b[4 * (r) + o1] * x2 + b[4 * (r) + o3] * x3
 #endif
-static INLINE void dot4(const uint32_t *w, const int16_t *x, int chunks, int32_t *acc) {
+static INLINE void dot4(const uint32_t *w, const slot_t *x, int chunks, int32_t *acc) {
 #if !W16
   const int o0 = byte_at(0), o1 = byte_at(1), o2 = byte_at(2), o3 = byte_at(3);
 #endif
   int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-  const int16_t *const end = x + 4 * chunks;
+  const slot_t *const end = x + 4 * chunks;
   for (; x < end; x += 4, w += CHUNK_WORDS) {
     const int8_t *const b = (const int8_t *)(const void *)w; /* the int8 layout's bytes */
     const int32_t x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3];
@@ -379,9 +443,9 @@ static INLINE void dot4(const uint32_t *w, const int16_t *x, int chunks, int32_t
  * (sharing its weight loads between two columns needs 8 accumulators and 8 inputs, which spill on
  * Thumb-2) and Helium (a gather is one instruction: sharing it saved less than the second column's
  * input loads and the spills cost). Both were measured slower than this. */
-static INLINE void dot4x2(const uint32_t *w, const int16_t *x, int chunks, int32_t *acca, int32_t *accb) {
+static INLINE void dot4x2(const uint32_t *w, const slot_t *x, int chunks, int32_t *acca, int32_t *accb) {
   dot4(w, x, chunks, acca);
-  dot4(w, x + COLUMN_BYTES / 2, chunks, accb);
+  dot4(w, x + COLUMN_BYTES / (int)sizeof(slot_t), chunks, accb);
 }
 #endif
 
@@ -421,10 +485,29 @@ static INLINE int32_t gelu_q16(int32_t x) {  /* tanh-form GELU in Q16 by table; 
 #endif
 
 static int64_t rdiv(int64_t a, int64_t b) { return a >= 0 ? (a + b / 2) / b : -((-a + b / 2) / b); }
-
-static uint32_t isqrt62(uint64_t v) {  /* floor(sqrt(v)) for v < 2^62: the result's 31 bits, high first */
-  uint32_t res = 0, bit = (uint32_t)1 << 30;
+static INLINE uint32_t isqrt32(uint32_t n) {  /* floor(sqrt(n)): the result's 16 bits, high first */
+  uint32_t res = 0, bit = (uint32_t)1 << 15;
   for (; bit; bit >>= 1) {
+    const uint32_t t = res | bit;
+    if (t * t <= n) res = t;
+  }
+  return res;
+}
+
+static uint32_t isqrt62(uint64_t v) {  /* floor(sqrt(v)) for v < 2^62 */
+  const uint32_t hi = (uint32_t)(v >> 32);
+  uint32_t res = 0, bit = (uint32_t)1 << 30;
+  if (hi >= (uint32_t)1 << 26) {
+    /* v >= 2^58 (LayerNorm's normalised variance): the high word's root r0 (2^13 <= r0 < 2^15) puts
+       sqrt(v) in [R, R + 2^16), R = r0 2^16. One Newton step from R, e = (v - R^2) / 2R by a 32-bit
+       division, never undershoots and overshoots by at most 2^32 / 2R <= 4: a few steps down. */
+    const uint32_t r0 = isqrt32(hi), big = r0 << 16;
+    const uint32_t e = (uint32_t)((v - (uint64_t)big * big) >> 17) / r0;
+    res = big + (e < 0xFFFFu ? e : 0xFFFFu);
+    while ((uint64_t)res * res > v) --res;
+    return res;
+  }
+  for (; bit; bit >>= 1) {  /* the result's 31 bits, high first */
     const uint32_t t = res | bit;
     if ((uint64_t)t * t <= v) res = t;
   }
@@ -436,7 +519,7 @@ static uint32_t isqrt62(uint64_t v) {  /* floor(sqrt(v)) for v < 2^62: the resul
  * tests fold away: the callers below are inlined with constant pointers). The inputs are wide values
  * (-2^24 <= w_c < 2^24), so |w_c - mean| < 2^25. One pass gives sum w and sum w^2: the variance
  * sum (w - mean)^2 = sum w^2 - mean * (2 sum w - D mean) is exact in int64 (|w|^2 * D < 2^62). */
-static INLINE void layer_norm_into(const int32_t *w, const ln_params *p, int32_t *out, int16_t *outq, int32_t lo,
+static INLINE void layer_norm_into(const int32_t *w, const ln_params *p, int32_t *out, slot_t *outq, int32_t lo,
                                    int32_t hi) {
   int64_t var, sq = 0;
   int32_t mean, inv;
@@ -495,7 +578,7 @@ static INLINE void layer_norm_into(const int32_t *w, const ln_params *p, int32_t
 #define LN_STORE(xhat)                       \
   do {                                       \
     const int32_t o_ = LN_OUT(xhat);         \
-    if (outq) outq[c] = (int16_t)o_;         \
+    if (outq) outq[c] = (slot_t)o_;          \
     else out[c] = o_;                        \
   } while (0)
   if (s + 9 >= 33) {
@@ -513,7 +596,7 @@ static INLINE void layer_norm_into(const int32_t *w, const ln_params *p, int32_t
         const int32x4_t diff = vshlq_r_s32(vsubq_n_s32(vld1q_s32(w + c), mean), ld);
         const int32x4_t xhat = vrshlq_n_s32(vmulhq_s32(diff, inv2v), -sh);
         const int32x4_t o = clamp_lanes(vaddq_s32(rq_fast_lanes(xhat, p->g + c, SH1_LN), vld1q_s32(p->b + c)), lo, hi);
-        if (outq) vstrhq_s32(outq + c, o);
+        if (outq) SLOT_STORE_LANES(outq + c, o);
         else vst1q_s32(out + c, o);
       }
     }
