@@ -287,7 +287,9 @@ def measure_ram(program: Program, facts: dict) -> dict:
 def planned_ram(facts: dict, kernels: str = "portable-c") -> dict:
     """What the export planned for this build (Helium's int8 slots are smaller; bundles from before
     they existed record one figure)."""
-    scratch = facts.get("scratch_bytes_helium", facts["scratch_bytes"]) if kernels == "helium" else facts["scratch_bytes"]
+    scratch = facts["scratch_bytes"]
+    if kernels == "helium":
+        scratch = facts.get("scratch_bytes_helium", scratch)
     return {"state": facts["state_bytes"], "scratch": scratch, "io": facts["io_bytes"]}
 
 
@@ -337,7 +339,8 @@ def board_test_c(bundle: str | Path, cpu: str = "host", dsp: bool = False, stack
         "output_hash": run.output_hash, "expected_output_hash": expected, "bit_exact_vs_mirror": bit_exact,
         "emitted_arena_bytes": None, "arena_bytes_min": None, "arena_used_bytes": None,
         "ram_bytes_at_emitted_arena": None,
-        "ram_bytes": ram_bytes, "ram_parts": parts, "planned_ram_parts": planned_ram(facts, kernels_label(dsp, defines)),
+        "ram_bytes": ram_bytes, "ram_parts": parts,
+        "planned_ram_parts": planned_ram(facts, kernels_label(dsp, defines)),
         "scratch_symbols": ram["scratch_symbols"],
         "stack_bytes": run.stack_bytes, "stack_steps": run.stack_steps,
         "stack_painted_bytes": run.stack_painted_bytes, "stack_bytes_static_bound": bound["bytes"],
