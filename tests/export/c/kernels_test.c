@@ -61,9 +61,16 @@ static void test_rq_sat(void) {
   done("rq_sat", RQ_N, bad);
 }
 
-static void test_sig_q15(void) {
+static void test_sig_q15(void) {  /* and on Helium sig_q15_lanes, 4 cases a call */
   int i, bad = 0;
   for (i = 0; i < SIG_N; ++i) bad |= differs("sig_q15", i, sig_q15(SIG_U[i]), SIG_WANT[i], &bad);
+#if defined(MVE_PATH)
+  for (i = 0; i + 4 <= SIG_N; i += 4) {
+    int32_t got[4], j;
+    vst1q_s32(got, sig_q15_lanes(vld1q_s32(SIG_U + i)));
+    for (j = 0; j < 4; ++j) bad |= differs("sig_q15_lanes", i + j, got[j], SIG_WANT[i + j], &bad);
+  }
+#endif
   done("sig_q15", SIG_N, bad);
 }
 
@@ -143,6 +150,20 @@ static void test_layer_norm(void) {  /* both outputs: wide int32 values, and sat
   done("layer_norm", LN_N, bad);
 }
 
+static void test_rq_g_h(void) {  /* 8 cases per mult; on Helium also rq_g_h_lanes, 4 a call */
+  int i, j, bad = 0;
+  for (i = 0; i < 8 * GH_MULTS; ++i)
+    bad |= differs("rq_g_h", i, rq_g_h(GH_G[i], &GH_K[i / 8], GH_PRE[i / 8], GH_LIM[i / 8]), GH_WANT[i], &bad);
+#if defined(MVE_PATH)
+  for (i = 0; i < 8 * GH_MULTS; i += 4) {
+    uint32_t got[4];
+    vst1q_u32(got, rq_g_h_lanes(vld1q_s32(GH_G + i), &GH_K[i / 8], GH_PRE[i / 8], GH_LIM[i / 8]));
+    for (j = 0; j < 4; ++j) bad |= differs("rq_g_h_lanes", i + j, (long long)got[j], GH_WANT[i + j], &bad);
+  }
+#endif
+  done("rq_g_h", 8 * GH_MULTS, bad);
+}
+
 int main(void) {
   test_rq();
   test_rq_fast();
@@ -156,6 +177,7 @@ int main(void) {
   test_dot4();
   test_dot4x2();
   test_layer_norm();
+  test_rq_g_h();
   printf("kernels: %d failed\n", g_failed);
   return g_failed;
 }

@@ -141,6 +141,28 @@ def _dot_cases(rng, qmax: int, weights: str) -> str:
         _array("DOT4_X", "int16_t", x4), _array("DOT4_WANT", "int32_t", want4)])
 
 
+def _g_h_cases(rng) -> str:
+    """rq_g_h: g >= 0 by mults whose n puts pre = 33 - n in 1..30 (lim = INT32_MAX >> pre: the 32-bit form at or
+    below, the int64 form above) or n >= 33 (lim -1: always int64); 8 g per mult (two groups of 4 lanes),
+    around lim and across [0, INT32_MAX - 32768] (the minGRU's g)."""
+    g_max = INT32_MAX - 32768
+    ks, gs, pres, lims, want = [], [], [], [], []
+    for n in [3, 4, 10, 20, 31, 32, 33, 34, 40, 45] + [int(v) for v in rng.integers(3, 46, 30)]:
+        m = int(rng.integers(1 << 30, 1 << 31))
+        pre = 33 - n if 2 < n < 33 else 0
+        lim = INT32_MAX >> pre if pre else -1
+        near = [v for v in (lim - 1, lim, lim + 1, lim + 2) if 0 <= v <= g_max]
+        g = (near + [0, g_max] + [int(v) for v in rng.integers(0, g_max, 8, endpoint=True)])[:8]
+        ks.append(_mult(m, n, INT32_MAX))
+        gs += g
+        pres.append(pre)
+        lims.append(lim)
+        want += [int(v) for v in fx.sat(fx.rq(g, (m, n)), 0, INT32_MAX)]
+    return "".join([f"#define GH_MULTS {len(ks)}\n", _mult_array("GH_K", ks), _array("GH_PRE", "int32_t", pres),
+                    _array("GH_LIM", "int32_t", lims), _array("GH_G", "int32_t", gs),
+                    _array("GH_WANT", "int32_t", want)])
+
+
 def _layer_norm_cases(rng, qmax: int, fast: bool) -> str:
     """Wide inputs of many spreads (constant, tiny, full range); gammas in the generator's 32-bit form when
     `fast` (RQ32_LN), else a mix of both forms."""
@@ -193,7 +215,7 @@ def kernel_cases(config: str, seed: int = 0) -> str:
         f"#define RQ32_LN {int(fast)}\n#define IDENT_LN 0\n#define SH1_LN 0\n#define LN_ADD32 {int(fast)}\n",
         _array("SIG_TABLE", "int32_t", fx.SIG_TABLE), _array("GELU_TABLE", "int32_t", fx.GELU_TABLE),
         _rq_cases(rng, qmax), _clamp_cases(rng, qmax), _table_cases(rng), _division_cases(rng),
-        _dot_cases(rng, qmax, weights), _layer_norm_cases(rng, qmax, fast)])
+        _dot_cases(rng, qmax, weights), _layer_norm_cases(rng, qmax, fast), _g_h_cases(rng)])
 
 
 def run_kernel_tests(tmp_path: Path, config: str, cpu: str, dsp: bool = False, mve: bool = False) -> str:
@@ -216,7 +238,7 @@ def run_kernel_tests(tmp_path: Path, config: str, cpu: str, dsp: bool = False, m
 
 
 KERNELS = ("rq", "rq_fast", "clamp", "rq_sat", "sig_q15", "gelu_q16", "rdiv", "isqrt62", "dot", "dot4", "dot4x2",
-           "layer_norm")
+           "layer_norm", "rq_g_h")
 
 
 @pytest.mark.parametrize("config", list(CONFIGS))

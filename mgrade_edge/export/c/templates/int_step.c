@@ -95,17 +95,14 @@ static INLINE void ring_row_offsets(unsigned rows, unsigned head, uint16_t *off)
 #define RING_GATHER_Z(r, o, m) vldrhq_gather_shifted_offset_z_s16((const int16_t *)(r), (o), (m))
 #endif
 /* The 4 channels' taps of one group of 8 rows: ring row offsets ro, weight row offsets wo from the
- * group's first weight row wg (under the predicate m where given). Channel j: the ring's offsets + j
- * (one vector add), the weights' base + j (one scalar add; offsets + j would keep 3 more vectors). */
-#define RING_TAPS4(GATHER_RING, GATHER_W, MLA, ...)                                                      \
-  do {                                                                                                  \
-    a0 = MLA(a0, GATHER_RING(r, ro, ##__VA_ARGS__), GATHER_W(wg, wo, ##__VA_ARGS__), ##__VA_ARGS__);   \
-    a1 = MLA(a1, GATHER_RING(r, vaddq_n_u16(ro, 1), ##__VA_ARGS__), GATHER_W(wg + 1, wo, ##__VA_ARGS__), \
-             ##__VA_ARGS__);                                                                            \
-    a2 = MLA(a2, GATHER_RING(r, vaddq_n_u16(ro, 2), ##__VA_ARGS__), GATHER_W(wg + 2, wo, ##__VA_ARGS__), \
-             ##__VA_ARGS__);                                                                            \
-    a3 = MLA(a3, GATHER_RING(r, vaddq_n_u16(ro, 3), ##__VA_ARGS__), GATHER_W(wg + 3, wo, ##__VA_ARGS__), \
-             ##__VA_ARGS__);                                                                            \
+ * group's first weight row wg (under the predicate m where given). Channel j: both bases + j (scalar
+ * adds: offsets + j would keep more vectors live, and Helium's callee-saved ones cost stack). */
+#define RING_TAPS4(GATHER_RING, GATHER_W, MLA, ...)                                                           \
+  do {                                                                                                       \
+    a0 = MLA(a0, GATHER_RING(r, ro, ##__VA_ARGS__), GATHER_W(wg, wo, ##__VA_ARGS__), ##__VA_ARGS__);        \
+    a1 = MLA(a1, GATHER_RING(r + 1, ro, ##__VA_ARGS__), GATHER_W(wg + 1, wo, ##__VA_ARGS__), ##__VA_ARGS__); \
+    a2 = MLA(a2, GATHER_RING(r + 2, ro, ##__VA_ARGS__), GATHER_W(wg + 2, wo, ##__VA_ARGS__), ##__VA_ARGS__); \
+    a3 = MLA(a3, GATHER_RING(r + 3, ro, ##__VA_ARGS__), GATHER_W(wg + 3, wo, ##__VA_ARGS__), ##__VA_ARGS__); \
   } while (0)
 #endif
 
@@ -242,9 +239,7 @@ static INLINE void residual_x1(const layer_params *p, int col, int c, int32_t v)
   } while (0)
 
 /* minGRU of one channel: k, a are its gate accumulators (scalars), h is updated in place.
- * gh_pre, gh_lim: where the generator could not bound g for the 32-bit rq by g_h (RQ32_G_H 0), the
- * 32-bit form still holds for each g <= gh_lim (g * 2^gh_pre fits int32, n + gh_pre = 33: shift 1),
- * which is most of them; the others take the int64 form. gh_lim -1: always the int64 form. */
+ * gh_pre, gh_lim: rq_g_h's pre and lim for g_h (where RQ32_G_H is 0). */
 static INLINE void gru_update(const layer_params *p, int col, h_t *h, int i, int row, int32_t k_acc,
                               int32_t a_acc, int gh_pre, int32_t gh_lim) {
   const int32_t k = RQS(p->gate.b[row] + k_acc, p->gate.m[row], GATE, -INT32_MAX, INT32_MAX);
@@ -256,8 +251,7 @@ static INLINE void gru_update(const layer_params *p, int col, h_t *h, int i, int
   (void)gh_pre;
   (void)gh_lim;
 #else
-  const int32_t gh = g <= gh_lim ? clamp32((mul_hi32(g * ((int32_t)1 << gh_pre), p->g_h.m) + 1) >> 1, 0, INT32_MAX)
-                                 : rq_sat(g, p->g_h, 0, INT32_MAX);
+  const int32_t gh = rq_g_h(g, &p->g_h, gh_pre, gh_lim);
 #endif
 #if H_SHIFT
   /* an 8- or 16-bit h: (32768 - z) * h < 2^31, and gh carries H_SHIFT fractional bits more than h */
@@ -416,6 +410,54 @@ __attribute__((noinline)) static void mlp_out_rows4(const layer_params *p, int c
 #endif
 }
 #endif
+#if RQ32_GATE && H_SHIFT >= 1 && H_SHIFT <= 8 && HMAX <= 65535 && REC_ACT == REC_ACT_IDENTITY && RQ32_H_O && \
+    (REC_DENSE_OUT || REC_LN || (RQ32_X1_X2 && RQ32_O_X2))
+#define GRU_UPDATE4 1
+/* gru_update of channels i..i+3 in lanes (a8: their gate sums k_i, a_i, k_i+1, a_i+1, ...). The h update
+ * (32768 - z) h 2^s + z gh, rounded and shifted by 15 + s, needs 46 bits; in 32-bit lanes it is exact
+ * by parts (s = H_SHIFT <= 8, h < 2^16, A = (32768 - z) h < 2^31, gh < 2^31 split at bit 15):
+ *   U = z (gh >> 15) + (A >> (15 - s)) < 2^31 + 2^24,
+ *   L = (A mod 2^(15-s)) 2^s + z (gh mod 2^15) + 2^(14+s) < 2^31,
+ *   next = (U + (L >> 15)) >> s,
+ * since the sum is U 2^15 + L. */
+__attribute__((noinline)) static void gru_update4(const layer_params *p, int col, h_t *h, int i, const int32_t *a8,
+                                                  int gh_pre, int32_t gh_lim) {
+  static const uint32_t every_other[4] = {0, 2 * sizeof(mult), 4 * sizeof(mult), 6 * sizeof(mult)};
+  const uint32x4_t o = vld1q_u32(every_other);
+  const int32x4x2_t acc = vld2q_s32(a8), bias = vld2q_s32(p->gate.b + 2 * i); /* val[0]: the k rows, val[1]: a */
+  const int32x4_t k = rq_fast_lanes_at(vaddq_s32(bias.val[0], acc.val[0]), p->gate.m + 2 * i, o, SH1_GATE);
+  const int32x4_t a = rq_fast_lanes_at(vaddq_s32(bias.val[1], acc.val[1]), p->gate.m + 2 * i + 1, o, SH1_GATE);
+  const uint32x4_t z = vreinterpretq_u32_s32(sig_q15_lanes(k));
+  const int32x4_t g = vpselq_s32(vaddq_n_s32(vminq_s32(a, vdupq_n_s32(INT32_MAX - 65536)), 32768),
+                                 vshlq_n_s32(sig_q15_lanes(a), 1), vcmpgeq_n_s32(a, 0));
+  uint32x4_t gh, big, small, next, hv;
+  int32x4_t o_lanes;
+#if RQ32_G_H
+  (void)gh_pre;
+  (void)gh_lim;
+  gh = vreinterpretq_u32_s32(vmaxq_s32(rq_fast_lanes1(g, p->g_h, SH1_G_H), vdupq_n_s32(0)));
+#else
+  gh = rq_g_h_lanes(g, &p->g_h, gh_pre, gh_lim);
+#endif
+  hv = vldrhq_u32(h + i);
+  hv = vmulq_u32(vsubq_u32(vdupq_n_u32(32768), z), hv); /* A */
+  big = vaddq_u32(vmulq_u32(z, vshrq_n_u32(gh, 15)), vshrq_n_u32(hv, 15 - H_SHIFT));
+  small = vaddq_u32(vshlq_n_u32(vandq_u32(hv, vdupq_n_u32((1u << (15 - H_SHIFT)) - 1)), H_SHIFT),
+                    vaddq_u32(vmulq_u32(z, vandq_u32(gh, vdupq_n_u32(32767))), vdupq_n_u32(1u << (14 + H_SHIFT))));
+  next = vminq_u32(vshrq_n_u32(vaddq_u32(big, vshrq_n_u32(small, 15)), H_SHIFT), vdupq_n_u32(HMAX));
+  vstrhq_u32(h + i, next);
+  /* the recurrent output of the 4 channels, as gru_update's */
+  o_lanes = rq_fast_lanes1(vreinterpretq_s32_u32(next), p->h_o, SH1_H_O);
+#if REC_DENSE_OUT
+  SLOT_STORE_LANES(MQ(col) + i, clamp_lanes(o_lanes, Q_MIN, QMAX));
+#elif REC_LN
+  vst1q_s32(g_vw[col] + i, clamp_lanes(o_lanes, W_MIN, WIDE_MAX));
+#else
+  vst1q_s32(g_xw[col] + i, RQ2S_LANES(vld1q_s32(g_xw[col] + i), p->x1_x2, X1_X2, clamp_lanes(o_lanes, W_MIN, WIDE_MAX),
+                                      p->o_x2, O_X2, W_MIN, WIDE_MAX));
+#endif
+}
+#endif
 #undef RQF_LANES
 #undef RQ2S_LANES
 #endif
@@ -470,8 +512,26 @@ static INLINE void layer_step_n(const layer_params *p, act_t *ring, h_t *h, uint
 #endif
   }
   /* minGRU: the gate rows are interleaved k_i, a_i, k_i+1, a_i+1 per block of 4 */
-  gh_pre = p->g_h.n > 2 && p->g_h.n < 33 ? 33 - p->g_h.n : 0;
-  gh_lim = gh_pre ? INT32_MAX >> gh_pre : -1;
+  gh_pre = G_H_PRE(p->g_h);
+  gh_lim = G_H_LIM(gh_pre);
+#if defined(GRU_UPDATE4)
+  for (i = 0; i < D; i += 4) {  /* two blocks of gate rows: 4 channels, a8[k]: column k's 8 sums */
+    const uint32_t *const w0 = (const uint32_t *)p->gate.w + (long)2 * i * ROW_WORDS(D4);
+    const uint32_t *const w1 = w0 + 4 * ROW_WORDS(D4);
+    int32_t a8[N_COLUMNS][8];
+#if N_COLUMNS == 2
+    if (nc == 2) {
+      dot4x2(w0, XQ(0), D4 / 4, a8[0], a8[1]);
+      dot4x2(w1, XQ(0), D4 / 4, a8[0] + 4, a8[1] + 4);
+    } else
+#endif
+    {
+      dot4(w0, XQ(0), D4 / 4, a8[0]);
+      dot4(w1, XQ(0), D4 / 4, a8[0] + 4);
+    }
+    UNROLL_COLUMNS for (k = 0; k < nc; ++k) gru_update4(p, k, h, i, a8[k], gh_pre, gh_lim);
+  }
+#else
   for (i = 0; i < D; i += 2) {
     DOT4_COLUMNS((const uint32_t *)p->gate.w + (long)2 * i * ROW_WORDS(D4), XQ, D4 / 4, nc, accs);
     UNROLL_COLUMNS for (k = 0; k < nc; ++k) {
@@ -479,6 +539,7 @@ static INLINE void layer_step_n(const layer_params *p, act_t *ring, h_t *h, uint
       if (i + 1 < D) gru_update(p, k, h, i + 1, 2 * i + 2, accs[k][2], accs[k][3], gh_pre, gh_lim);
     }
   }
+#endif
 #if REC_DENSE_OUT
 #define DENSE_ROW_REC_OUT(row, a) \
   g_vw[k_][row] = RQS(p->rec_out.b[row] + (a), p->rec_out.m[row], REC_OUT, W_MIN, WIDE_MAX)

@@ -222,19 +222,29 @@ static INLINE void dot4(const uint32_t *w, const slot_t *x, int chunks, int32_t 
 #define SLOT_LOAD_LANES(q) vldrhq_s32(q)
 #define SLOT_STORE_LANES(q, v) vstrhq_s32((q), (v))
 #endif
-/* rq_fast of 4 values by 4 consecutive mults, their m, pre and shift gathered from the structs: VMULH
- * is the high word of the product, VRSHL by -shift the rounded shift (v + 2^(shift-1)) >> shift (the
- * 32-bit form's round is 2^(shift-1)); sh1: the site's shifts are all 1 (SH1_<site>). */
-static INLINE int32x4_t rq_fast_lanes(int32x4_t a, const mult *k, int sh1) {
-  static const uint32_t mult_offsets[4] = {0, sizeof(mult), 2 * sizeof(mult), 3 * sizeof(mult)};
-  const uint32x4_t o = vld1q_u32(mult_offsets);
+/* rq_fast of 4 values by the mults at byte offsets o from k, their m, pre and shift gathered from the
+ * structs: VMULH is the high word of the product, VRSHL by -shift the rounded shift
+ * (v + 2^(shift-1)) >> shift (the 32-bit form's round is 2^(shift-1)); sh1: the site's shifts are all 1
+ * (SH1_<site>). */
+static INLINE int32x4_t rq_fast_lanes_at(int32x4_t a, const mult *k, uint32x4_t o, int sh1) {
   const int32x4_t hi = vmulhq_s32(vshlq_s32(a, vldrbq_gather_offset_s32(&k->pre, o)), vldrwq_gather_offset_s32(&k->m, o));
   return sh1 ? vrshrq_n_s32(hi, 1) : vrshlq_s32(hi, vnegq_s32(vldrbq_gather_offset_s32(&k->shift, o)));
+}
+static INLINE int32x4_t rq_fast_lanes(int32x4_t a, const mult *k, int sh1) {  /* 4 consecutive mults */
+  static const uint32_t mult_offsets[4] = {0, sizeof(mult), 2 * sizeof(mult), 3 * sizeof(mult)};
+  return rq_fast_lanes_at(a, k, vld1q_u32(mult_offsets), sh1);
 }
 /* rq_fast of 4 values by one mult k (a scalar site's) */
 static INLINE int32x4_t rq_fast_lanes1(int32x4_t a, mult k, int sh1) {
   const int32x4_t hi = vmulhq_s32(vshlq_r_s32(a, k.pre), vdupq_n_s32(k.m));
   return sh1 ? vrshrq_n_s32(hi, 1) : vrshlq_n_s32(hi, -k.shift);
+}
+/* sig_q15 of 4 values (its SAT_PATH form: the saturated index, two table gathers, the interpolation) */
+static INLINE int32x4_t sig_q15_lanes(int32x4_t u) {
+  const int32x4_t t = vaddq_n_s32(vshrq_n_s32(vqshlq_n_s32(u, 11), 11), 16 << 16);
+  const uint32x4_t i = vreinterpretq_u32_s32(vshrq_n_s32(t, 12));
+  const int32x4_t t0 = vldrwq_gather_shifted_offset_s32(SIG_TABLE, i), t1 = vldrwq_gather_shifted_offset_s32(SIG_TABLE + 1, i);
+  return vaddq_s32(t0, vshrq_n_s32(vaddq_n_s32(vmulq_s32(vsubq_s32(t1, t0), vandq_s32(t, vdupq_n_s32(4095))), 2048), 12));
 }
 /* clamp32 of 4 values: the step's ranges [-2^(k-1), 2^(k-1) - 1] by a saturating shift left and back
  * (SSAT's value), any other by VMIN/VMAX */
@@ -242,6 +252,20 @@ static INLINE int32x4_t clamp_lanes(int32x4_t v, int32_t lo, int32_t hi) {
   if (lo == -QMAX - 1 && hi == QMAX) return vshrq_n_s32(vqshlq_n_s32(v, 32 - QMAX_BITS), 32 - QMAX_BITS);
   if (lo == -WIDE_MAX - 1 && hi == WIDE_MAX) return vshrq_n_s32(vqshlq_n_s32(v, 32 - WIDE_BITS), 32 - WIDE_BITS);
   return vmaxq_s32(vminq_s32(v, vdupq_n_s32(hi)), vdupq_n_s32(lo));
+}
+/* rq_g_h of 4 values, one mult: the 32-bit form in lanes, the lanes above lim by the scalar int64 form */
+static INLINE uint32x4_t rq_g_h_lanes(int32x4_t g, const mult *k, int pre, int32_t lim) {
+  int32x4_t r = vmaxq_s32(vrshrq_n_s32(vmulhq_s32(vshlq_r_s32(g, pre), vdupq_n_s32(k->m)), 1), vdupq_n_s32(0));
+  if (vcmpgtq_n_s32(g, lim)) {
+#define G_H_INT64_LANE(j) \
+  if (vgetq_lane_s32(g, j) > lim) r = vsetq_lane_s32(rq_sat(vgetq_lane_s32(g, j), *k, 0, INT32_MAX), r, j)
+    G_H_INT64_LANE(0);
+    G_H_INT64_LANE(1);
+    G_H_INT64_LANE(2);
+    G_H_INT64_LANE(3);
+#undef G_H_INT64_LANE
+  }
+  return vreinterpretq_u32_s32(r);
 }
 #undef MVE_ROW_OFFSETS
 #undef MVE_STRIDE
@@ -457,6 +481,16 @@ static int32_t dot(const int8_t *w, const act_t *x, int n) {  /* the encoder's r
   return acc;
 }
 
+/* sat(rq(g, k), 0, INT32_MAX) for g >= 0 where the generator could not bound g for the 32-bit form (the
+ * minGRU's g_h, RQ32_G_H 0): the 32-bit form still holds for each g <= lim (g * 2^pre fits int32,
+ * n + pre = 33: shift 1), which is most of them; the others take the int64 form. lim -1: always the
+ * int64 form. G_H_PRE(k) and G_H_LIM(pre) give them. */
+#define G_H_PRE(k) ((k).n > 2 && (k).n < 33 ? 33 - (k).n : 0)
+#define G_H_LIM(pre) ((pre) ? INT32_MAX >> (pre) : -1)
+static INLINE int32_t rq_g_h(int32_t g, const mult *k, int pre, int32_t lim) {
+  return g <= lim ? clamp32((mul_hi32(g * ((int32_t)1 << pre), k->m) + 1) >> 1, 0, INT32_MAX)
+                  : rq_sat(g, *k, 0, INT32_MAX);
+}
 typedef char sig_table_spans_21_bits[(SIG_ENTRIES - 1) << 12 == 1L << 21 ? 1 : -1];
 static INLINE int32_t sig_q15(int32_t u) {  /* sigmoid of Q16 -> Q15; |error| <= 8e-5 */
   int32_t t, i;
