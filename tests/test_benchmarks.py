@@ -307,3 +307,18 @@ def test_state_precision_small_updates_counts_changes_below_half_a_step():
     got = small_updates(calibration, {"h_0_in": (0.0, 1.0)})
     assert got["h_0_in"]["below_half_step"] == 0.5
     assert np.isclose(got["h_0_in"]["median_steps"], (0.001 + 0.199) / 2 * 255)
+
+
+def test_step_breakdown_knows_every_function_of_the_step_templates():
+    """A new kernel or step function must be given a kind, or its instructions would count as the harness's."""
+    import re
+
+    from benchmarks.step_breakdown import KINDS
+    from mgrade_edge.export.c.generator import TEMPLATES
+
+    known = {f for functions in KINDS.values() for f in functions}
+    definition = re.compile(r"^(?:__attribute__\(\(\w+\)\)\s+)?static\s+(?:INLINE\s+)?[\w\s*]*?\b(\w+)\(", re.M)
+    defined = {name for source in ("int_step.c", "kernels.h")
+               for name in definition.findall((TEMPLATES / source).read_text())}
+    assert {"dot4", "conv_lanes", "gru_update4", "layer_norm_into"} <= defined
+    assert defined <= known, sorted(defined - known)
