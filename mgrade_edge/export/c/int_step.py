@@ -250,10 +250,10 @@ def int_sources(step, calibration, precision: str, p: str, desc: str, inputs: np
     # int32 g_xw [D], and g_vw [D] where a LayerNorm or the dense rec_out keeps a stage's output apart
     vw_needed = cfg.conv_ln or cfg.rec_ln or cfg.cm_ln or cfg.rec_dense_out
     column_bytes = (2 * (d4 + mq_len) + 3) // 4 * 4  # a column's int16 slots (xq, mq), word-aligned
-    column_bytes_int8 = (d4 + mq_len + 3) // 4 * 4  # the same in int8 slots (Helium, int8 act and weights)
+    column_bytes_int8 = (d4 + mq_len + 3) // 4 * 4  # the same in int8 slots (Helium, int8 act values)
     scratch = 4 * cfg.d_model * (2 if vw_needed else 1) + column_bytes
-    # Helium builds of int8 act and weights keep the slots in int8 (kernels.h SLOT_INT8)
-    scratch_int8_slots = scratch - column_bytes + column_bytes_int8 if qm.qmax == 127 and weights == "int8" else None
+    # Helium builds of int8 act values keep the slots in int8 (kernels.h SLOT_INT8)
+    scratch_int8_slots = scratch - column_bytes + column_bytes_int8 if qm.qmax == 127 else None
     state_bytes = state_struct_bytes(act_bytes, max(total, 1), h_bytes, cfg.n_layers * cfg.d_model, cfg.n_layers)
     macros = (f"#define D_IN {cfg.d_in}\n#define D {cfg.d_model}\n#define R {cfg.mlp_hidden}\n"
               f"#define D4 {d4}\n#define R4 {r4}\n"

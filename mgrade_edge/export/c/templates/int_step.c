@@ -73,7 +73,7 @@ static INLINE int32_t rec_out_value(const layer_params *p, int32_t h, int32_t lo
 #endif
 }
 
-#if defined(MVE_PATH) && RING_ROWS_MAX * D <= 65535 && D % 4 == 0
+#if defined(MVE_PATH) && RING_ROWS_MAX > 0 && RING_ROWS_MAX * D <= 65535 && D % 4 == 0
 #define MVE_TAP_GATHERS 1
 /* Helium: one channel's delay taps as a dot product over the ring's rows, 8 rows a VMLADAVA (int16
  * lanes), the ring's values and the weights gathered by row offsets (uint16: the ring is under 64 K

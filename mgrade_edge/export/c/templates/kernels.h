@@ -38,10 +38,11 @@ static INLINE int64_t rq(int32_t a, mult k) {
 #define MVE_PATH 1
 #endif
 /* slot_t: the matmul inputs' slots (g_slots in int_step.c). int16 for SMLAD's pairs and the portable
- * loop; int8 on Helium where the act values and the weights are int8 (QMAX 127, not W16): VMLADAVA.S8
- * multiplies 16 of them a time, twice VMLADAVA.S16's 8, and the slots take half the bytes. The generator
- * gives a column's slot bytes for both (COLUMN_BYTES_INT16, COLUMN_BYTES_INT8: word-aligned). */
-#if defined(MVE_PATH) && QMAX == 127 && !W16
+ * loop; int8 on Helium where the act values are int8 (QMAX 127): with int8 weights VMLADAVA.S8
+ * multiplies 16 of them a time, twice VMLADAVA.S16's 8 (W16 weights meet them widened by VLDRB.S16),
+ * and the slots take half the bytes. The generator gives a column's slot bytes for both
+ * (COLUMN_BYTES_INT16, COLUMN_BYTES_INT8: word-aligned). */
+#if defined(MVE_PATH) && QMAX == 127
 #define SLOT_INT8 1
 typedef int8_t slot_t;
 #else
@@ -136,7 +137,7 @@ static INLINE int32_t sxtb16_ror8(uint32_t v) {
 }
 #if defined(MVE_PATH)
 #include <arm_mve.h>
-#if SLOT_INT8
+#if SLOT_INT8 && !W16
 /* int8 inputs: four chunks (16 inputs) per row and iteration, the row's 16 weights gathered into int8
  * lanes in column order (one VLDRB gather: the layout keeps a row's columns 0, 2, 1, 3 in bytes 0..3 of
  * each chunk), the 16 inputs loaded as they are, and one VMLADAVA.S8 (16 MACs into the row's int32
@@ -184,6 +185,13 @@ typedef int8_t mve_w_t;
 #define MVE_GATHER(p, o) vldrbq_gather_offset_s16((p), (o))
 #define MVE_GATHER_Z(p, o, m) vldrbq_gather_offset_z_s16((p), (o), (m))
 #endif
+#if SLOT_INT8 /* W16 weights, int8 inputs widened as they load */
+#define MVE_X(x) vldrbq_s16(x)
+#define MVE_X_Z(x, m) vldrbq_z_s16((x), (m))
+#else
+#define MVE_X(x) vld1q_s16(x)
+#define MVE_X_Z(x, m) vldrhq_z_s16((x), (m))
+#endif
 #define MVE_STRIDE 32 /* elements (halfwords or bytes) per 2 chunks */
 #define MVE_ROW_STEP 4 /* a row's 4 weights of a chunk follow the previous row's (elements, either layout) */
 static INLINE void dot4(const uint32_t *w, const slot_t *x, int chunks, int32_t *acc) {
@@ -194,7 +202,7 @@ static INLINE void dot4(const uint32_t *w, const slot_t *x, int chunks, int32_t 
   int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
   int k;
   for (k = 0; k + 2 <= chunks; k += 2, x += 8, p += MVE_STRIDE) {
-    const int16x8_t xv = vld1q_s16(x);
+    const int16x8_t xv = MVE_X(x);
     a0 = vmladavaq_s16(a0, MVE_GATHER(p, o0), xv);
     a1 = vmladavaq_s16(a1, MVE_GATHER(p, o1), xv);
     a2 = vmladavaq_s16(a2, MVE_GATHER(p, o2), xv);
@@ -202,7 +210,7 @@ static INLINE void dot4(const uint32_t *w, const slot_t *x, int chunks, int32_t 
   }
   if (k < chunks) {
     const mve_pred16_t half = vctp16q(4);
-    const int16x8_t xv = vldrhq_z_s16(x, half);
+    const int16x8_t xv = MVE_X_Z(x, half);
     a0 = vmladavaq_p_s16(a0, MVE_GATHER_Z(p, o0, half), xv, half);
     a1 = vmladavaq_p_s16(a1, MVE_GATHER_Z(p, o1, half), xv, half);
     a2 = vmladavaq_p_s16(a2, MVE_GATHER_Z(p, o2, half), xv, half);
@@ -213,7 +221,7 @@ static INLINE void dot4(const uint32_t *w, const slot_t *x, int chunks, int32_t 
   acc[2] = a2;
   acc[3] = a3;
 }
-#endif /* SLOT_INT8 */
+#endif /* SLOT_INT8 && !W16 */
 /* 4 slots to or from int32 lanes */
 #if SLOT_INT8
 #define SLOT_LOAD_LANES(q) vldrbq_s32(q)
@@ -270,6 +278,8 @@ static INLINE uint32x4_t rq_g_h_lanes(int32x4_t g, const mult *k, int pre, int32
 #undef MVE_ROW_OFFSETS
 #undef MVE_STRIDE
 #undef MVE_GATHER
+#undef MVE_X
+#undef MVE_X_Z
 #undef MVE_GATHER_Z
 #undef MVE_ROW_STEP
 #else
