@@ -75,9 +75,8 @@ static INLINE int32_t rec_out_value(const layer_params *p, int32_t h, int32_t lo
 
 #if defined(MVE_PATH) && RING_ROWS_MAX > 0 && RING_ROWS_MAX * D <= 65535 && D % 4 == 0
 #define MVE_TAP_GATHERS 1
-/* Helium: one channel's delay taps as a dot product over the ring's rows, 8 rows a VMLADAVA (int16
- * lanes), the ring's values and the weights gathered by row offsets (uint16: the ring is under 64 K
- * values). TAP_OFFSETS: a layer step's ring row offsets, oldest first. */
+/* Helium's delay block (conv_lanes) gathers the ring's values by row offsets (uint16: the ring is
+ * under 64 K values). TAP_OFFSETS: a layer step's ring row offsets, oldest first. */
 #define TAP_OFFSETS ((RING_ROWS_MAX + 7) / 8 * 8)
 /* off[k] = ((head + k) mod rows) * D: weight row k meets that ring row */
 static INLINE void ring_row_offsets(unsigned rows, unsigned head, uint16_t *off) {

@@ -31,9 +31,10 @@ static INLINE int64_t rq(int32_t a, mult k) {
 #if (defined(MGRADE_USE_DSP) || defined(MGRADE_USE_MVE)) && defined(__ARM_FEATURE_DSP) && !defined(__ARM_BIG_ENDIAN)
 #define DSP_PATH 1
 #endif
-/* Helium (-DMGRADE_USE_MVE on a core with integer MVE, e.g. Cortex-M55): the dense dot products and
- * LayerNorm here, the delay convolution and the MLP's first-layer epilogue in int_step.c, in vector
- * instructions; the DSP path's other helpers stay. */
+/* Helium (-DMGRADE_USE_MVE on a core with integer MVE, e.g. Cortex-M55): the dense dot products,
+ * LayerNorm and the lane helpers (rescale, clamp, sigmoid, g_h) here; the delay block, the minGRU
+ * update and the dense layers' epilogues in int_step.c, in vector instructions; the DSP path's other
+ * helpers stay. */
 #if defined(MGRADE_USE_MVE) && defined(DSP_PATH) && defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
 #define MVE_PATH 1
 #endif
