@@ -29,21 +29,35 @@ from pathlib import Path
 
 _INSN = re.compile(r"^0x([0-9a-f]{8}):")
 _EXEC = re.compile(r"^Trace \d+: 0x[0-9a-f]+ \[[0-9a-f]+/([0-9a-f]+)/")
+# QEMU's in_asm disassembler does not know Helium (MVE): it prints such a 32-bit Thumb instruction as
+# ".byte lo, hi" for its first halfword and then decodes the second halfword as an instruction of its
+# own. A first halfword of 0b11101..., 0b11110... or 0b11111... opens a 32-bit instruction.
+_BYTES = re.compile(r"^0x[0-9a-f]{8}:\s+(?:[0-9a-f]+\s+)?\.byte\s+0x([0-9a-f]{2}),\s*0x([0-9a-f]{2})\s*$")
+
+
+def _opens_32bit(line: str) -> bool:
+    m = _BYTES.match(line)
+    return bool(m) and (int(m.group(2), 16) >> 3) >= 0b11101
 
 
 def instructions_per_address(log_lines) -> collections.Counter:
     """Executed instructions per guest address from a QEMU `-d in_asm,exec,nochain` log."""
     blocks: dict[int, list[int]] = {}
     current = None
+    second_half = None  # the address QEMU printed as an instruction but is a 32-bit one's second halfword
     counts: collections.Counter = collections.Counter()
     for line in log_lines:
         m = _INSN.match(line)
         if m:
             pc = int(m.group(1), 16)
+            if pc == second_half:
+                second_half = None
+                continue
             if current is None:  # the first instruction of a translated block names it
                 current = pc
                 blocks[current] = []
             blocks[current].append(pc)
+            second_half = pc + 2 if _opens_32bit(line) else None
             continue
         if line.startswith("IN:"):
             current = None

@@ -242,6 +242,19 @@ def test_qemu_profile_counts_each_executed_block_and_sums_per_function():
     assert by_symbol(counts, [(0x1000, "f"), (0x2000, "g")]) == {"f": 4, "g": 1}
 
 
+def test_qemu_profile_counts_a_helium_instruction_once():
+    """QEMU's in_asm prints an MVE instruction as ".byte" for its first halfword and a bogus instruction for
+    its second (the trace overcounted Helium code by a quarter): the second halfword is not counted."""
+    from benchmarks.qemu_profile import instructions_per_address
+
+    log = ["IN: f", "0x00000f98:  4616       mov      r6, r2", "0x00000f9a:  f04e       .byte    0x4e, 0xf0",
+           "0x00000f9c:  e001       b        #0xfa2", "0x00000f9e:  b0a5       sub      sp, #0x94",
+           "0x00000fa0:  0a11       .byte    0x11, 0x0a", "",
+           "Trace 0: 0x7f00 [00000000/00000f98/00000000/ff000000] f"]
+    # 0x0a11 is a 16-bit halfword QEMU could not name: it is one instruction, the next is not skipped
+    assert instructions_per_address(log) == {0xf98: 1, 0xf9a: 1, 0xf9e: 1, 0xfa0: 1}
+
+
 def test_c_target_counts_the_step_calls_callgrind_recorded():
     """benchmarks/c_target.py divides the step's instructions by its calls as callgrind recorded them
     (the golden program's stack measurement calls the step too)."""
