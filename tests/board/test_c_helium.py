@@ -1,7 +1,8 @@
 """The Helium (Cortex-M55) step on the layer switches the tiny bundle does not have: the conv, recurrent
 and channel-mixing LayerNorms, the dense rec_out, and a delay line whose rows are one full group of 8
 and a tail (its per-channel gathers). Its outputs must hash as the export's integer mirror's, one step
-a call and in block pairs (int8 slots two columns apart)."""
+a call and in block pairs (int8 slots two columns apart), and with --weights int16 (the int8 slots
+widened to meet int16 weights)."""
 
 import pytest
 
@@ -16,35 +17,45 @@ SWITCHES = MGRADEConfig(d_in=1, d_model=12, n_layers=2, n_classes=3, kernel_size
 
 
 @pytest.fixture(scope="module")
-def switches_bundle(tmp_path_factory):
+def switches_bundles(tmp_path_factory):
+    """weights ("int8" or "int16") -> the bundle of one calibrated SWITCHES step, exported once each."""
     import torch
 
     from mgrade_edge.export.artifact import ExportOptions, build_manifest
     from mgrade_edge.export.c.export import export_c
+    from mgrade_edge.export.c.options import CIntOptions
     from mgrade_edge.manifest import write_manifest
     from mgrade_edge.model import MGRADE
     from mgrade_edge.quantize import calibration_set
     from mgrade_edge.streaming import to_streaming
 
     torch.manual_seed(3)
-    model = MGRADE(SWITCHES).eval()
-    step = to_streaming(model)
+    step = to_streaming(MGRADE(SWITCHES).eval())
     calibration = calibration_set(step, random_sequences(SWITCHES, 8, 64, seed=4), n_sequences=2, stream_steps=256)
-    directory = tmp_path_factory.mktemp("helium_switches")
-    opts = ExportOptions(target="c-int8", state="internal", calibration=calibration, model_name="switches")
-    result = export_c(step, opts, directory)
-    write_manifest(directory, build_manifest(step, opts, result, directory, "int8"))
-    return directory
+    bundles = {}
+
+    def get(weights: str):
+        if weights not in bundles:
+            directory = tmp_path_factory.mktemp(f"helium_switches_{weights}")
+            opts = ExportOptions(target="c-int8", state="internal", calibration=calibration, model_name="switches",
+                                 options=CIntOptions(weights=weights))
+            result = export_c(step, opts, directory)
+            write_manifest(directory, build_manifest(step, opts, result, directory, "int8"))
+            bundles[weights] = directory
+        return bundles[weights]
+
+    return get
 
 
 @pytest.mark.board
-@pytest.mark.parametrize("pairs", [False, True])
-def test_helium_step_with_every_layer_switch_is_bit_exact(switches_bundle, pairs):
+@pytest.mark.parametrize("weights, pairs", [("int8", False), ("int8", True), ("int16", False)])
+def test_helium_step_with_every_layer_switch_is_bit_exact(switches_bundles, weights, pairs):
     require_toolchain("cortex-m55")
+    bundle = switches_bundles(weights)
     defines = (MVE_DEFINE,) + ((BLOCK_PAIRS_DEFINE, "MGRADE_BLOCK_STEPS=5") if pairs else ())
-    r = board_test_c(switches_bundle, cpu="cortex-m55", dsp=True, defines=defines)
+    r = board_test_c(bundle, cpu="cortex-m55", dsp=True, defines=defines)
     assert r["passed"] and r["block_identical"], r["result_line"]
-    assert r["output_hash"] == expected_output_hash(switches_bundle) and r["kernels"] == "helium"
+    assert r["output_hash"] == expected_output_hash(bundle) and r["kernels"] == "helium"
     assert r["block_pairs"] == pairs
     if not pairs:  # the int8 slots: the Helium build's planned scratch, as linked
         assert r["ram_parts"]["scratch"] == r["planned_ram_parts"]["scratch"]
