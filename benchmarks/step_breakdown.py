@@ -30,13 +30,15 @@ KINDS = {  # kind -> the step source's functions doing it
     "delay convolution": ("conv4", "conv1", "sxtb16_ror8", "conv_lanes", "ring_row_offsets"),
     "requantisation": ("rq_hi", "rq_fast", "rq_fast1", "rq", "rq_sat", "rq2_sat", "clamp32", "clamp64", "mul_hi32",
                        "rq_fast_lanes", "rq_fast_lanes_at", "rq_fast_lanes1", "clamp_lanes",
-                       "residual_x1", "rec_out_value", "conv_ln_residual", "rec_residual", "rec_out_rows4",
+                       "residual_x1", "x1_lanes", "rec_out_value", "conv_ln_residual", "rec_residual", "rec_out_rows4",
                        "mlp_out_rows4"),
     "LayerNorm": ("layer_norm_into", "layer_norm", "layer_norm_q", "rdiv", "isqrt62", "isqrt32"),
     "minGRU gates": ("gru_update", "gru_update4", "sig_q15", "sig_q15_lanes", "rq_g_h", "rq_g_h_lanes", "mul_wide",
                      "rec_act_q16"),
     # on Helium, mlp_in_rows4 is the first MLP layer's whole epilogue (both requantisations and GELU)
     "MLP activation (GELU)": ("gelu_q16", "mlp_in_rows4"),
+    # Helium's table gathers and interpolation, shared by the minGRU's sigmoids and the MLP's GELU
+    "table lookups (Helium: sigmoid and GELU)": ("table_lanes",),
     "layer glue (epilogues, loops)": ("layer_step_n", "layer_step", "layer_step2", "step_acc_n", "step_acc1",
                                       "step_acc2", "step_acc_m", "API", "quantize_input"),
 }

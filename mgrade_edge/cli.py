@@ -601,8 +601,8 @@ def plan_command(path, d_in, d_out, board_name, rate, portable, as_json, **optio
               "(SMLAD dot products).")
 @click.option("--mve/--no-mve", default=None,
               help="c bundles on a core with Helium (" + ", ".join(c.name for c in CPUS.values() if c.mve)
-              + "): the dot products, delay convolution and LayerNorm in MVE vector instructions "
-              "(-DMGRADE_USE_MVE); on by default there.")
+              + "): the dot products, delay convolution, minGRU update, LayerNorm and requantisation in MVE "
+              "vector instructions (-DMGRADE_USE_MVE); on by default there.")
 @click.option("--block-pairs", is_flag=True,
               help="c bundles: build with -DMGRADE_BLOCK_PAIRS (step_block_q takes two steps through each layer "
                    "together: fewer instructions per step on the DSP path, a second copy of the scratch).")

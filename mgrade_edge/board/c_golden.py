@@ -330,17 +330,17 @@ def board_test_c(bundle: str | Path, cpu: str = "host", dsp: bool = False, stack
     parts = {"state": ram["state"], "scratch": ram["scratch"], "io": ram["io"], "stack": run.stack_bytes}
     ram_bytes = None if run.stack_bytes is None else sum(parts.values())
     analytic = analytic_min_ram(facts)
+    kernels = kernels_label(dsp, defines)
     return {
         "passed": run.passed and bit_exact is not False,
-        "cpu": cpu, "target": facts.get("target"), "kernels": kernels_label(dsp, defines),
+        "cpu": cpu, "target": facts.get("target"), "kernels": kernels,
         "variant": f"{facts['precision']} {facts['prefix']}_step{facts.get('step_variant', '')}",
         "tflm_tree": None, "result_line": run.line, "exit_code": run.exit_code,
         "golden_steps": _golden_steps(bundle),
         "output_hash": run.output_hash, "expected_output_hash": expected, "bit_exact_vs_mirror": bit_exact,
         "emitted_arena_bytes": None, "arena_bytes_min": None, "arena_used_bytes": None,
         "ram_bytes_at_emitted_arena": None,
-        "ram_bytes": ram_bytes, "ram_parts": parts,
-        "planned_ram_parts": planned_ram(facts, kernels_label(dsp, defines)),
+        "ram_bytes": ram_bytes, "ram_parts": parts, "planned_ram_parts": planned_ram(facts, kernels),
         "scratch_symbols": ram["scratch_symbols"],
         "stack_bytes": run.stack_bytes, "stack_steps": run.stack_steps,
         "stack_painted_bytes": run.stack_painted_bytes, "stack_bytes_static_bound": bound["bytes"],

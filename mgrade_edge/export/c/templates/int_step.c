@@ -215,27 +215,32 @@ static INLINE void residual_x1(const layer_params *p, int col, int c, int32_t v)
 #define UNROLL_COLUMNS
 #endif
 /* acc[k][r] = W_r . x_k for the 4 rows of a block and the first nc columns' inputs X(0), X(1) (slots of
- * g_slots, COLUMN_BYTES apart): with two columns one pass over the weights serves both. */
+ * g_slots, COLUMN_BYTES apart): with two columns one pass over the weights serves both. _AT: into
+ * acc[k] + at. */
 #if N_COLUMNS == 2
-#define DOT4_COLUMNS(w, X, chunks, nc, acc) \
-  ((nc) == 2 ? dot4x2((w), X(0), (chunks), (acc)[0], (acc)[1]) : dot4((w), X(0), (chunks), (acc)[0]))
+#define DOT4_COLUMNS_AT(w, X, chunks, nc, acc, at) \
+  ((nc) == 2 ? dot4x2((w), X(0), (chunks), (acc)[0] + (at), (acc)[1] + (at)) : dot4((w), X(0), (chunks), (acc)[0] + (at)))
 #else
-#define DOT4_COLUMNS(w, X, chunks, nc, acc) dot4((w), X(0), (chunks), (acc)[0])
+#define DOT4_COLUMNS_AT(w, X, chunks, nc, acc, at) dot4((w), X(0), (chunks), (acc)[0] + (at))
 #endif
+#define DOT4_COLUMNS(w, X, chunks, nc, acc) DOT4_COLUMNS_AT(w, X, chunks, nc, acc, 0)
 
-/* For each column k < nc: DENSE_ROW_<site>(k, row, a) with a = b_i + W_i . X(k) accumulated, for a
- * blocked dense layer of N_OUT rows over X(k)[IN4]. */
-#define DENSE_EACH(p, site, X, IN4, N_OUT, nc)                                                         \
+/* For each column k_ < nc and block of 4 rows from i_: BLOCK(acc, i_, N_OUT, ROWS) with acc the
+ * block's sums W_i . X(k_), for a blocked dense layer dn of N_OUT rows over X(k)[IN4]. */
+#define DENSE_BLOCKS(dn, X, IN4, N_OUT, nc, BLOCK, ROWS)                                               \
   do {                                                                                                 \
     int32_t accs_[N_COLUMNS][4];                                                                       \
     int i_, k_;                                                                                        \
     for (i_ = 0; i_ < (N_OUT); i_ += 4) {                                                              \
-      DOT4_COLUMNS((const uint32_t *)(p)->w + (long)i_ * ROW_WORDS(IN4), X, (IN4) / 4, (nc), accs_);   \
-      UNROLL_COLUMNS for (k_ = 0; k_ < (nc); ++k_) {                                                   \
-        EACH_ROW_OF(accs_[k_], i_, (N_OUT), DENSE_ROW_##site);                                         \
-      }                                                                                                \
+      DOT4_COLUMNS((const uint32_t *)(dn)->w + (long)i_ * ROW_WORDS(IN4), X, (IN4) / 4, (nc), accs_);  \
+      UNROLL_COLUMNS for (k_ = 0; k_ < (nc); ++k_) BLOCK(accs_[k_], i_, (N_OUT), ROWS);                \
     }                                                                                                  \
   } while (0)
+/* DENSE_ROW_<site>(row, a) for each row, a = b_i + W_i . X(k_) accumulated */
+#define DENSE_EACH(dn, site, X, IN4, N_OUT, nc) DENSE_BLOCKS(dn, X, IN4, N_OUT, nc, EACH_ROW_OF, DENSE_ROW_##site)
+/* Helium: rows4(p, k_, i_, acc) for each block (N_OUT a multiple of 4) */
+#define CALL_ROWS4(acc, i, n, rows4) rows4(p, k_, (i), (acc))
+#define DENSE_EACH4(dn, X, IN4, N_OUT, nc, rows4) DENSE_BLOCKS(dn, X, IN4, N_OUT, nc, CALL_ROWS4, rows4)
 
 /* minGRU of one channel: k, a are its gate accumulators (scalars), h is updated in place.
  * gh_pre, gh_lim: rq_g_h's pre and lim for g_h (where RQ32_G_H is 0). */
@@ -282,23 +287,14 @@ static INLINE void gru_update(const layer_params *p, int col, h_t *h, int i, int
  * layer step save Helium's callee-saved registers and spill (stack painting: digits' step grew by 112
  * bytes inlined, past 1.05x the RAM minimum). */
 __attribute__((noinline)) static void mlp_in_rows4(const layer_params *p, int i, int32x4_t v, slot_t *out) {
-  int32x4_t t, t0, t1;
+  int32x4_t t;
   v = rq_fast_lanes(vaddq_s32(v, vld1q_s32(p->mlp_in.b + i)), p->mlp_in.m + i, SH1_MLP_IN);
   /* gelu_q16: t = x + LIMIT kept in [0, 2 LIMIT) for the gathers; lanes beyond either end selected after */
-  t = vminq_s32(vmaxq_s32(vaddq_n_s32(v, GELU_LIMIT), vdupq_n_s32(0)), vdupq_n_s32(2 * GELU_LIMIT - 1));
-  t0 = vldrwq_gather_shifted_offset_s32(GELU_TABLE, vreinterpretq_u32_s32(vshrq_n_s32(t, 12)));
-  t1 = vldrwq_gather_shifted_offset_s32(GELU_TABLE + 1, vreinterpretq_u32_s32(vshrq_n_s32(t, 12)));
-  t = vaddq_s32(t0, vshrq_n_s32(vaddq_n_s32(vmulq_s32(vsubq_s32(t1, t0), vandq_s32(t, vdupq_n_s32(4095))), 2048), 12));
+  t = table_lanes(GELU_TABLE, vminq_s32(vmaxq_s32(vaddq_n_s32(v, GELU_LIMIT), vdupq_n_s32(0)), vdupq_n_s32(2 * GELU_LIMIT - 1)));
   t = vpselq_s32(v, t, vcmpgeq_n_s32(v, GELU_LIMIT));
   v = vpselq_s32(vdupq_n_s32(0), t, vcmpleq_n_s32(v, -GELU_LIMIT));
   /* rq by m2, saturated to the act range */
-  v = vmulhq_s32(vshlq_r_s32(v, p->m2.pre), vdupq_n_s32(p->m2.m));
-#if SH1_M2
-  v = vrshrq_n_s32(v, 1);
-#else
-  v = vrshlq_n_s32(v, -p->m2.shift);
-#endif
-  SLOT_STORE_LANES(out + i, clamp_lanes(v, Q_MIN, QMAX));
+  SLOT_STORE_LANES(out + i, clamp_lanes(rq_fast_lanes1(v, p->m2, SH1_M2), Q_MIN, QMAX));
 }
 #endif
 
@@ -307,6 +303,15 @@ __attribute__((noinline)) static void mlp_in_rows4(const layer_params *p, int i,
  * every rq of the statement has the 32-bit form (RQ32_<site>). Not inlined, as mlp_in_rows4. */
 #define RQF_LANES(v, k, site) (IDENT_##site ? (v) : rq_fast_lanes1((v), (k), SH1_##site))
 #define RQ2S_LANES(a, ka, sa, b, kb, sb, lo, hi) clamp_lanes(vaddq_s32(RQF_LANES(a, ka, sa), RQF_LANES(b, kb, sb)), (lo), (hi))
+#if RQ32_X_X1 && RQ32_V_X1 && RQ32_X1Q
+#define X1_LANES 1
+/* residual_x1's x1 = x + v and its act copy (replacing x in the slots) for channels c..c+3 */
+static INLINE void x1_lanes(const layer_params *p, int col, int c, int32x4_t v) {
+  const int32x4_t x1 = RQ2S_LANES(SLOT_LOAD_LANES(XQ(col) + c), p->x_x1, X_X1, v, p->v_x1, V_X1, W_MIN, WIDE_MAX);
+  vst1q_s32(g_xw[col] + c, x1);
+  SLOT_STORE_LANES(XQ(col) + c, clamp_lanes(rq_fast_lanes1(x1, p->x1q, SH1_X1Q), Q_MIN, QMAX));
+}
+#endif
 #if defined(MVE_TAP_GATHERS)
 /* The delay block of every channel (column k's x; the ring's rows from head, oldest first) and its
  * CONV_ROWs, 4 channels a time: each channel's taps one dot product over the rows, 8 rows a
@@ -344,16 +349,14 @@ __attribute__((noinline)) static void conv_lanes(const layer_params *p, act_t *r
     top[1] = (act_t)x[1];
     top[2] = (act_t)x[2];
     top[3] = (act_t)x[3];
-#if RQ32_M_V && (CONV_LN || (RQ32_X_X1 && RQ32_V_X1 && RQ32_X1Q))
+#if RQ32_M_V && (CONV_LN || defined(X1_LANES))
     {
       /* CONV_ROW lane by lane: v = rq by m_v, then residual_x1 */
       const int32x4_t v = clamp_lanes(rq_fast_lanes(vld1q_s32(acc), p->m_v + c, SH1_M_V), W_MIN, WIDE_MAX);
 #if CONV_LN
       vst1q_s32(g_vw[k] + c, v);
 #else
-      const int32x4_t x1 = RQ2S_LANES(SLOT_LOAD_LANES(x), p->x_x1, X_X1, v, p->v_x1, V_X1, W_MIN, WIDE_MAX);
-      vst1q_s32(g_xw[k] + c, x1);
-      SLOT_STORE_LANES(XQ(k) + c, clamp_lanes(rq_fast_lanes1(x1, p->x1q, SH1_X1Q), Q_MIN, QMAX));
+      x1_lanes(p, k, c, v);
 #endif
     }
 #else
@@ -365,17 +368,12 @@ __attribute__((noinline)) static void conv_lanes(const layer_params *p, act_t *r
 #undef RING_GATHER
 #undef RING_GATHER_Z
 #endif
-#if CONV_LN && RQ32_X_X1 && RQ32_V_X1 && RQ32_X1Q
+#if CONV_LN && defined(X1_LANES)
 #define CONV_LN_RESIDUAL_LANES 1
 /* after the conv LayerNorm: x1 = x + v and its act copy, for every channel */
 __attribute__((noinline)) static void conv_ln_residual(const layer_params *p, int col) {
   int c;
-  for (c = 0; c < D; c += 4) {
-    const int32x4_t x1 = RQ2S_LANES(SLOT_LOAD_LANES(XQ(col) + c), p->x_x1, X_X1, vld1q_s32(g_vw[col] + c), p->v_x1, V_X1,
-                                    W_MIN, WIDE_MAX);
-    vst1q_s32(g_xw[col] + c, x1);
-    SLOT_STORE_LANES(XQ(col) + c, clamp_lanes(rq_fast_lanes1(x1, p->x1q, SH1_X1Q), Q_MIN, QMAX));
-  }
+  for (c = 0; c < D; c += 4) x1_lanes(p, col, c, vld1q_s32(g_vw[col] + c));
 }
 #endif
 #if (REC_DENSE_OUT || REC_LN) && RQ32_X1_X2 && RQ32_O_X2
@@ -461,19 +459,6 @@ __attribute__((noinline)) static void gru_update4(const layer_params *p, int col
 #undef RQ2S_LANES
 #endif
 
-/* For each column k < nc: ROWS4(lp, k, i, acc) with acc the 4 sums W_i . X(k) of the block from row i,
- * for layer lp's blocked dense layer dn of N_OUT (a multiple of 4) rows over X(k)[IN4] (the Helium
- * epilogues). */
-#define DENSE_EACH4(lp, dn, X, IN4, N_OUT, nc, ROWS4)                                                   \
-  do {                                                                                               \
-    int32_t accs_[N_COLUMNS][4];                                                                     \
-    int i_, k_;                                                                                      \
-    for (i_ = 0; i_ < (N_OUT); i_ += 4) {                                                            \
-      DOT4_COLUMNS((const uint32_t *)(dn)->w + (long)i_ * ROW_WORDS(IN4), X, (IN4) / 4, (nc), accs_); \
-      UNROLL_COLUMNS for (k_ = 0; k_ < (nc); ++k_) ROWS4((lp), k_, i_, accs_[k_]);                  \
-    }                                                                                                \
-  } while (0)
-
 /* One layer for the first nc columns (nc is a constant where this is inlined: the column loops fold
  * away). Column 1 is the step after column 0: it reads the delay line after column 0's x went in, and
  * its minGRU update starts from column 0's h. */
@@ -518,16 +503,8 @@ static INLINE void layer_step_n(const layer_params *p, act_t *ring, h_t *h, uint
     const uint32_t *const w0 = (const uint32_t *)p->gate.w + (long)2 * i * ROW_WORDS(D4);
     const uint32_t *const w1 = w0 + 4 * ROW_WORDS(D4);
     int32_t a8[N_COLUMNS][8];
-#if N_COLUMNS == 2
-    if (nc == 2) {
-      dot4x2(w0, XQ(0), D4 / 4, a8[0], a8[1]);
-      dot4x2(w1, XQ(0), D4 / 4, a8[0] + 4, a8[1] + 4);
-    } else
-#endif
-    {
-      dot4(w0, XQ(0), D4 / 4, a8[0]);
-      dot4(w1, XQ(0), D4 / 4, a8[0] + 4);
-    }
+    DOT4_COLUMNS_AT(w0, XQ, D4 / 4, nc, a8, 0);
+    DOT4_COLUMNS_AT(w1, XQ, D4 / 4, nc, a8, 4);
     UNROLL_COLUMNS for (k = 0; k < nc; ++k) gru_update4(p, k, h, i, a8[k], gh_pre, gh_lim);
   }
 #else
@@ -543,7 +520,7 @@ static INLINE void layer_step_n(const layer_params *p, act_t *ring, h_t *h, uint
 #define DENSE_ROW_REC_OUT(row, a) \
   g_vw[k_][row] = RQS(p->rec_out.b[row] + (a), p->rec_out.m[row], REC_OUT, W_MIN, WIDE_MAX)
 #if defined(REC_OUT_ROWS4)
-  DENSE_EACH4(p, &p->rec_out, MQ, D4, D, nc, rec_out_rows4);
+  DENSE_EACH4(&p->rec_out, MQ, D4, D, nc, rec_out_rows4);
 #else
   DENSE_EACH(&p->rec_out, REC_OUT, MQ, D4, D, nc);
 #endif
@@ -588,7 +565,7 @@ static INLINE void layer_step_n(const layer_params *p, act_t *ring, h_t *h, uint
 #if CM_LN
 #define DENSE_ROW_MLP_OUT(row, a) g_vw[k_][row] = MLP_OUT_VALUE(row, a)
 #if defined(MLP_OUT_ROWS4)
-  DENSE_EACH4(p, &p->mlp_out, MQ, R4, D, nc, mlp_out_rows4);
+  DENSE_EACH4(&p->mlp_out, MQ, R4, D, nc, mlp_out_rows4);
 #else
   DENSE_EACH(&p->mlp_out, MLP_OUT, MQ, R4, D, nc);
 #endif
@@ -601,7 +578,7 @@ static INLINE void layer_step_n(const layer_params *p, act_t *ring, h_t *h, uint
 #define DENSE_ROW_MLP_OUT(row, a) \
   g_xw[k_][row] = RQ2S(g_xw[k_][row], p->x2_s, X2_S, MLP_OUT_VALUE(row, a), p->m_s, M_S, W_MIN, WIDE_MAX)
 #if defined(MLP_OUT_ROWS4)
-  DENSE_EACH4(p, &p->mlp_out, MQ, R4, D, nc, mlp_out_rows4);
+  DENSE_EACH4(&p->mlp_out, MQ, R4, D, nc, mlp_out_rows4);
 #else
   DENSE_EACH(&p->mlp_out, MLP_OUT, MQ, R4, D, nc);
 #endif

@@ -248,12 +248,16 @@ static INLINE int32x4_t rq_fast_lanes1(int32x4_t a, mult k, int sh1) {
   const int32x4_t hi = vmulhq_s32(vshlq_r_s32(a, k.pre), vdupq_n_s32(k.m));
   return sh1 ? vrshrq_n_s32(hi, 1) : vrshlq_n_s32(hi, -k.shift);
 }
-/* sig_q15 of 4 values (its SAT_PATH form: the saturated index, two table gathers, the interpolation) */
-static INLINE int32x4_t sig_q15_lanes(int32x4_t u) {
-  const int32x4_t t = vaddq_n_s32(vshrq_n_s32(vqshlq_n_s32(u, 11), 11), 16 << 16);
+/* The tables' linear interpolation of 4 values, as sig_q15 and gelu_q16 do it: the entries at t >> 12 and
+ * the next by two gathers, table[i] + ((table[i + 1] - table[i]) * (t & 4095) + 2048) >> 12 (t in range) */
+static INLINE int32x4_t table_lanes(const int32_t *table, int32x4_t t) {
   const uint32x4_t i = vreinterpretq_u32_s32(vshrq_n_s32(t, 12));
-  const int32x4_t t0 = vldrwq_gather_shifted_offset_s32(SIG_TABLE, i), t1 = vldrwq_gather_shifted_offset_s32(SIG_TABLE + 1, i);
+  const int32x4_t t0 = vldrwq_gather_shifted_offset_s32(table, i), t1 = vldrwq_gather_shifted_offset_s32(table + 1, i);
   return vaddq_s32(t0, vshrq_n_s32(vaddq_n_s32(vmulq_s32(vsubq_s32(t1, t0), vandq_s32(t, vdupq_n_s32(4095))), 2048), 12));
+}
+/* sig_q15 of 4 values (its SAT_PATH form: the index saturated by one saturating shift, then the table) */
+static INLINE int32x4_t sig_q15_lanes(int32x4_t u) {
+  return table_lanes(SIG_TABLE, vaddq_n_s32(vshrq_n_s32(vqshlq_n_s32(u, 11), 11), 16 << 16));
 }
 /* clamp32 of 4 values: the step's ranges [-2^(k-1), 2^(k-1) - 1] by a saturating shift left and back
  * (SSAT's value), any other by VMIN/VMAX */
